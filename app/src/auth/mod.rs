@@ -1,0 +1,56 @@
+//! Signing in and out, the session, and switching tenants.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use crate::auth::api::SignIn;
+use crate::ui::reload_on_success;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    reload_on_success(sign_in, "/");
+    let error = move || match sign_in.value().get() {
+        Some(Err(e)) => Some(e.field_message("password").unwrap_or_else(|| e.to_string())),
+        _ => None,
+    };
+    view! {
+        <main class="signin">
+            <div class="card signin-card">
+                <h1>"Sign in to Latchkey"</h1>
+                <ActionForm action=sign_in attr:data-testid="sign-in-form">
+                    <label for="email">"Email"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" required/>
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                    {move || {
+                        error()
+                            .map(|msg| {
+                                view! {
+                                    <p class="field-error" role="alert" data-testid="sign-in-error">
+                                        {msg}
+                                    </p>
+                                }
+                            })
+                    }}
+                    <button
+                        type="submit"
+                        class="btn btn-primary"
+                        disabled=move || sign_in.pending().get()
+                    >
+                        {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}

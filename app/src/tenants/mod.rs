@@ -1,0 +1,116 @@
+//! Tenants, their plan (Settings ▸ Billing) and memberships.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
+use crate::ui::{ErrorNotice, PageHeader, SessionVersion};
+use leptos::prelude::*;
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    let change = ServerAction::<ChangePlan>::new();
+    let billing = Resource::new(move || change.version().get(), |_| get_billing());
+    // The header shows the plan too: refresh it when the plan changes.
+    if let Some(SessionVersion(v)) = use_context::<SessionVersion>() {
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = change.value().get() {
+                v.update(|n| *n += 1);
+            }
+        });
+    }
+    view! {
+        <PageHeader title="Billing" description="Your organisation's plan and what it includes."/>
+        {move || {
+            change
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .map(|e| view! { <ErrorNotice error=e/> })
+        }}
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match billing.await {
+                    Ok(info) => view! { <Plans info=info change=change/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Plans(info: BillingInfo, change: ServerAction<ChangePlan>) -> impl IntoView {
+    let current = info.plan;
+    view! {
+        <div class="card">
+            <p>
+                <strong>{info.tenant_name}</strong>
+                " is on the "
+                <strong data-testid="current-plan">{current.label()}</strong>
+                " plan."
+            </p>
+            {(!info.can_change)
+                .then(|| {
+                    view! {
+                        <p class="muted" data-testid="billing-read-only">
+                            "Only the organisation's owner can change the plan."
+                        </p>
+                    }
+                })}
+        </div>
+        <div class="plan-grid">
+            {info
+                .plans
+                .into_iter()
+                .map(|offer| {
+                    let plan = offer.plan;
+                    let l = offer.limits;
+                    let is_current = plan == current;
+                    view! {
+                        <section
+                            class="card plan-card"
+                            class:current=is_current
+                            data-testid=format!("plan-{}", plan.as_str())
+                            aria-label=format!("{} plan", plan.label())
+                        >
+                            <h2>{plan.label()}</h2>
+                            <ul>
+                                {if l.api_keys {
+                                    view! {
+                                        <li>{format!("Up to {} active API keys", l.max_active_keys)}</li>
+                                        <li>{format!("{} requests per minute per key", l.requests_per_minute)}</li>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <li>"No API keys"</li> }.into_any()
+                                }}
+                            </ul>
+                            {if is_current {
+                                view! { <span class="pill pill-ok">"Current plan"</span> }.into_any()
+                            } else if info.can_change {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="btn btn-primary"
+                                        data-testid=format!("choose-plan-{}", plan.as_str())
+                                        disabled=move || change.pending().get()
+                                        on:click=move |_| {
+                                            change.dispatch(ChangePlan { plan });
+                                        }
+                                    >
+                                        {format!("Switch to {}", plan.label())}
+                                    </button>
+                                }
+                                    .into_any()
+                            } else {
+                                ().into_any()
+                            }}
+                        </section>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}

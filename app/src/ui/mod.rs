@@ -1,0 +1,269 @@
+//! The app shell, routing and shared components.
+
+use crate::api_keys::KeysPage;
+use crate::audit::AuditPage;
+use crate::auth::api::{current_session, SessionInfo, SignOut, SwitchTenant};
+use crate::auth::SignInPage;
+use crate::error::AppError;
+use crate::members::MembersPage;
+use crate::tenants::BillingPage;
+use latchkey_domain::Action;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in session, shared by the shell with every page under it.
+pub type SessionResource = Resource<Result<Option<SessionInfo>, AppError>>;
+
+/// Bumped by pages whose actions change what the header shows (e.g. the plan).
+#[derive(Clone, Copy)]
+pub struct SessionVersion(pub RwSignal<u32>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
+        <Title text="Latchkey"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
+                    <Route path=path!("") view=Home/>
+                    <Route path=path!("keys") view=KeysPage/>
+                    <Route path=path!("audit") view=AuditPage/>
+                    <Route path=path!("members") view=MembersPage/>
+                    <Route path=path!("billing") view=BillingPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <main class="centered">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to Latchkey"</a></p>
+        </main>
+    }
+}
+
+/// `/` sends each role to the first page it may use.
+#[component]
+fn Home() -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let target = match session.await {
+                    Ok(Some(s)) if Action::ViewKeys.allowed_for(s.role) => "/keys",
+                    Ok(Some(_)) => "/billing",
+                    _ => "/signin",
+                };
+                view! { <Redirect path=target/> }
+            })}
+        </Suspense>
+    }
+}
+
+/// Header, navigation and the page. Anyone without a session is sent to sign in.
+#[component]
+fn Shell() -> impl IntoView {
+    let version = SessionVersion(RwSignal::new(0));
+    provide_context(version);
+    let session: SessionResource = Resource::new(move || version.0.get(), |_| current_session());
+    provide_context(session);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(s)) => view! { <Frame session=s/> }.into_any(),
+                    Ok(None) | Err(AppError::Unauthorized) => {
+                        view! { <Redirect path="/signin"/> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main class="centered"><p role="alert">{e.to_string()}</p></main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(session: SessionInfo) -> impl IntoView {
+    let role = session.role;
+    let nav = [
+        ("API Keys", "/keys", "nav-keys", Action::ViewKeys),
+        ("Audit log", "/audit", "nav-audit", Action::ViewAudit),
+        ("Members", "/members", "nav-members", Action::ViewMembers),
+        ("Billing", "/billing", "nav-billing", Action::ViewBilling),
+    ];
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Latchkey"</a>
+            <TenantSwitcher session=session.clone()/>
+            <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
+            <UserMenu name=session.user_name.clone() email=session.email.clone() role=role/>
+        </header>
+        <div class="layout">
+            <nav class="sidenav" aria-label="Settings">
+                <ul>
+                    {nav
+                        .into_iter()
+                        .filter(|(_, _, _, action)| action.allowed_for(role))
+                        .map(|(label, href, testid, _)| {
+                            view! { <li><A href=href attr:data-testid=testid>{label}</A></li> }
+                        })
+                        .collect_view()}
+                </ul>
+            </nav>
+            <main class="content" id="main">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
+    let switch = ServerAction::<SwitchTenant>::new();
+    reload_on_success(switch, "/");
+    if session.tenants.len() < 2 {
+        return view! {
+            <span class="tenant-name" data-testid="tenant-name">{session.tenant_name}</span>
+        }
+        .into_any();
+    }
+    let current = session.tenant_id;
+    view! {
+        <label class="tenant-switcher">
+            <span class="sr-only">"Organisation"</span>
+            <select
+                data-testid="tenant-switcher"
+                aria-label="Organisation"
+                on:change=move |ev| {
+                    if let Ok(tenant_id) = event_target_value(&ev).parse::<i64>() {
+                        switch.dispatch(SwitchTenant { tenant_id });
+                    }
+                }
+            >
+                {session
+                    .tenants
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <option value=t.id.to_string() selected=t.id == current>
+                                {t.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+    .into_any()
+}
+
+#[component]
+fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    reload_on_success(sign_out, "/signin");
+    view! {
+        <div class="user-menu">
+            <span class="user-name" data-testid="user-name" title=email>{name}</span>
+            <span class="role-pill" data-testid="user-role">{role.label()}</span>
+            <button
+                type="button"
+                class="btn btn-ghost"
+                data-testid="sign-out"
+                on:click=move |_| {
+                    sign_out.dispatch(SignOut {});
+                }
+            >
+                "Sign out"
+            </button>
+        </div>
+    }
+}
+
+/// After a successful action whose effect spans the whole app (session, tenant), load `to` afresh.
+pub fn reload_on_success<A>(action: ServerAction<A>, to: &'static str)
+where
+    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().assign(to);
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = to;
+        }
+    });
+}
+
+/// A titled page header with a one-line description and optional actions.
+#[component]
+pub fn PageHeader(
+    title: &'static str,
+    description: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>{title}</h1>
+                <p class="muted">{description}</p>
+            </div>
+            <div class="page-actions">{children.map(|c| c())}</div>
+        </div>
+    }
+}
+
+/// A page whose feature arrives with a later issue.
+#[component]
+pub fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
+    view! {
+        <PageHeader title=title description=what/>
+        <div class="card" data-testid="coming-soon">
+            <p>"Coming soon."</p>
+        </div>
+    }
+}
+
+/// An error from a server call, said plainly.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    view! { <p class="notice notice-error" role="alert">{error.to_string()}</p> }
+}

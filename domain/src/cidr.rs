@@ -1,0 +1,162 @@
+//! IP allowlists: one CIDR or bare address per line, v4 or v6. Empty means "any address".
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// A parsed allowlist, normalised (host bits cleared) so equal lists compare equal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allowlist(Vec<IpNet>);
+
+/// One bad line, with its 1-based line number, for a field-level error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    pub line: usize,
+    pub text: String,
+    pub message: String,
+}
+
+/// Parses one entry: `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
+pub fn parse_entry(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    if s.contains('/') {
+        Err(format!("“{s}” is not a valid CIDR range"))
+    } else {
+        Err(format!("“{s}” is not an IP address or CIDR range"))
+    }
+}
+
+impl Allowlist {
+    pub const MAX_ENTRIES: usize = 100;
+
+    /// Parses text with one entry a line; blank lines are skipped. Every bad line is reported.
+    pub fn parse_lines(text: &str) -> Result<Self, Vec<LineError>> {
+        let mut nets = Vec::new();
+        let mut errors = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match parse_entry(line) {
+                Ok(net) => {
+                    if !nets.contains(&net) {
+                        nets.push(net);
+                    }
+                }
+                Err(message) => errors.push(LineError {
+                    line: i + 1,
+                    text: line.to_owned(),
+                    message,
+                }),
+            }
+        }
+        if nets.len() > Self::MAX_ENTRIES {
+            errors.push(LineError {
+                line: 0,
+                text: String::new(),
+                message: format!("At most {} entries", Self::MAX_ENTRIES),
+            });
+        }
+        if errors.is_empty() {
+            Ok(Self(nets))
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn entries(&self) -> &[IpNet] {
+        &self.0
+    }
+
+    /// Empty allows any address. An IPv4-mapped IPv6 client matches IPv4 entries.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The canonical text form, one entry a line, as stored.
+    pub fn to_lines(&self) -> String {
+        self.0
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn v4_ranges_and_addresses() {
+        let a = Allowlist::parse_lines("10.0.0.0/8\n192.168.1.7\n\n  172.16.5.9/12 ").expect("ok");
+        assert_eq!(a.entries().len(), 3);
+        assert!(a.allows(ip("10.200.3.4")));
+        assert!(a.allows(ip("192.168.1.7")));
+        assert!(!a.allows(ip("192.168.1.8")));
+        // Host bits are cleared: 172.16.5.9/12 means 172.16.0.0/12.
+        assert!(a.allows(ip("172.31.255.255")));
+        assert!(!a.allows(ip("172.32.0.0")));
+        assert_eq!(a.to_lines(), "10.0.0.0/8\n192.168.1.7/32\n172.16.0.0/12");
+    }
+
+    #[test]
+    fn v6_ranges_and_mapped_v4() {
+        let a = Allowlist::parse_lines("2001:db8::/32\n::1\n203.0.113.0/24").expect("ok");
+        assert!(a.allows(ip("2001:db8:ffff::1")));
+        assert!(!a.allows(ip("2001:db9::1")));
+        assert!(a.allows(ip("::1")));
+        assert!(a.allows(ip("::ffff:203.0.113.77")));
+        assert!(!a.allows(ip("203.0.114.1")));
+    }
+
+    #[test]
+    fn empty_allows_everyone() {
+        let a = Allowlist::parse_lines(" \n\n").expect("ok");
+        assert!(a.is_empty());
+        assert!(a.allows(ip("8.8.8.8")));
+        assert!(a.allows(ip("::1")));
+    }
+
+    #[test]
+    fn each_bad_line_gets_its_own_error() {
+        let errs = Allowlist::parse_lines("10.0.0.0/8\n10.0.0.0/33\nhello\n::1\n1.2.3.4.5\n2001:db8::/129")
+            .expect_err("bad");
+        let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 5, 6]);
+        assert!(errs[0].message.contains("10.0.0.0/33"));
+        assert!(errs[1].message.contains("hello"));
+    }
+
+    #[test]
+    fn duplicates_collapse_and_size_is_capped() {
+        let a = Allowlist::parse_lines("1.2.3.4\n1.2.3.4/32").expect("ok");
+        assert_eq!(a.entries().len(), 1);
+        let many: String = (0..=Allowlist::MAX_ENTRIES)
+            .map(|i| format!("10.0.{}.{}\n", i / 256, i % 256))
+            .collect();
+        assert!(Allowlist::parse_lines(&many).is_err());
+    }
+}

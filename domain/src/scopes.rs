@@ -1,0 +1,138 @@
+//! Scopes: typed strings from a catalogue the operator can extend. `*` grants everything;
+//! nothing else implies anything (`x:write` is not `x:read`).
+
+use serde::{Deserialize, Serialize};
+
+pub const WILDCARD: &str = "*";
+
+/// Latchkey's own scopes plus the host product's defaults (SPEC §3).
+pub const DEFAULT_CATALOGUE: &[&str] = &[
+    "*",
+    "keys:read",
+    "keys:write",
+    "audit:read",
+    "request_logs:read",
+    "verifications:read",
+    "verifications:write",
+    "envelopes:read",
+    "envelopes:write",
+    "clients:read",
+    "clients:write",
+    "webhooks:write",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ScopeError {
+    #[error("choose at least one scope")]
+    Empty,
+    #[error("unknown scope “{0}”")]
+    Unknown(String),
+}
+
+/// Whether a scope name is well formed: `*` or `resource:action` in lower case.
+pub fn is_well_formed(s: &str) -> bool {
+    if s == WILDCARD {
+        return true;
+    }
+    let mut parts = s.split(':');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.len() <= 40
+                && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+/// Checks a requested set against the catalogue; returns it sorted and de-duplicated.
+pub fn validate(requested: &[String], catalogue: &[String]) -> Result<Vec<String>, ScopeError> {
+    let mut out: Vec<String> = Vec::new();
+    for s in requested {
+        let s = s.trim();
+        if !catalogue.iter().any(|c| c == s) {
+            return Err(ScopeError::Unknown(s.to_owned()));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(ScopeError::Empty);
+    }
+    // `*` already covers everything: keep the stored set honest.
+    if out.iter().any(|s| s == WILDCARD) {
+        return Ok(vec![WILDCARD.to_owned()]);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether a key holding `held` may use an endpoint requiring `required`.
+pub fn grants(held: &[String], required: &str) -> bool {
+    held.iter().any(|h| h == WILDCARD || h == required)
+}
+
+/// Whether every scope in `wanted` is covered by `held` (no privilege escalation).
+pub fn covers(held: &[String], wanted: &[String]) -> bool {
+    wanted.iter().all(|w| {
+        if w == WILDCARD {
+            held.iter().any(|h| h == WILDCARD)
+        } else {
+            grants(held, w)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn cat() -> Vec<String> {
+        v(DEFAULT_CATALOGUE)
+    }
+
+    #[test]
+    fn catalogue_is_well_formed() {
+        assert!(DEFAULT_CATALOGUE.iter().all(|s| is_well_formed(s)));
+        assert!(!is_well_formed("Keys:read"));
+        assert!(!is_well_formed("keys"));
+        assert!(!is_well_formed("keys:read:extra"));
+        assert!(!is_well_formed("keys:"));
+    }
+
+    #[test]
+    fn validate_sorts_dedups_and_collapses_wildcard() {
+        assert_eq!(
+            validate(&v(&["keys:write", "keys:read", "keys:write"]), &cat()),
+            Ok(v(&["keys:read", "keys:write"]))
+        );
+        assert_eq!(validate(&v(&["keys:read", "*"]), &cat()), Ok(v(&["*"])));
+        assert_eq!(validate(&[], &cat()), Err(ScopeError::Empty));
+        assert_eq!(
+            validate(&v(&["admin:all"]), &cat()),
+            Err(ScopeError::Unknown("admin:all".into()))
+        );
+    }
+
+    #[test]
+    fn write_does_not_imply_read() {
+        assert!(grants(&v(&["keys:write"]), "keys:write"));
+        assert!(!grants(&v(&["keys:write"]), "keys:read"));
+        assert!(grants(&v(&["*"]), "audit:read"));
+        assert!(!grants(&[], "keys:read"));
+    }
+
+    #[test]
+    fn no_escalation() {
+        assert!(covers(&v(&["*"]), &v(&["*"])));
+        assert!(covers(&v(&["*"]), &v(&["audit:read"])));
+        assert!(!covers(&v(&["keys:write"]), &v(&["audit:read"])));
+        assert!(!covers(&v(&["keys:write", "keys:read"]), &v(&["*"])));
+        assert!(covers(&v(&["keys:write", "keys:read"]), &v(&["keys:read"])));
+    }
+}

@@ -1,0 +1,148 @@
+//! Command line and environment: every setting is a `--flag` with a `LATCHKEY_*` variable.
+
+use clap::{Args, Parser, Subcommand};
+use latchkey_domain::{Plan, Role};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "API key management for multi-tenant SaaS")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Where the SQLite database and the generated pepper live.
+    #[arg(long, global = true, env = "LATCHKEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in the data directory.
+    /// `DATABASE_URL` is read too when this is unset.
+    #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format: `pretty` for people, `json` for collectors.
+    #[arg(long, global = true, env = "LATCHKEY_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// Log filter, in `tracing` env-filter syntax.
+    #[arg(long, global = true, env = "LATCHKEY_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Global {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", self.data_dir.display()))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the admin UI, server functions and API.
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage memberships.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Seed the demo tenants and users on first start and print their sign-ins.
+    #[arg(long, env = "LATCHKEY_DEMO")]
+    pub demo: bool,
+    /// Directory with the built site (`pkg/`); cargo-leptos's `LEPTOS_SITE_ROOT` is read too.
+    #[arg(long, env = "LATCHKEY_SITE_ROOT")]
+    pub site_root: Option<String>,
+    /// Hex pepper (at least 32 bytes) for API key digests; otherwise generated into the data dir.
+    #[arg(long, env = "LATCHKEY_PEPPER", hide_env_values = true)]
+    pub pepper: Option<String>,
+    /// Force the cookie `Secure` flag on or off; default: off only when listening on loopback.
+    #[arg(long, env = "LATCHKEY_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed. Repeat or comma-separate.
+    #[arg(long = "trusted-proxy", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Session lifetime in hours.
+    #[arg(long, env = "LATCHKEY_SESSION_TTL_HOURS", default_value_t = 12)]
+    pub session_ttl_hours: u64,
+    /// Sign-in attempts per minute for one email.
+    #[arg(long, env = "LATCHKEY_SIGN_IN_PER_EMAIL", default_value_t = 10)]
+    pub sign_in_per_email_per_minute: u32,
+    /// Sign-in attempts per minute from one client address.
+    #[arg(long, env = "LATCHKEY_SIGN_IN_PER_IP", default_value_t = 30)]
+    pub sign_in_per_ip_per_minute: u32,
+    /// Extra scopes for the host product's catalogue. Repeat or comma-separate.
+    #[arg(long = "scope", env = "LATCHKEY_SCOPES", value_delimiter = ',')]
+    pub extra_scopes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "professional", value_parser = parse_plan)]
+        plan: Plan,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user who signs in with email and password.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The password; prefer the environment variable so it stays out of shell history.
+        #[arg(long, env = "LATCHKEY_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a user to a tenant with a role (or change their role).
+    Add {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// User email.
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_plan(s: &str) -> Result<Plan, String> {
+    s.parse().map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
+}

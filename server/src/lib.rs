@@ -1,0 +1,210 @@
+//! The Latchkey server: configuration, the axum router (SSR, server functions, health), and
+//! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
+
+pub mod config;
+pub mod pepper;
+
+use app::error::AppError;
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+/// Builds the whole HTTP surface around one `AppState`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let ctx = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let shell = {
+        let options = state.leptos_options.clone();
+        move || app::shell(options.clone())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/{*fn_name}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_context(&state, routes, ctx.clone(), shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            ctx,
+            app::shell,
+        ))
+        .layer(middleware::from_fn(guard_server_fns))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(&state.db.pool).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// Around every server function: refuse cross-site state changes before they run, and answer
+/// errors with the status their `AppError` stands for instead of a blanket 500.
+async fn guard_server_fns(req: Request, next: Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with("/api/");
+    if !is_server_fn {
+        return next.run(req).await;
+    }
+    if req.method() != Method::GET && app::request::is_cross_site(req.headers()) {
+        tracing::warn!(path = %req.uri().path(), "refused cross-site request");
+        return error_response(&AppError::Forbidden);
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return error_response(&AppError::Internal);
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::RateLimited { retry_after_secs } = err {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                parts.headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn error_response(err: &AppError) -> Response {
+    let body = serde_json::to_vec(err).unwrap_or_default();
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert("serverfnerror", HeaderValue::from_static("1"));
+    res
+}
+
+/// Connects, migrates, loads the pepper and builds the state: everything `serve` needs.
+pub async fn build_state(
+    global: &config::Global,
+    args: &config::ServeArgs,
+) -> anyhow::Result<AppState> {
+    use anyhow::Context;
+    use app::state::Settings;
+    use latchkey_domain::scopes::DEFAULT_CATALOGUE;
+    use std::time::Duration;
+
+    let db = connect(global).await?;
+    let pepper = pepper::load_or_create(args.pepper.as_deref(), &global.data_dir)?;
+    let site_root = args
+        .site_root
+        .clone()
+        .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
+        .unwrap_or_else(|| "target/site".to_owned());
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build();
+    let mut catalogue: Vec<String> = DEFAULT_CATALOGUE.iter().map(|s| s.to_string()).collect();
+    for s in &args.extra_scopes {
+        let s = s.trim();
+        if !latchkey_domain::scopes::is_well_formed(s) {
+            anyhow::bail!("scope {s:?} must look like resource:action");
+        }
+        if !catalogue.iter().any(|c| c == s) {
+            catalogue.push(s.to_owned());
+        }
+    }
+    let settings = Settings {
+        insecure_cookies: !args
+            .secure_cookies
+            .unwrap_or(!args.addr.ip().is_loopback()),
+        session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
+        trusted_proxies: args.trusted_proxies.clone(),
+        sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
+        sign_in_per_ip_per_minute: args.sign_in_per_ip_per_minute,
+        scope_catalogue: catalogue,
+    };
+    let state = AppState::new(options, db, settings, pepper);
+    if args.demo {
+        let created = app::tenants::server::seed_demo(&state.db)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the demo failed: {e}"))
+            .context("demo seed")?;
+        tracing::info!(created, "demo data ready");
+    }
+    Ok(state)
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn connect(global: &config::Global) -> anyhow::Result<app::db::Db> {
+    use anyhow::Context;
+    let url = global.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&global.data_dir)
+            .with_context(|| format!("creating {}", global.data_dir.display()))?;
+    }
+    let db = app::db::Db::connect(&url)
+        .await
+        .context("connecting to the database")?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{local}"), "listening");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,109 @@
+//! `latchkey`: parse the command line, set up logging, run the command.
+
+use app::tenants::server::DEMO_LOGINS;
+use clap::Parser;
+use server::config::{Cli, Command, LogFormat, MemberCommand, TenantCommand, UserCommand};
+use std::io::Write;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.global.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Operator output (results, the demo banner) goes to stdout; logs go to stderr.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+fn app_err(e: app::error::AppError) -> anyhow::Error {
+    match e {
+        app::error::AppError::Validation(errs) => anyhow::anyhow!(
+            "{}",
+            errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => {
+            let state = server::build_state(&global, &args).await?;
+            if args.demo {
+                let mut banner = format!(
+                    "\nLatchkey is running at http://{}\n\nDemo sign-ins (password for all: {}):\n",
+                    args.addr,
+                    app::tenants::server::DEMO_PASSWORD
+                );
+                for l in DEMO_LOGINS {
+                    banner.push_str(&format!("  {:<26} {}\n", l.email, l.what));
+                }
+                say(&banner);
+            }
+            server::serve(state, args.addr).await
+        }
+        Command::Migrate => {
+            server::connect(&global).await?;
+            say("migrations applied");
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Create { slug, name, plan }) => {
+            let db = server::connect(&global).await?;
+            let id = app::tenants::server::create_tenant(&db, &slug, &name, plan)
+                .await
+                .map_err(app_err)?;
+            say(&format!("created tenant {id} ({slug}, {plan})"));
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            password,
+        }) => {
+            let db = server::connect(&global).await?;
+            let id = app::auth::server::create_user(&db, &email, &name, &password)
+                .await
+                .map_err(app_err)?;
+            say(&format!("created user {id} ({email})"));
+            Ok(())
+        }
+        Command::Member(MemberCommand::Add {
+            tenant,
+            email,
+            role,
+        }) => {
+            let db = server::connect(&global).await?;
+            let tenant_id = app::tenants::server::tenant_id_by_slug(&db, &tenant)
+                .await
+                .map_err(app_err)?
+                .ok_or_else(|| anyhow::anyhow!("no tenant with slug {tenant:?}"))?;
+            let user_id = app::auth::server::user_id_by_email(&db, &email)
+                .await
+                .map_err(app_err)?
+                .ok_or_else(|| anyhow::anyhow!("no user with email {email:?}"))?;
+            app::tenants::server::add_member(&db, tenant_id, user_id, role, "operator")
+                .await
+                .map_err(app_err)?;
+            say(&format!("{email} is now {role} of {tenant}"));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The server pepper for API key digests: from config, or generated once into the data
+//! directory (mode 0600) and reused. Losing it makes every stored key unverifiable.
+
+use anyhow::{anyhow, Context};
+use latchkey_domain::keys::{random_base62, Pepper};
+use std::io::Write;
+use std::path::Path;
+
+pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Pepper> {
+    if let Some(hex_text) = configured {
+        let bytes = hex::decode(hex_text.trim()).context("LATCHKEY_PEPPER must be hex")?;
+        return Pepper::new(bytes)
+            .ok_or_else(|| anyhow!("LATCHKEY_PEPPER must be at least 32 bytes (64 hex digits)"));
+    }
+    let path = data_dir.join("pepper");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Pepper::new(text.trim().as_bytes().to_vec())
+            .ok_or_else(|| anyhow!("the pepper file {} is too short", path.display()));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    // 64 base62 characters ≈ 381 bits, kept as text so operators can back it up easily.
+    let fresh = random_base62(64);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(fresh.as_bytes())?;
+    f.sync_all()?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated a new API key pepper; back it up: without it no stored key verifies"
+    );
+    Pepper::new(fresh.into_bytes()).ok_or_else(|| anyhow!("pepper generation failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("lk-pepper-{}", random_base62(8)));
+        let a = load_or_create(None, &dir).expect("created");
+        let text = std::fs::read_to_string(dir.join("pepper")).expect("file");
+        let b = load_or_create(None, &dir).expect("reused");
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(std::fs::read_to_string(dir.join("pepper")).expect("file"), text);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("pepper")).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(load_or_create(Some("abcd"), &dir).is_err());
+        assert!(load_or_create(Some(&"ab".repeat(32)), &dir).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
