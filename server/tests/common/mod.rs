@@ -1,0 +1,243 @@
+//! Test harness: a fresh database per test on every available engine, the real router, and
+//! helpers to call server functions the way a browser does.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use app::db::Db;
+use app::state::{AppState, Settings};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use latchkey_domain::keys::{random_base62, Pepper};
+use std::future::Future;
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = app::tenants::server::DEMO_PASSWORD;
+
+/// One engine to run a scenario on.
+#[derive(Debug, Clone)]
+pub enum Engine {
+    Sqlite,
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL when `LATCHKEY_TEST_POSTGRES_URL` names a server.
+pub fn engines() -> Vec<Engine> {
+    let mut v = vec![Engine::Sqlite];
+    if let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            v.push(Engine::Postgres(url));
+        }
+    }
+    v
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub engine: String,
+    cleanup: Option<(String, String)>,
+}
+
+impl TestApp {
+    pub async fn new(engine: &Engine) -> Self {
+        Self::with_settings(engine, |_| {}).await
+    }
+
+    pub async fn with_settings(engine: &Engine, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let name = format!("lk_t_{}", random_base62(12).to_lowercase());
+        let (url, cleanup, label) = match engine {
+            Engine::Sqlite => {
+                let dir = std::env::temp_dir().join("latchkey-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                (
+                    format!("sqlite://{}/{name}.db", dir.display()),
+                    None,
+                    "sqlite".to_owned(),
+                )
+            }
+            Engine::Postgres(admin_url) => {
+                let admin = Db::connect(admin_url).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin.pool)
+                    .await
+                    .unwrap();
+                admin.pool.close().await;
+                let base = admin_url.rsplit_once('/').unwrap().0;
+                (
+                    format!("{base}/{name}"),
+                    Some((admin_url.clone(), name.clone())),
+                    "postgres".to_owned(),
+                )
+            }
+        };
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        app::tenants::server::seed_demo(&db).await.unwrap();
+        let mut settings = Settings {
+            insecure_cookies: true,
+            session_ttl: Duration::from_secs(3600),
+            trusted_proxies: vec![],
+            sign_in_per_email_per_minute: 5,
+            sign_in_per_ip_per_minute: 1000,
+            scope_catalogue: latchkey_domain::scopes::DEFAULT_CATALOGUE
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        tweak(&mut settings);
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("latchkey")
+            .site_root("target/site")
+            .build();
+        let state = AppState::new(options, db, settings, Pepper::new(vec![7; 32]).unwrap());
+        let router = server::router(state.clone());
+        Self {
+            state,
+            router,
+            engine: label,
+            cleanup,
+        }
+    }
+
+    pub async fn close(self) {
+        self.state.db.pool.close().await;
+        if let Some((admin_url, name)) = self.cleanup {
+            let admin = Db::connect(&admin_url).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin.pool)
+                .await;
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.unwrap();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// POSTs a server function as the hydrated page does (same-origin, form-encoded).
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Resp {
+        self.call_with(endpoint, form, cookie, &[("sec-fetch-site", "same-origin")])
+            .await
+    }
+
+    pub async fn call_with(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let body = serde_urlencoded(form);
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "127.0.0.1:3000");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        let mut req = Request::get(path)
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::ACCEPT, "text/html");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// Signs in and returns the `Cookie` header value for the session.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let r = self
+            .call("sign_in", &[("email", email), ("password", PASSWORD)], None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "sign in {email}: {}", r.body);
+        let set = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("lk_session="))
+            .expect("session cookie");
+        set.split(';').next().unwrap().to_owned()
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap()
+    }
+
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+            .try_get::<String, _>(0)
+            .unwrap()
+    }
+}
+
+fn serde_urlencoded(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Runs a scenario once per engine, each on a fresh database.
+pub async fn on_every_engine<F, Fut>(scenario: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = TestApp>,
+{
+    for engine in engines() {
+        let app = TestApp::new(&engine).await;
+        let app = scenario(app).await;
+        app.close().await;
+    }
+}
