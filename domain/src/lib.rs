@@ -5,5 +5,6 @@ pub mod cidr;
 pub mod keys;
 pub mod policy;
 pub mod scopes;
+pub mod time;
 
 pub use policy::{Action, Plan, PlanLimits, Role};

@@ -1,6 +1,8 @@
 //! The app shell, routing and shared components.
 
-use crate::api_keys::KeysPage;
+pub mod browser;
+
+use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
 use crate::auth::api::{current_session, SessionInfo, SignOut, SwitchTenant};
 use crate::auth::SignInPage;
@@ -41,21 +43,28 @@ pub struct SessionVersion(pub RwSignal<u32>);
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser: this marks the moment the page is interactive, which
+    // end-to-end tests wait for instead of guessing.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title text="Latchkey"/>
+        <div data-testid="app" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("keys") view=KeysPage/>
+                    <Route path=path!("keys/:id") view=KeyDetailPage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("members") view=MembersPage/>
                     <Route path=path!("billing") view=BillingPage/>
                 </ParentRoute>
             </Routes>
         </Router>
+        </div>
     }
 }
 
@@ -221,14 +230,7 @@ where
 {
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
-            #[cfg(feature = "hydrate")]
-            {
-                if let Some(w) = web_sys::window() {
-                    let _ = w.location().assign(to);
-                }
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = to;
+            browser::navigate_hard(to);
         }
     });
 }
@@ -259,6 +261,44 @@ pub fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
         <div class="card" data-testid="coming-soon">
             <p>"Coming soon."</p>
         </div>
+    }
+}
+
+/// A modal built on the native `<dialog>`: `showModal` makes the rest of the page inert (focus
+/// stays inside) and Esc asks `on_close` instead of closing behind the app's back.
+#[component]
+pub fn Modal(
+    open: Signal<bool>,
+    on_close: Callback<()>,
+    #[prop(into)] label: String,
+    #[prop(into)] testid: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let Some(d) = node.get() else { return };
+        if open.get() {
+            if !d.open() {
+                let _ = d.show_modal();
+            }
+        } else if d.open() {
+            d.close();
+        }
+    });
+    view! {
+        <dialog
+            node_ref=node
+            aria-label=label
+            data-testid=testid
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    ev.prevent_default();
+                    on_close.run(());
+                }
+            }
+        >
+            <div class="dialog-body">{move || open.get().then(|| children())}</div>
+        </dialog>
     }
 }
 

@@ -1,0 +1,69 @@
+# Latchkey: `make run` serves the demo, `make test` checks everything, `make bench` measures.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Builds live outside the clone so fresh clones (and CI) reuse them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/latchkey/target
+# The flag cargo-leptos uses for debug builds: tests share its artifacts instead of compiling twice.
+TEST_RUSTFLAGS := --cfg erase_components
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)
+CARGO_LEPTOS_VERSION := 0.3.10
+NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
+# npm's binaryen provides wasm-opt for release builds (Debian's 108 breaks the wasm).
+export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test bench tools node-deps chromium fmt-check lint unit e2e build-debug build-release
+
+## Tools, each installed only when missing.
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || { echo "==> adding the wasm32 target"; rustup target add wasm32-unknown-unknown; }
+	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "==> installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 3 minutes)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked --force || \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+	  echo "==> installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 17 minutes, once per machine)"; \
+	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; fi
+
+node-deps:
+	@if [ ! -x $(NODE_BIN)/playwright ] || [ ! -x $(NODE_BIN)/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
+	  echo "==> npm ci in end2end/"; cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; fi
+
+chromium:
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+build-release: tools node-deps
+	cargo leptos build --release
+
+build-debug: tools
+	cargo leptos build
+
+## make run: build release and serve the demo on 127.0.0.1:3000 with SQLite in ./data.
+run: build-release
+	mkdir -p data
+	$(CARGO_TARGET_DIR)/release/latchkey serve --demo --data-dir data --site-root target/site
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint: tools
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  echo "==> PostgreSQL pass against $(PG_URL)"; \
+	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server --tests; \
+	else echo "==> SKIPPING the PostgreSQL pass: nothing answers on 127.0.0.1:5432"; fi
+
+e2e: build-debug node-deps chromium
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/run.sh
+
+## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium.
+test: tools node-deps chromium fmt-check lint unit e2e
+
+bench: build-release
+	./bench/run.sh

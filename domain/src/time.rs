@@ -1,0 +1,94 @@
+//! Calendar arithmetic for Unix-millisecond timestamps, without a time zone database: storage
+//! keeps milliseconds, the UI shows UTC, and expiry dates are typed as `YYYY-MM-DD`.
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parses `YYYY-MM-DD` into the millisecond at the *end* of that UTC day (a key "expiring on"
+/// a date still works all that day).
+pub fn parse_date_end_ms(s: &str) -> Option<i64> {
+    let mut it = s.trim().split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    if it.next().is_some() || !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    // Reject 2026-02-30 and friends: the round trip must land on the same date.
+    if civil_from_days(days) != (y, m, d) {
+        return None;
+    }
+    Some((days + 1) * MS_PER_DAY - 1)
+}
+
+/// `2026-11-22 09:38 UTC`.
+pub fn format_ms(ms: i64) -> String {
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+/// `2026-11-22`.
+pub fn format_date(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
+        assert_eq!(format_ms(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_ms(1_763_804_280_000), "2025-11-22 09:38 UTC");
+        assert_eq!(format_date(1_763_804_280_000), "2025-11-22");
+    }
+
+    #[test]
+    fn round_trips_every_day_for_centuries() {
+        for z in -50_000..150_000 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn parses_end_of_day_and_rejects_nonsense() {
+        let end = parse_date_end_ms("2026-11-22").expect("valid");
+        assert_eq!(format_ms(end), "2026-11-22 23:59 UTC");
+        assert_eq!(parse_date_end_ms("2024-02-29").map(format_date).as_deref(), Some("2024-02-29"));
+        for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "2026-00-10", "26-1-1x", "", "2026-11", "1969-12-31"] {
+            assert_eq!(parse_date_end_ms(bad), None, "{bad}");
+        }
+    }
+}
