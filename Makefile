@@ -13,7 +13,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench tools node-deps chromium fmt-check lint unit e2e build-debug build-release
+.PHONY: run test tools node-deps chromium fmt-check lint unit e2e build-debug build-release
 
 ## Tools, each installed only when missing.
 tools:
@@ -65,5 +65,3 @@ e2e: build-debug node-deps chromium
 ## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium.
 test: tools node-deps chromium fmt-check lint unit e2e
 
-bench: build-release
-	./bench/run.sh

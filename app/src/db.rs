@@ -95,7 +95,8 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
             matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation)
-                || d.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+                || d.code()
+                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
     }

@@ -96,7 +96,6 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-
 impl AppError {
     pub fn kind(&self) -> &'static str {
         match self {

@@ -62,7 +62,10 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
-    if let Some(origin) = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    if let Some(origin) = headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
         let host = headers
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -92,7 +95,10 @@ mod tests {
     #[test]
     fn cross_site_detection() {
         assert!(!is_cross_site(&headers(&[])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
         assert!(!is_cross_site(&headers(&[
@@ -103,7 +109,10 @@ mod tests {
             ("origin", "https://evil.example"),
             ("host", "127.0.0.1:3000")
         ])));
-        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "a")])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "null"),
+            ("host", "a")
+        ])));
     }
 
     #[test]

@@ -56,12 +56,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        leptos_options: LeptosOptions,
-        db: Db,
-        settings: Settings,
-        pepper: Pepper,
-    ) -> Self {
+    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings, pepper: Pepper) -> Self {
         let limiter = SignInLimiter::new(
             settings.sign_in_per_email_per_minute,
             settings.sign_in_per_ip_per_minute,

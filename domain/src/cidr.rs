@@ -142,8 +142,10 @@ mod tests {
 
     #[test]
     fn each_bad_line_gets_its_own_error() {
-        let errs = Allowlist::parse_lines("10.0.0.0/8\n10.0.0.0/33\nhello\n::1\n1.2.3.4.5\n2001:db8::/129")
-            .expect_err("bad");
+        let errs = Allowlist::parse_lines(
+            "10.0.0.0/8\n10.0.0.0/33\nhello\n::1\n1.2.3.4.5\n2001:db8::/129",
+        )
+        .expect_err("bad");
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 3, 5, 6]);
         assert!(errs[0].message.contains("10.0.0.0/33"));

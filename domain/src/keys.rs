@@ -265,7 +265,10 @@ mod tests {
         assert_eq!(k.len(), KEY_LEN);
         let p = parse(&k).expect("valid");
         assert_eq!(p.mode, Mode::Live);
-        assert_eq!(parse(&sample(Mode::Test, R)).map(|p| p.mode), Ok(Mode::Test));
+        assert_eq!(
+            parse(&sample(Mode::Test, R)).map(|p| p.mode),
+            Ok(Mode::Test)
+        );
     }
 
     #[test]
@@ -337,7 +340,10 @@ mod tests {
         let b = generate(Mode::Live);
         assert_ne!(a, b);
         assert_eq!(parse(a.expose()).map(|p| p.mode), Ok(Mode::Live));
-        assert_eq!(parse(generate(Mode::Test).expose()).map(|p| p.mode), Ok(Mode::Test));
+        assert_eq!(
+            parse(generate(Mode::Test).expose()).map(|p| p.mode),
+            Ok(Mode::Test)
+        );
         assert!(!format!("{a:?}").contains(a.expose()));
     }
 

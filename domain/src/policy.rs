@@ -276,8 +276,16 @@ mod tests {
     #[test]
     fn admins_cannot_touch_owners() {
         assert!(may_assign_role(Role::Owner, Some(Role::Owner), Role::Admin));
-        assert!(may_assign_role(Role::Admin, Some(Role::Member), Role::Admin));
-        assert!(!may_assign_role(Role::Admin, Some(Role::Owner), Role::Admin));
+        assert!(may_assign_role(
+            Role::Admin,
+            Some(Role::Member),
+            Role::Admin
+        ));
+        assert!(!may_assign_role(
+            Role::Admin,
+            Some(Role::Owner),
+            Role::Admin
+        ));
         assert!(!may_assign_role(Role::Admin, None, Role::Owner));
         assert!(!may_assign_role(Role::Member, None, Role::Viewer));
     }

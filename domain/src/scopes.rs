@@ -39,7 +39,8 @@ pub fn is_well_formed(s: &str) -> bool {
         p.is_some_and(|p| {
             !p.is_empty()
                 && p.len() <= 40
-                && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
         })
     };
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()

@@ -51,7 +51,11 @@ pub fn format_ms(ms: i64) -> String {
     let days = ms.div_euclid(MS_PER_DAY);
     let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// `2026-11-22`.
@@ -86,8 +90,20 @@ mod tests {
     fn parses_end_of_day_and_rejects_nonsense() {
         let end = parse_date_end_ms("2026-11-22").expect("valid");
         assert_eq!(format_ms(end), "2026-11-22 23:59 UTC");
-        assert_eq!(parse_date_end_ms("2024-02-29").map(format_date).as_deref(), Some("2024-02-29"));
-        for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "2026-00-10", "26-1-1x", "", "2026-11", "1969-12-31"] {
+        assert_eq!(
+            parse_date_end_ms("2024-02-29").map(format_date).as_deref(),
+            Some("2024-02-29")
+        );
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-1-1x",
+            "",
+            "2026-11",
+            "1969-12-31",
+        ] {
             assert_eq!(parse_date_end_ms(bad), None, "{bad}");
         }
     }

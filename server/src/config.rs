@@ -1,12 +1,17 @@
 //! Command line and environment: every setting is a `--flag` with a `LATCHKEY_*` variable.
 
 use clap::{Args, Parser, Subcommand};
+use latchkey_domain::keys::Mode;
 use latchkey_domain::{Plan, Role};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about = "API key management for multi-tenant SaaS")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "API key management for multi-tenant SaaS"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -23,8 +28,24 @@ pub struct Global {
     /// `DATABASE_URL` is read too when this is unset.
     #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Hex pepper (at least 32 bytes) for API key digests; otherwise generated into the data dir.
+    #[arg(long, global = true, env = "LATCHKEY_PEPPER", hide_env_values = true)]
+    pub pepper: Option<String>,
+    /// Extra scopes for the host product's catalogue. Repeat or comma-separate.
+    #[arg(
+        long = "catalogue-scope",
+        global = true,
+        env = "LATCHKEY_SCOPES",
+        value_delimiter = ','
+    )]
+    pub extra_scopes: Vec<String>,
     /// Log format: `pretty` for people, `json` for collectors.
-    #[arg(long, global = true, env = "LATCHKEY_LOG_FORMAT", default_value = "pretty")]
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LOG_FORMAT",
+        default_value = "pretty"
+    )]
     pub log_format: LogFormat,
     /// Log filter, in `tracing` env-filter syntax.
     #[arg(long, global = true, env = "LATCHKEY_LOG", default_value = "info")]
@@ -61,6 +82,53 @@ pub enum Command {
     /// Manage memberships.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Manage API keys as the operator (audited as `operator`).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print its secret once.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value = "test", value_parser = parse_mode)]
+        mode: Mode,
+        /// Scope to grant; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Allowed address or CIDR; repeat for several. None allows any address.
+        #[arg(long = "allow")]
+        allow: Vec<String>,
+        /// Last day (UTC, YYYY-MM-DD) the key works.
+        #[arg(long, default_value = "")]
+        expires_on: String,
+    },
+    /// List a tenant's keys (never their secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Include revoked keys.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a key by its id; it stops working on its next request.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+        .map_err(|_| "mode must be live or test".to_owned())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -74,27 +142,25 @@ pub struct ServeArgs {
     /// Directory with the built site (`pkg/`); cargo-leptos's `LEPTOS_SITE_ROOT` is read too.
     #[arg(long, env = "LATCHKEY_SITE_ROOT")]
     pub site_root: Option<String>,
-    /// Hex pepper (at least 32 bytes) for API key digests; otherwise generated into the data dir.
-    #[arg(long, env = "LATCHKEY_PEPPER", hide_env_values = true)]
-    pub pepper: Option<String>,
     /// Force the cookie `Secure` flag on or off; default: off only when listening on loopback.
     #[arg(long, env = "LATCHKEY_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed. Repeat or comma-separate.
-    #[arg(long = "trusted-proxy", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Session lifetime in hours.
     #[arg(long, env = "LATCHKEY_SESSION_TTL_HOURS", default_value_t = 12)]
     pub session_ttl_hours: u64,
     /// Sign-in attempts per minute for one email.
-    #[arg(long, env = "LATCHKEY_SIGN_IN_PER_EMAIL", default_value_t = 10)]
+    #[arg(long = "sign-in-per-email", env = "LATCHKEY_SIGN_IN_PER_EMAIL", default_value_t = 10)]
     pub sign_in_per_email_per_minute: u32,
     /// Sign-in attempts per minute from one client address.
-    #[arg(long, env = "LATCHKEY_SIGN_IN_PER_IP", default_value_t = 30)]
+    #[arg(long = "sign-in-per-ip", env = "LATCHKEY_SIGN_IN_PER_IP", default_value_t = 30)]
     pub sign_in_per_ip_per_minute: u32,
-    /// Extra scopes for the host product's catalogue. Repeat or comma-separate.
-    #[arg(long = "scope", env = "LATCHKEY_SCOPES", value_delimiter = ',')]
-    pub extra_scopes: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,9 +206,11 @@ pub enum MemberCommand {
 }
 
 fn parse_plan(s: &str) -> Result<Plan, String> {
-    s.parse().map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
+    s.parse()
+        .map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
+    s.parse()
+        .map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
 }

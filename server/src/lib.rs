@@ -36,10 +36,10 @@ pub fn router(state: AppState) -> Router {
             get(server_fn_handler).post(server_fn_handler),
         )
         .leptos_routes_with_context(&state, routes, ctx.clone(), shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            ctx,
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(ctx, app::shell))
         .layer(middleware::from_fn(guard_server_fns))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -82,7 +82,8 @@ async fn guard_server_fns(req: Request, next: Next) -> Response {
         return error_response(&AppError::Internal);
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::RateLimited { retry_after_secs } = err {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 parts.headers.insert(header::RETRY_AFTER, v);
@@ -95,9 +96,12 @@ async fn guard_server_fns(req: Request, next: Next) -> Response {
 fn error_response(err: &AppError) -> Response {
     let body = serde_json::to_vec(err).unwrap_or_default();
     let mut res = Response::new(Body::from(body));
-    *res.status_mut() = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *res.status_mut() =
+        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     res.headers_mut()
         .insert("serverfnerror", HeaderValue::from_static("1"));
     res
@@ -110,11 +114,10 @@ pub async fn build_state(
 ) -> anyhow::Result<AppState> {
     use anyhow::Context;
     use app::state::Settings;
-    use latchkey_domain::scopes::DEFAULT_CATALOGUE;
     use std::time::Duration;
 
     let db = connect(global).await?;
-    let pepper = pepper::load_or_create(args.pepper.as_deref(), &global.data_dir)?;
+    let pepper = pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
     let site_root = args
         .site_root
         .clone()
@@ -126,20 +129,9 @@ pub async fn build_state(
         .site_pkg_dir("pkg")
         .site_addr(args.addr)
         .build();
-    let mut catalogue: Vec<String> = DEFAULT_CATALOGUE.iter().map(|s| s.to_string()).collect();
-    for s in &args.extra_scopes {
-        let s = s.trim();
-        if !latchkey_domain::scopes::is_well_formed(s) {
-            anyhow::bail!("scope {s:?} must look like resource:action");
-        }
-        if !catalogue.iter().any(|c| c == s) {
-            catalogue.push(s.to_owned());
-        }
-    }
+    let catalogue = scope_catalogue(global)?;
     let settings = Settings {
-        insecure_cookies: !args
-            .secure_cookies
-            .unwrap_or(!args.addr.ip().is_loopback()),
+        insecure_cookies: !args.secure_cookies.unwrap_or(!args.addr.ip().is_loopback()),
         session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
         trusted_proxies: args.trusted_proxies.clone(),
         sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
@@ -155,6 +147,24 @@ pub async fn build_state(
         tracing::info!(created, "demo data ready");
     }
     Ok(state)
+}
+
+/// The default scope catalogue plus the operator's own scopes.
+pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
+    let mut catalogue: Vec<String> = latchkey_domain::scopes::DEFAULT_CATALOGUE
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for s in &global.extra_scopes {
+        let s = s.trim();
+        if !latchkey_domain::scopes::is_well_formed(s) {
+            anyhow::bail!("scope {s:?} must look like resource:action");
+        }
+        if !catalogue.iter().any(|c| c == s) {
+            catalogue.push(s.to_owned());
+        }
+    }
+    Ok(catalogue)
 }
 
 /// Connects to the configured database and applies migrations.

@@ -2,7 +2,9 @@
 
 use app::tenants::server::DEMO_LOGINS;
 use clap::Parser;
-use server::config::{Cli, Command, LogFormat, MemberCommand, TenantCommand, UserCommand};
+use server::config::{
+    Cli, Command, KeyCommand, LogFormat, MemberCommand, TenantCommand, UserCommand,
+};
 use std::io::Write;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -11,7 +13,9 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.global.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.global.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -36,7 +40,10 @@ fn app_err(e: app::error::AppError) -> anyhow::Error {
     match e {
         app::error::AppError::Validation(errs) => anyhow::anyhow!(
             "{}",
-            errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         other => anyhow::anyhow!("{other}"),
     }
@@ -103,6 +110,104 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(app_err)?;
             say(&format!("{email} is now {role} of {tenant}"));
+            Ok(())
+        }
+        Command::Key(cmd) => key_command(&global, cmd).await,
+    }
+}
+
+async fn tenant_by_slug(
+    db: &app::db::Db,
+    slug: &str,
+) -> anyhow::Result<(i64, latchkey_domain::Plan)> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT id, plan FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no tenant with slug {slug:?}"))?;
+    let plan: String = row.try_get("plan")?;
+    Ok((row.try_get("id")?, plan.parse()?))
+}
+
+/// The operator's key commands: same validation, plan limits and audit events as the UI.
+async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow::Result<()> {
+    use app::api_keys::{api::NewKey, server as keys};
+    let db = server::connect(global).await?;
+    match cmd {
+        KeyCommand::Create {
+            tenant,
+            name,
+            description,
+            mode,
+            scopes,
+            allow,
+            expires_on,
+        } => {
+            let (tenant_id, plan) = tenant_by_slug(&db, &tenant).await?;
+            let pepper =
+                server::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+            let catalogue = server::scope_catalogue(global)?;
+            let (key, secret) = keys::create(
+                &db,
+                &pepper,
+                &catalogue,
+                tenant_id,
+                plan,
+                &keys::Actor::operator(),
+                NewKey {
+                    name,
+                    description,
+                    mode: Some(mode),
+                    scopes,
+                    allowlist: allow.join("\n"),
+                    expires_on,
+                },
+                None,
+            )
+            .await
+            .map_err(app_err)?;
+            say(&format!(
+                "created {} ({}, {} mode, scopes: {})\n\nSecret (shown once, store it now):\n{}",
+                key.id,
+                key.name,
+                key.mode,
+                key.scopes.join(" "),
+                secret.expose()
+            ));
+            Ok(())
+        }
+        KeyCommand::List { tenant, all } => {
+            let (tenant_id, _) = tenant_by_slug(&db, &tenant).await?;
+            let mut before = None;
+            loop {
+                let (page, next) = keys::list(&db, tenant_id, "", all, before, 500)
+                    .await
+                    .map_err(app_err)?;
+                for k in page {
+                    say(&format!(
+                        "{}\t{}\t{}\t{:?}\t{}\t{}",
+                        k.id,
+                        k.masked,
+                        k.mode,
+                        k.status,
+                        k.scopes.join(","),
+                        k.name
+                    ));
+                }
+                match next {
+                    Some(n) => before = Some(n),
+                    None => break,
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { id, reason } => {
+            let tenant_id = keys::tenant_of(&db, &id).await.map_err(app_err)?;
+            let k = keys::revoke(&db, tenant_id, &keys::Actor::operator(), &id, &reason)
+                .await
+                .map_err(app_err)?;
+            say(&format!("{} ({}) is {:?}", k.id, k.name, k.status));
             Ok(())
         }
     }

@@ -51,11 +51,17 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("pepper")).expect("file");
         let b = load_or_create(None, &dir).expect("reused");
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
-        assert_eq!(std::fs::read_to_string(dir.join("pepper")).expect("file"), text);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("pepper")).expect("file"),
+            text
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("pepper")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.join("pepper"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(load_or_create(Some("abcd"), &dir).is_err());

@@ -18,12 +18,21 @@ async fn server_functions_without_a_session_are_unauthorised() {
                 _ => &[],
             };
             let r = app.call(endpoint, form, None).await;
-            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{} {endpoint}", app.engine);
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {endpoint}",
+                app.engine
+            );
             assert_eq!(r.json(), serde_json::json!("Unauthorized"));
         }
         // A forged cookie is no session either.
         let r = app
-            .call("change_plan", &[("plan", "starter")], Some("lk_session=forged"))
+            .call(
+                "change_plan",
+                &[("plan", "starter")],
+                Some("lk_session=forged"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(app.scalar_text(ACME_PLAN).await, "professional");
@@ -40,10 +49,20 @@ async fn server_functions_without_a_session_are_unauthorised() {
 async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
     on_every_engine(|app| async move {
         let r = app
-            .call("sign_in", &[("email", "Owner@Acme.test "), ("password", PASSWORD)], None)
+            .call(
+                "sign_in",
+                &[("email", "Owner@Acme.test "), ("password", PASSWORD)],
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+        let set = r
+            .headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(set.contains("HttpOnly"), "{set}");
         assert!(set.contains("SameSite=Lax"), "{set}");
         let cookie = set.split(';').next().unwrap().to_owned();
@@ -57,7 +76,9 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
         // The cookie value itself is not stored: only its hash.
         let token = cookie.trim_start_matches("lk_session=");
         let stored = app
-            .scalar_i64(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{token}'"))
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE token_hash = '{token}'"
+            ))
             .await;
         assert_eq!(stored, 0);
 
@@ -76,10 +97,18 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
 async fn wrong_password_and_unknown_email_look_the_same() {
     on_every_engine(|app| async move {
         let wrong = app
-            .call("sign_in", &[("email", "owner@acme.test"), ("password", "nope-nope")], None)
+            .call(
+                "sign_in",
+                &[("email", "owner@acme.test"), ("password", "nope-nope")],
+                None,
+            )
             .await;
         let unknown = app
-            .call("sign_in", &[("email", "nobody@acme.test"), ("password", "nope-nope")], None)
+            .call(
+                "sign_in",
+                &[("email", "nobody@acme.test"), ("password", "nope-nope")],
+                None,
+            )
             .await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(wrong.status, unknown.status);
@@ -98,7 +127,11 @@ async fn repeated_wrong_passwords_are_throttled() {
         let mut statuses = Vec::new();
         for _ in 0..7 {
             let r = app
-                .call("sign_in", &[("email", "admin@acme.test"), ("password", "guess-guess")], None)
+                .call(
+                    "sign_in",
+                    &[("email", "admin@acme.test"), ("password", "guess-guess")],
+                    None,
+                )
                 .await;
             statuses.push(r.status);
         }
@@ -106,10 +139,18 @@ async fn repeated_wrong_passwords_are_throttled() {
         assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
         // Even the right password is refused while throttled, with a Retry-After.
         let r = app
-            .call("sign_in", &[("email", "admin@acme.test"), ("password", PASSWORD)], None)
+            .call(
+                "sign_in",
+                &[("email", "admin@acme.test"), ("password", PASSWORD)],
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-        let retry: u64 = r.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        let retry: u64 = r.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=60).contains(&retry), "{retry}");
         assert!(r.headers.get(header::SET_COOKIE).is_none());
         // Other people are not locked out by it.
@@ -163,7 +204,9 @@ async fn only_the_owner_may_change_the_plan() {
     on_every_engine(|app| async move {
         for who in ["admin@acme.test", "member@acme.test", "viewer@acme.test"] {
             let cookie = app.sign_in(who).await;
-            let r = app.call("change_plan", &[("plan", "starter")], Some(&cookie)).await;
+            let r = app
+                .call("change_plan", &[("plan", "starter")], Some(&cookie))
+                .await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}");
             let r = app.call("billing", &[], Some(&cookie)).await;
             assert_eq!(r.status, StatusCode::OK, "{who} reads billing");
@@ -183,21 +226,32 @@ async fn only_the_owner_may_change_the_plan() {
 async fn a_user_of_one_tenant_cannot_reach_another() {
     on_every_engine(|app| async move {
         let starter_owner = app.sign_in("owner@starter.test").await;
-        let acme_id = app.scalar_i64("SELECT id FROM tenants WHERE slug = 'acme'").await;
+        let acme_id = app
+            .scalar_i64("SELECT id FROM tenants WHERE slug = 'acme'")
+            .await;
         let r = app
-            .call("switch_tenant", &[("tenant_id", &acme_id.to_string())], Some(&starter_owner))
+            .call(
+                "switch_tenant",
+                &[("tenant_id", &acme_id.to_string())],
+                Some(&starter_owner),
+            )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         let s = app.call("session", &[], Some(&starter_owner)).await.json();
         assert_eq!(s["tenant_name"], "Starter Studio");
         // Their plan change touches their own tenant only.
         let r = app
-            .call("change_plan", &[("plan", "enterprise")], Some(&starter_owner))
+            .call(
+                "change_plan",
+                &[("plan", "enterprise")],
+                Some(&starter_owner),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(app.scalar_text(ACME_PLAN).await, "professional");
         assert_eq!(
-            app.scalar_text("SELECT plan FROM tenants WHERE slug = 'starter-studio'").await,
+            app.scalar_text("SELECT plan FROM tenants WHERE slug = 'starter-studio'")
+                .await,
             "enterprise"
         );
         app
@@ -213,8 +267,16 @@ async fn a_member_of_two_tenants_switches_between_them() {
         assert_eq!(s["tenants"].as_array().unwrap().len(), 2);
         assert_eq!(s["tenant_name"], "Acme Financial Group");
         assert_eq!(s["role"], "admin");
-        let starter = app.scalar_i64("SELECT id FROM tenants WHERE slug = 'starter-studio'").await;
-        let r = app.call("switch_tenant", &[("tenant_id", &starter.to_string())], Some(&c)).await;
+        let starter = app
+            .scalar_i64("SELECT id FROM tenants WHERE slug = 'starter-studio'")
+            .await;
+        let r = app
+            .call(
+                "switch_tenant",
+                &[("tenant_id", &starter.to_string())],
+                Some(&c),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let s = app.call("session", &[], Some(&c)).await.json();
         assert_eq!(s["tenant_name"], "Starter Studio");
@@ -293,7 +355,9 @@ async fn pages_render_on_the_server_and_protect_themselves() {
 async fn demo_seed_runs_once() {
     on_every_engine(|app| async move {
         let users = app.scalar_i64("SELECT COUNT(*) FROM users").await;
-        let again = app::tenants::server::seed_demo(&app.state.db).await.unwrap();
+        let again = app::tenants::server::seed_demo(&app.state.db)
+            .await
+            .unwrap();
         assert!(!again);
         assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users").await, users);
         assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM tenants").await, 2);

@@ -111,8 +111,15 @@ pub async fn list_keys(
 
     let ctx = require(Action::ViewKeys).await?;
     let state = state()?;
-    let (keys, next_before) =
-        server::list(&state.db, ctx.tenant_id, &search, include_revoked, before, 50).await?;
+    let (keys, next_before) = server::list(
+        &state.db,
+        ctx.tenant_id,
+        &search,
+        include_revoked,
+        before,
+        50,
+    )
+    .await?;
     Ok(KeyPage {
         keys,
         next_before,
@@ -153,7 +160,9 @@ pub async fn create_key(new: NewKey) -> Result<CreatedKey, AppError> {
     let ctx = require(Action::ManageKeys).await?;
     let state = state()?;
     let (key, secret) = server::create(
-        &state,
+        &state.db,
+        &state.pepper,
+        &state.settings.scope_catalogue,
         ctx.tenant_id,
         ctx.plan,
         &server::Actor::from_ctx(&ctx),
@@ -175,7 +184,13 @@ pub async fn update_key(edit: KeyEdit) -> Result<KeyView, AppError> {
 
     let ctx = require(Action::ManageKeys).await?;
     let state = state()?;
-    server::update(&state.db, ctx.tenant_id, &server::Actor::from_ctx(&ctx), edit).await
+    server::update(
+        &state.db,
+        ctx.tenant_id,
+        &server::Actor::from_ctx(&ctx),
+        edit,
+    )
+    .await
 }
 
 #[server(endpoint = "keys/revoke", input = Json)]
@@ -186,5 +201,12 @@ pub async fn revoke_key(id: String, reason: String) -> Result<KeyView, AppError>
 
     let ctx = require(Action::ManageKeys).await?;
     let state = state()?;
-    server::revoke(&state.db, ctx.tenant_id, &server::Actor::from_ctx(&ctx), &id, &reason).await
+    server::revoke(
+        &state.db,
+        ctx.tenant_id,
+        &server::Actor::from_ctx(&ctx),
+        &id,
+        &reason,
+    )
+    .await
 }

@@ -6,11 +6,10 @@ pub mod server;
 
 use crate::error::AppError;
 use crate::ui::browser::{copy_text, download};
-use crate::ui::{ErrorNotice, Modal, PageHeader, SessionResource};
+use crate::ui::{ErrorNotice, Modal, PageHeader, Ready};
 use api::*;
 use latchkey_domain::keys::Mode;
 use latchkey_domain::time::{format_date, format_ms};
-use latchkey_domain::Action;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -24,27 +23,11 @@ enum Dialog {
     Revoke(KeyView),
 }
 
+/// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
+/// card, a viewer is told they have no access (the same answers a direct call gets).
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    let session = expect_context::<SessionResource>();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(s)) => match Action::ViewKeys.check(s.role, s.plan) {
-                        Ok(()) => view! { <KeysManager/> }.into_any(),
-                        Err(latchkey_domain::policy::Denial::Plan) => {
-                            view! { <UpgradeCard/> }.into_any()
-                        }
-                        Err(latchkey_domain::policy::Denial::Role) => {
-                            view! { <NoAccess/> }.into_any()
-                        }
-                    },
-                    _ => ().into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <KeysManager/> }
 }
 
 #[component]
@@ -108,6 +91,8 @@ fn KeysManager() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
+                    Err(AppError::PlanRequired) => view! { <UpgradeCard/> }.into_any(),
+                    Err(AppError::Forbidden) => view! { <NoAccess/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     Ok(p) => {
                         let can_manage = p.can_manage;
@@ -136,6 +121,7 @@ fn KeysManager() -> impl IntoView {
                                         }
                                     })}
                             </PageHeader>
+                            <Ready testid="keys-ready"/>
                             <p class="muted" data-testid="key-usage">
                                 {format!("{} of {} active keys used", p.active_count, p.active_limit)}
                             </p>
@@ -291,7 +277,7 @@ fn KeyRow(
     view! {
         <tr data-testid="key-row" data-key-id=key.id.clone()>
             <td>
-                <a href=href data-testid="key-name"><strong>{key.name.clone()}</strong></a>
+                <a href=href rel="external" data-testid="key-name"><strong>{key.name.clone()}</strong></a>
                 <div class="muted">{key.description.clone()}</div>
             </td>
             <td><code data-testid="key-masked">{key.masked.clone()}</code></td>
@@ -378,17 +364,21 @@ where
 }
 
 /// Non-field errors of the last failed submission (plan limit, permissions, network).
-fn form_error<A>(action: ServerAction<A>) -> impl Fn() -> Option<AnyView> + Send + Sync + Clone + 'static
+fn form_error<A>(
+    action: ServerAction<A>,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + Clone + 'static
 where
     A: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     A::Output: Clone + Send + Sync + 'static,
 {
     move || {
-        action.value().with(|v| match v {
-            Some(Err(AppError::Validation(_))) | None | Some(Ok(_)) => None,
-            Some(Err(e)) => Some(e.clone()),
-        })
-        .map(|e| view! { <ErrorNotice error=e/> }.into_any())
+        action
+            .value()
+            .with(|v| match v {
+                Some(Err(AppError::Validation(_))) | None | Some(Ok(_)) => None,
+                Some(Err(e)) => Some(e.clone()),
+            })
+            .map(|e| view! { <ErrorNotice error=e/> }.into_any())
     }
 }
 
@@ -408,7 +398,11 @@ fn CreateKeyDialog(
     let copied = RwSignal::new(None::<bool>);
     let catalogue = StoredValue::new(catalogue);
 
-    let created = move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned());
+    let created = move || {
+        action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+    };
     let reset = move || {
         name.set(String::new());
         description.set(String::new());
@@ -781,7 +775,10 @@ fn RevokeKeyDialog(
     });
     Effect::new(move |_| {
         if let Some(Ok(k)) = action.value().get() {
-            notice.set(Some(format!("Revoked “{}”. It stops working on its next request.", k.name)));
+            notice.set(Some(format!(
+                "Revoked “{}”. It stops working on its next request.",
+                k.name
+            )));
             dialog.set(Dialog::Closed);
             reason.set(String::new());
         }

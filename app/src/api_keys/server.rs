@@ -5,9 +5,8 @@ use crate::audit::server::{record, Event};
 use crate::auth::server::Ctx;
 use crate::db::{now_ms, Db};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::state::AppState;
 use latchkey_domain::cidr::Allowlist;
-use latchkey_domain::keys::{self, Digest, Mode, Secret, HASH_VERSION};
+use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
 use latchkey_domain::{scopes, Plan};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -44,7 +43,13 @@ impl Actor {
         }
     }
 
-    fn event(&self, tenant_id: i64, action: &'static str, key_id: &str, details: serde_json::Value) -> Event {
+    fn event(
+        &self,
+        tenant_id: i64,
+        action: &'static str,
+        key_id: &str,
+        details: serde_json::Value,
+    ) -> Event {
         Event {
             tenant_id: Some(tenant_id),
             actor_user_id: self.user_id,
@@ -111,7 +116,10 @@ fn validate_common(
         push("name", format!("Use at most {NAME_MAX} characters."));
     }
     if description.trim().chars().count() > DESCRIPTION_MAX {
-        push("description", format!("Use at most {DESCRIPTION_MAX} characters."));
+        push(
+            "description",
+            format!("Use at most {DESCRIPTION_MAX} characters."),
+        );
     }
     match Allowlist::parse_lines(allowlist) {
         Ok(a) => Some(a),
@@ -147,8 +155,11 @@ where
 
 /// Creates a key and returns it with its secret (to be shown once). `granter_scopes` limits
 /// what may be granted (a key creating keys can never grant more than it holds).
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    pepper: &Pepper,
+    catalogue: &[String],
     tenant_id: i64,
     plan: Plan,
     actor: &Actor,
@@ -158,7 +169,7 @@ pub async fn create(
     let mut errors = Vec::new();
     let allowlist = validate_common(&new.name, &new.description, &new.allowlist, &mut errors);
     let mode = new.mode.unwrap_or(Mode::Test);
-    let scopes = match scopes::validate(&new.scopes, &state.settings.scope_catalogue) {
+    let scopes = match scopes::validate(&new.scopes, catalogue) {
         Ok(s) => Some(s),
         Err(e) => {
             errors.push(FieldError {
@@ -206,11 +217,11 @@ pub async fn create(
     }
 
     let secret = keys::generate(mode);
-    let digest = Digest::of(&state.pepper, secret.expose());
+    let digest = Digest::of(pepper, secret.expose());
     let public_id = format!("key_{}", keys::random_base62(20));
     let name = new.name.trim().to_owned();
 
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = db.pool.begin().await?;
     // Taking the tenant row's write lock first serialises concurrent creates on both engines,
     // so the count below cannot be raced past the plan limit.
     sqlx::query("UPDATE tenants SET key_seq = key_seq + 1 WHERE id = $1")
@@ -355,7 +366,10 @@ pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> Ap
     let lines: Vec<String> = allowlist.entries().iter().map(|n| n.to_string()).collect();
     let mut changes = serde_json::Map::new();
     if old.name != name {
-        changes.insert("name".into(), serde_json::json!({"from": old.name, "to": name}));
+        changes.insert(
+            "name".into(),
+            serde_json::json!({"from": old.name, "to": name}),
+        );
     }
     if old.description != description {
         changes.insert(

@@ -90,7 +90,10 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         .fetch_optional(&state.db.pool)
         .await?;
     let (user_id, phc) = match row {
-        Some(r) => (Some(r.try_get::<i64, _>("id")?), r.try_get("password_hash")?),
+        Some(r) => (
+            Some(r.try_get::<i64, _>("id")?),
+            r.try_get("password_hash")?,
+        ),
         None => (None, state.dummy_password_hash.clone()),
     };
     let ok = verify_password(password, phc).await?;
@@ -143,11 +146,9 @@ pub async fn sign_out() -> Result<(), AppError> {
         }
     }
     let opts = expect_context::<leptos_axum::ResponseOptions>();
-    if let Ok(v) = http::HeaderValue::from_str(&session_cookie(
-        "",
-        0,
-        !state.settings.insecure_cookies,
-    )) {
+    if let Ok(v) =
+        http::HeaderValue::from_str(&session_cookie("", 0, !state.settings.insecure_cookies))
+    {
         opts.append_header(http::header::SET_COOKIE, v);
     }
     Ok(())
@@ -161,11 +162,12 @@ pub async fn switch_tenant(tenant_id: i64) -> Result<(), AppError> {
 
     let ctx = require(Action::ViewTenant).await?;
     let state = state()?;
-    let member = sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND tenant_id = $2")
-        .bind(ctx.user_id)
-        .bind(tenant_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let member =
+        sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND tenant_id = $2")
+            .bind(ctx.user_id)
+            .bind(tenant_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
     if member.is_none() {
         // Not revealing whether the tenant exists.
         return Err(AppError::NotFound);

@@ -176,7 +176,10 @@ pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> Ap
     let email = validate_email(email)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field("name", "Enter a name of 1 to 100 characters."));
+        return Err(AppError::field(
+            "name",
+            "Enter a name of 1 to 100 characters.",
+        ));
     }
     if password.chars().count() < 8 {
         return Err(AppError::field("password", "Use at least 8 characters."));
@@ -193,9 +196,10 @@ pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> Ap
     .await;
     match res {
         Ok(row) => Ok(row.try_get("id")?),
-        Err(e) if is_unique_violation(&e) => {
-            Err(AppError::field("email", "A user with this email already exists."))
-        }
+        Err(e) if is_unique_violation(&e) => Err(AppError::field(
+            "email",
+            "A user with this email already exists.",
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -238,9 +242,8 @@ pub async fn create_session(
 
 /// The `Set-Cookie` value for a session token, or for clearing it when `token` is empty.
 pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
-    let mut c = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
-    );
+    let mut c =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
     if secure {
         c.push_str("; Secure");
     }

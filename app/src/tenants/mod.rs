@@ -5,21 +5,19 @@ pub mod api;
 pub mod server;
 
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
-use crate::ui::{ErrorNotice, PageHeader, SessionVersion};
+use crate::ui::{ErrorNotice, PageHeader};
 use leptos::prelude::*;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let change = ServerAction::<ChangePlan>::new();
     let billing = Resource::new(move || change.version().get(), |_| get_billing());
-    // The header shows the plan too: refresh it when the plan changes.
-    if let Some(SessionVersion(v)) = use_context::<SessionVersion>() {
-        Effect::new(move |_| {
-            if let Some(Ok(_)) = change.value().get() {
-                v.update(|n| *n += 1);
-            }
-        });
-    }
+    // The plan shapes the whole app (header, API Keys gate): load it afresh once changed.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = change.value().get() {
+            crate::ui::browser::navigate_hard("/billing");
+        }
+    });
     view! {
         <PageHeader title="Billing" description="Your organisation's plan and what it includes."/>
         {move || {

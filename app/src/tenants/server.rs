@@ -22,7 +22,10 @@ pub fn slugify(name: &str) -> String {
 pub async fn create_tenant(db: &Db, slug: &str, name: &str, plan: Plan) -> AppResult<i64> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field("name", "Enter a name of 1 to 100 characters."));
+        return Err(AppError::field(
+            "name",
+            "Enter a name of 1 to 100 characters.",
+        ));
     }
     let slug = slugify(slug);
     if slug.is_empty() {
@@ -64,13 +67,14 @@ pub async fn add_member(
     actor: &str,
 ) -> AppResult<()> {
     let mut tx = db.pool.begin().await?;
-    let updated = sqlx::query("UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3")
-        .bind(role.as_str())
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated =
+        sqlx::query("UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3")
+            .bind(role.as_str())
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if updated == 0 {
         sqlx::query(
             "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
@@ -105,12 +109,7 @@ pub async fn add_member(
 }
 
 /// Sets a tenant's plan and audits the change; a no-op when the plan is unchanged.
-pub async fn change_plan(
-    db: &Db,
-    tenant_id: i64,
-    plan: Plan,
-    actor: Event,
-) -> AppResult<Plan> {
+pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: Event) -> AppResult<Plan> {
     let mut tx = db.pool.begin().await?;
     let row = sqlx::query("SELECT plan FROM tenants WHERE id = $1")
         .bind(tenant_id)
@@ -154,12 +153,36 @@ pub struct DemoLogin {
 pub const DEMO_PASSWORD: &str = "latchkey-demo";
 
 pub const DEMO_LOGINS: &[DemoLogin] = &[
-    DemoLogin { email: "owner@acme.test", password: DEMO_PASSWORD, what: "Acme Financial Group (Professional) — owner" },
-    DemoLogin { email: "admin@acme.test", password: DEMO_PASSWORD, what: "Acme Financial Group — admin" },
-    DemoLogin { email: "member@acme.test", password: DEMO_PASSWORD, what: "Acme Financial Group — member" },
-    DemoLogin { email: "viewer@acme.test", password: DEMO_PASSWORD, what: "Acme Financial Group — viewer" },
-    DemoLogin { email: "owner@starter.test", password: DEMO_PASSWORD, what: "Starter Studio (Starter) — owner" },
-    DemoLogin { email: "consultant@example.test", password: DEMO_PASSWORD, what: "admin at Acme and member at Starter Studio" },
+    DemoLogin {
+        email: "owner@acme.test",
+        password: DEMO_PASSWORD,
+        what: "Acme Financial Group (Professional) — owner",
+    },
+    DemoLogin {
+        email: "admin@acme.test",
+        password: DEMO_PASSWORD,
+        what: "Acme Financial Group — admin",
+    },
+    DemoLogin {
+        email: "member@acme.test",
+        password: DEMO_PASSWORD,
+        what: "Acme Financial Group — member",
+    },
+    DemoLogin {
+        email: "viewer@acme.test",
+        password: DEMO_PASSWORD,
+        what: "Acme Financial Group — viewer",
+    },
+    DemoLogin {
+        email: "owner@starter.test",
+        password: DEMO_PASSWORD,
+        what: "Starter Studio (Starter) — owner",
+    },
+    DemoLogin {
+        email: "consultant@example.test",
+        password: DEMO_PASSWORD,
+        what: "admin at Acme and member at Starter Studio",
+    },
 ];
 
 /// Seeds the demo tenants and users once; a second call finds them and does nothing.
@@ -175,7 +198,11 @@ pub async fn seed_demo(db: &Db) -> AppResult<bool> {
         ("admin@acme.test", "Adam Admin", &[(acme, Role::Admin)]),
         ("member@acme.test", "Mia Member", &[(acme, Role::Member)]),
         ("viewer@acme.test", "Victor Viewer", &[(acme, Role::Viewer)]),
-        ("owner@starter.test", "Stella Starter", &[(starter, Role::Owner)]),
+        (
+            "owner@starter.test",
+            "Stella Starter",
+            &[(starter, Role::Owner)],
+        ),
         (
             "consultant@example.test",
             "Casey Consultant",

@@ -22,6 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -35,10 +36,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The signed-in session, shared by the shell with every page under it.
 pub type SessionResource = Resource<Result<Option<SessionInfo>, AppError>>;
-
-/// Bumped by pages whose actions change what the header shows (e.g. the plan).
-#[derive(Clone, Copy)]
-pub struct SessionVersion(pub RwSignal<u32>);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -105,9 +102,7 @@ fn Home() -> impl IntoView {
 /// Header, navigation and the page. Anyone without a session is sent to sign in.
 #[component]
 fn Shell() -> impl IntoView {
-    let version = SessionVersion(RwSignal::new(0));
-    provide_context(version);
-    let session: SessionResource = Resource::new(move || version.0.get(), |_| current_session());
+    let session: SessionResource = Resource::new(|| (), |_| current_session());
     provide_context(session);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -299,6 +294,17 @@ pub fn Modal(
         >
             <div class="dialog-body">{move || open.get().then(|| children())}</div>
         </dialog>
+    }
+}
+
+/// Marks that the surrounding (possibly suspended) content has hydrated: its effect runs only
+/// once the browser has taken over this part of the page. Tests wait for it before clicking.
+#[component]
+pub fn Ready(testid: &'static str) -> impl IntoView {
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
+    view! {
+        <span hidden data-testid=testid data-ready=move || if ready.get() { "true" } else { "false" }></span>
     }
 }
 

@@ -114,7 +114,9 @@ impl TestApp {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .unwrap();
         Resp {
             status,
             headers,
@@ -147,6 +149,25 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// POSTs a JSON-input server function (the key functions) as the hydrated page does.
+    pub async fn call_json(
+        &self,
+        endpoint: &str,
+        body: serde_json::Value,
+        cookie: Option<&str>,
+    ) -> Resp {
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
