@@ -156,10 +156,18 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_SESSION_TTL_HOURS", default_value_t = 12)]
     pub session_ttl_hours: u64,
     /// Sign-in attempts per minute for one email.
-    #[arg(long = "sign-in-per-email", env = "LATCHKEY_SIGN_IN_PER_EMAIL", default_value_t = 10)]
+    #[arg(
+        long = "sign-in-per-email",
+        env = "LATCHKEY_SIGN_IN_PER_EMAIL",
+        default_value_t = 10
+    )]
     pub sign_in_per_email_per_minute: u32,
     /// Sign-in attempts per minute from one client address.
-    #[arg(long = "sign-in-per-ip", env = "LATCHKEY_SIGN_IN_PER_IP", default_value_t = 30)]
+    #[arg(
+        long = "sign-in-per-ip",
+        env = "LATCHKEY_SIGN_IN_PER_IP",
+        default_value_t = 30
+    )]
     pub sign_in_per_ip_per_minute: u32,
 }
 

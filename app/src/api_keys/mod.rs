@@ -278,7 +278,9 @@ fn KeyRow(
         <tr data-testid="key-row" data-key-id=key.id.clone()>
             <td>
                 <a href=href rel="external" data-testid="key-name"><strong>{key.name.clone()}</strong></a>
-                <div class="muted">{key.description.clone()}</div>
+                // An empty text node does not survive HTML parsing, so render none at all.
+                {(!key.description.is_empty())
+                    .then(|| view! { <div class="muted">{key.description.clone()}</div> })}
             </td>
             <td><code data-testid="key-masked">{key.masked.clone()}</code></td>
             <td>{mode_pill(key.mode)}</td>
@@ -865,7 +867,8 @@ fn KeyFacts(detail: KeyDetail) -> impl IntoView {
         <div class="page-header">
             <div>
                 <h1 data-testid="detail-name">{k.name.clone()}</h1>
-                <p class="muted">{k.description.clone()}</p>
+                {(!k.description.is_empty())
+                    .then(|| view! { <p class="muted">{k.description.clone()}</p> })}
             </div>
             <div>{status_pill(k.status)}</div>
         </div>

@@ -100,30 +100,56 @@ fn Home() -> impl IntoView {
 }
 
 /// Header, navigation and the page. Anyone without a session is sent to sign in.
+///
+/// The page (`Outlet`) sits outside the session's `Suspense` on purpose: components created
+/// inside a suspended branch may be built more than once while rendering on the server, and
+/// their resources would then be serialised out of step with the browser's.
 #[component]
 fn Shell() -> impl IntoView {
     let session: SessionResource = Resource::new(|| (), |_| current_session());
     provide_context(session);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Latchkey"</span></header> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(Some(s)) => view! { <Frame session=s/> }.into_any(),
+                    Ok(Some(s)) => view! { <Header session=s/> }.into_any(),
                     Ok(None) | Err(AppError::Unauthorized) => {
                         view! { <Redirect path="/signin"/> }.into_any()
                     }
-                    Err(e) => view! {
-                        <main class="centered"><p role="alert">{e.to_string()}</p></main>
-                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Suspense>
+        <div class="layout">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match session.await {
+                        Ok(Some(s)) => view! { <Nav role=s.role/> }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Suspense>
+            <main class="content" id="main">
+                <Outlet/>
+            </main>
+        </div>
     }
 }
 
 #[component]
-fn Frame(session: SessionInfo) -> impl IntoView {
-    let role = session.role;
+fn Header(session: SessionInfo) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Latchkey"</a>
+            <TenantSwitcher session=session.clone()/>
+            <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
+            <UserMenu name=session.user_name.clone() email=session.email.clone() role=session.role/>
+        </header>
+    }
+}
+
+#[component]
+fn Nav(role: latchkey_domain::Role) -> impl IntoView {
     let nav = [
         ("API Keys", "/keys", "nav-keys", Action::ViewKeys),
         ("Audit log", "/audit", "nav-audit", Action::ViewAudit),
@@ -131,28 +157,17 @@ fn Frame(session: SessionInfo) -> impl IntoView {
         ("Billing", "/billing", "nav-billing", Action::ViewBilling),
     ];
     view! {
-        <header class="topbar">
-            <a class="brand" href="/">"Latchkey"</a>
-            <TenantSwitcher session=session.clone()/>
-            <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
-            <UserMenu name=session.user_name.clone() email=session.email.clone() role=role/>
-        </header>
-        <div class="layout">
-            <nav class="sidenav" aria-label="Settings">
-                <ul>
-                    {nav
-                        .into_iter()
-                        .filter(|(_, _, _, action)| action.allowed_for(role))
-                        .map(|(label, href, testid, _)| {
-                            view! { <li><A href=href attr:data-testid=testid>{label}</A></li> }
-                        })
-                        .collect_view()}
-                </ul>
-            </nav>
-            <main class="content" id="main">
-                <Outlet/>
-            </main>
-        </div>
+        <nav class="sidenav" aria-label="Settings">
+            <ul>
+                {nav
+                    .into_iter()
+                    .filter(|(_, _, _, action)| action.allowed_for(role))
+                    .map(|(label, href, testid, _)| {
+                        view! { <li><A href=href attr:data-testid=testid>{label}</A></li> }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
     }
 }
 
