@@ -193,7 +193,8 @@ pub async fn seed_demo(db: &Db) -> AppResult<bool> {
     }
     let acme = create_tenant(db, "acme", "Acme Financial Group", Plan::Professional).await?;
     let starter = create_tenant(db, "starter-studio", "Starter Studio", Plan::Starter).await?;
-    let people: [(&str, &str, &[(i64, Role)]); 6] = [
+    type Person<'a> = (&'a str, &'a str, &'a [(i64, Role)]);
+    let people: [Person; 6] = [
         ("owner@acme.test", "Olivia Owner", &[(acme, Role::Owner)]),
         ("admin@acme.test", "Adam Admin", &[(acme, Role::Admin)]),
         ("member@acme.test", "Mia Member", &[(acme, Role::Member)]),
