@@ -42,7 +42,8 @@ async fn second_tenant(app: &TestApp) -> String {
 async fn counts(app: &TestApp) -> (i64, i64, String) {
     (
         app.scalar_i64("SELECT COUNT(*) FROM api_keys").await,
-        app.scalar_i64("SELECT COUNT(*) FROM audit_events").await,
+        app.scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'api_key.%'")
+            .await,
         app.scalar_text(
             "SELECT name || '/' || status || '/' || allowlist FROM api_keys ORDER BY id LIMIT 1",
         )
