@@ -15,5 +15,7 @@ pub mod db;
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod verify;
 
 pub use ui::{shell, App};

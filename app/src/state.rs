@@ -1,6 +1,8 @@
 //! The one piece of shared server state, handed to every route and server function.
 
 use crate::db::Db;
+use crate::verify::usage::UsageConfig;
+use crate::verify::{RateLimits, Verifier, VerifierConfig};
 use axum::extract::FromRef;
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 use latchkey_domain::keys::Pepper;
@@ -26,6 +28,38 @@ pub struct Settings {
     pub sign_in_per_ip_per_minute: u32,
     /// The scope catalogue offered when creating keys.
     pub scope_catalogue: Vec<String>,
+    /// Per-key requests per minute by plan.
+    pub rate_limits: RateLimits,
+    /// SHA-256 of the token the host product's services present to `POST /v1/verify`;
+    /// `None` turns that endpoint off.
+    pub service_token_sha256: Option<[u8; 32]>,
+    /// How long request-log rows are kept.
+    pub request_log_retention: Duration,
+    /// How often usage (request log, last used) is written.
+    pub usage_flush_interval: Duration,
+    /// Upper bound on how long a cached key may be stale after a change made by another process.
+    pub key_cache_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            insecure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
+            sign_in_per_email_per_minute: 10,
+            sign_in_per_ip_per_minute: 30,
+            scope_catalogue: latchkey_domain::scopes::DEFAULT_CATALOGUE
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            rate_limits: RateLimits::default(),
+            service_token_sha256: None,
+            request_log_retention: Duration::from_secs(30 * 86_400),
+            usage_flush_interval: Duration::from_secs(1),
+            key_cache_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Throttles for the sign-in form, keyed by normalised email and by client address.
@@ -53,23 +87,74 @@ pub struct AppState {
     pub sign_in_limiter: Arc<SignInLimiter>,
     /// Verified against when a sign-in names an unknown email, so both failures cost the same.
     pub dummy_password_hash: String,
+    /// Verifies API keys, caches them, rate-limits them and records their usage.
+    pub verifier: Arc<Verifier>,
 }
 
 impl AppState {
+    /// Must be called inside a Tokio runtime: it starts the usage writer and cache upkeep.
     pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings, pepper: Pepper) -> Self {
+        Self::with_verifier_config(
+            leptos_options,
+            db,
+            settings,
+            pepper,
+            VerifierConfig::default(),
+        )
+    }
+
+    /// As [`AppState::new`], with the key cache sized by the caller (the benchmark turns it off).
+    pub fn with_verifier_config(
+        leptos_options: LeptosOptions,
+        db: Db,
+        settings: Settings,
+        pepper: Pepper,
+        verifier_config: VerifierConfig,
+    ) -> Self {
         let limiter = SignInLimiter::new(
             settings.sign_in_per_email_per_minute,
             settings.sign_in_per_ip_per_minute,
         );
+        let pepper = Arc::new(pepper);
+        let verifier = Arc::new(Verifier::new(
+            db.clone(),
+            pepper.clone(),
+            VerifierConfig {
+                cache_ttl: settings.key_cache_ttl,
+                rate_limits: settings.rate_limits,
+                ..verifier_config
+            },
+            UsageConfig {
+                flush_interval: settings.usage_flush_interval,
+                retention: settings.request_log_retention,
+                ..UsageConfig::default()
+            },
+        ));
+        spawn_upkeep(Arc::downgrade(&verifier));
         Self {
             leptos_options,
             db,
             settings: Arc::new(settings),
-            pepper: Arc::new(pepper),
+            pepper,
             sign_in_limiter: Arc::new(limiter),
             dummy_password_hash: crate::auth::server::dummy_password_hash(),
+            verifier,
         }
     }
+}
+
+/// Once a minute, until the verifier is gone: drop idle rate-limit state and expired cache entries.
+fn spawn_upkeep(verifier: std::sync::Weak<Verifier>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match verifier.upgrade() {
+                Some(v) => v.housekeeping(),
+                None => return,
+            }
+        }
+    });
 }
 
 impl std::fmt::Debug for AppState {

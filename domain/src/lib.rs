@@ -6,5 +6,6 @@ pub mod keys;
 pub mod policy;
 pub mod scopes;
 pub mod time;
+pub mod verify;
 
 pub use policy::{Action, Plan, PlanLimits, Role};

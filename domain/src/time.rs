@@ -58,6 +58,18 @@ pub fn format_ms(ms: i64) -> String {
     )
 }
 
+/// `2026-11-22 09:38:05 UTC`, for logs where seconds matter.
+pub fn format_ms_seconds(ms: i64) -> String {
+    let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
+    let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// `2026-11-22`.
 pub fn format_date(ms: i64) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
@@ -76,6 +88,10 @@ mod tests {
         assert_eq!(format_ms(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_ms(1_763_804_280_000), "2025-11-22 09:38 UTC");
         assert_eq!(format_date(1_763_804_280_000), "2025-11-22");
+        assert_eq!(
+            format_ms_seconds(1_763_804_287_000),
+            "2025-11-22 09:38:07 UTC"
+        );
     }
 
     #[test]

@@ -203,6 +203,47 @@ test('a Starter owner sees the upgrade card and nothing else', async ({ page }) 
   await expect(page).toHaveURL(/\/billing/);
 });
 
+test('a key made in the UI works on the API until revoked, and its calls show in its request log', async ({ page, request }) => {
+  await signIn(page, USERS.owner);
+  await openKeys(page);
+  const dialog = await createKey(page, 'E2E api caller');
+  const secret = (await dialog.getByTestId('new-secret').textContent())!.trim();
+  secrets.push(secret);
+  await dialog.getByTestId('close-secret').click();
+  await dialog.getByTestId('confirm-close').click();
+
+  const auth = { Authorization: `Bearer ${secret}` };
+  const ok = await request.get('/v1/whoami', { headers: auth });
+  expect(ok.status()).toBe(200);
+  expect((await ok.json()).key.name).toBe('E2E api caller');
+  expect(ok.headers()['x-ratelimit-limit']).toBe('600');
+  expect((await request.get('/v1/keys', { headers: auth })).status()).toBe(200);
+
+  const row = page.getByTestId('key-row').filter({ hasText: 'E2E api caller' });
+  await row.getByRole('button', { name: /^Revoke/ }).click();
+  await page.getByTestId('revoke-dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await expect(page.getByTestId('notice')).toContainText('Revoked “E2E api caller”');
+
+  // The very next call is refused.
+  const refused = await request.get('/v1/whoami', { headers: auth });
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).error.code).toBe('key_revoked');
+
+  // All three calls reach the key's request log once the batch is written (about a second).
+  await page.getByTestId('include-revoked').check();
+  await page.getByTestId('key-row').filter({ hasText: 'E2E api caller' }).getByTestId('key-name').click();
+  await expect(page.getByTestId('detail-name')).toHaveText('E2E api caller');
+  await expect(async () => {
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByTestId('request-row')).toHaveCount(3, { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  expect(await page.getByTestId('request-status').allTextContents()).toEqual(['401', '200', '200']);
+  await expect(page.getByTestId('request-row').last()).toContainText('GET /v1/whoami');
+  await expect(page.getByTestId('request-row').nth(1)).toContainText('GET /v1/keys');
+  await expect(page.getByTestId('requests-older')).toBeDisabled();
+});
+
 test('no secret appears in the database, the server log or any page', async ({ page }) => {
   expect(secrets.length).toBeGreaterThanOrEqual(3);
   const dataDir = process.env.LATCHKEY_DATA_DIR!;

@@ -169,6 +169,28 @@ pub struct ServeArgs {
         default_value_t = 30
     )]
     pub sign_in_per_ip_per_minute: u32,
+    /// Token the host product's services send (as Bearer) to `POST /v1/verify`; unset: off.
+    #[arg(long, env = "LATCHKEY_SERVICE_TOKEN", hide_env_values = true)]
+    pub service_token: Option<String>,
+    /// Requests per minute per key on the Professional plan.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_PROFESSIONAL", default_value_t = Plan::Professional.limits().requests_per_minute)]
+    pub rate_limit_professional: u32,
+    /// Requests per minute per key on the Enterprise plan.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_ENTERPRISE", default_value_t = Plan::Enterprise.limits().requests_per_minute)]
+    pub rate_limit_enterprise: u32,
+    /// Days a key's request log is kept before it is pruned.
+    #[arg(
+        long,
+        env = "LATCHKEY_REQUEST_LOG_RETENTION_DAYS",
+        default_value_t = 30
+    )]
+    pub request_log_retention_days: u32,
+    /// How often usage (request log, last used) is written, in milliseconds.
+    #[arg(long, env = "LATCHKEY_USAGE_FLUSH_MS", default_value_t = 1000)]
+    pub usage_flush_ms: u64,
+    /// Longest a cached key can lag a change made by another process (e.g. the CLI), seconds.
+    #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 30)]
+    pub key_cache_ttl_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod pepper;
+pub mod v1;
 
 use app::error::AppError;
 use app::state::AppState;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         move || app::shell(options.clone())
     };
     Router::new()
+        .merge(v1::router(state.clone()))
         .route("/healthz", get(healthz))
         .route(
             "/api/{*fn_name}",
@@ -137,6 +139,24 @@ pub async fn build_state(
         sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
         sign_in_per_ip_per_minute: args.sign_in_per_ip_per_minute,
         scope_catalogue: catalogue,
+        rate_limits: app::verify::RateLimits {
+            professional: args.rate_limit_professional,
+            enterprise: args.rate_limit_enterprise,
+        },
+        service_token_sha256: args
+            .service_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                use sha2::Digest as _;
+                sha2::Sha256::digest(t.as_bytes()).into()
+            }),
+        request_log_retention: Duration::from_secs(
+            u64::from(args.request_log_retention_days.max(1)) * 86_400,
+        ),
+        usage_flush_interval: Duration::from_millis(args.usage_flush_ms.max(10)),
+        key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
     };
     let state = AppState::new(options, db, settings, pepper);
     if args.demo {
@@ -187,12 +207,15 @@ pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> anyhow::Resul
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(url = %format!("http://{local}"), "listening");
+    let verifier = state.verifier.clone();
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Usage still queued in memory is written before we go.
+    verifier.usage.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

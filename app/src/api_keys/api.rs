@@ -184,13 +184,17 @@ pub async fn update_key(edit: KeyEdit) -> Result<KeyView, AppError> {
 
     let ctx = require(Action::ManageKeys).await?;
     let state = state()?;
-    server::update(
+    let id = edit.id.clone();
+    let key = server::update(
         &state.db,
         ctx.tenant_id,
         &server::Actor::from_ctx(&ctx),
         edit,
     )
-    .await
+    .await?;
+    // An allowlist edit applies from the very next request.
+    state.verifier.forget_key(ctx.tenant_id, &id).await;
+    Ok(key)
 }
 
 #[server(endpoint = "keys/revoke", input = Json)]
@@ -201,12 +205,48 @@ pub async fn revoke_key(id: String, reason: String) -> Result<KeyView, AppError>
 
     let ctx = require(Action::ManageKeys).await?;
     let state = state()?;
-    server::revoke(
+    let key = server::revoke(
         &state.db,
         ctx.tenant_id,
         &server::Actor::from_ctx(&ctx),
         &id,
         &reason,
     )
-    .await
+    .await?;
+    // Takes effect on the very next request, not when a cache entry happens to expire.
+    state.verifier.forget_key(ctx.tenant_id, &id).await;
+    Ok(key)
+}
+
+/// One request made with a key, as its request log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRow {
+    pub at: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub client_ip: String,
+    pub latency_us: i64,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPage {
+    pub rows: Vec<RequestRow>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// A key's request log, newest first (owner, admin, member).
+#[server(endpoint = "keys/requests", input = Json)]
+pub async fn key_requests(id: String, before: Option<i64>) -> Result<RequestPage, AppError> {
+    use crate::api_keys::server;
+    use crate::auth::server::{require, state};
+    use latchkey_domain::Action;
+
+    let ctx = require(Action::ViewRequestLog).await?;
+    let state = state()?;
+    let (rows, next_before) =
+        server::request_log(&state.db, ctx.tenant_id, &id, before, 25).await?;
+    Ok(RequestPage { rows, next_before })
 }

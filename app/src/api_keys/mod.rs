@@ -9,7 +9,7 @@ use crate::ui::browser::{copy_text, download};
 use crate::ui::{ErrorNotice, Modal, PageHeader, Ready};
 use api::*;
 use latchkey_domain::keys::Mode;
-use latchkey_domain::time::{format_date, format_ms};
+use latchkey_domain::time::{format_date, format_ms, format_ms_seconds};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -839,13 +839,19 @@ fn RevokeKeyDialog(
     }
 }
 
-/// `/keys/:id`: every field, the request log (filled by the API issue) and the audit trail.
+/// `/keys/:id`: every field, the request log (owner, admin, member) and the audit trail
+/// (owner, admin). Each part is its own server call, so a member's page still shows the log.
 #[component]
 pub fn KeyDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let detail = Resource::new(
-        move || params.with(|p| p.get("id").unwrap_or_default()),
-        get_key,
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let detail = Resource::new(id, get_key);
+    // Keyset paging through the log: `before` for this page, the ones we came through to go back.
+    let before = RwSignal::new(None::<i64>);
+    let history = RwSignal::new(Vec::<Option<i64>>::new());
+    let requests = Resource::new(
+        move || (id(), before.get()),
+        |(id, before)| key_requests(id, before),
     );
     view! {
         <p><a href="/keys">"← API Keys"</a></p>
@@ -857,6 +863,112 @@ pub fn KeyDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Transition fallback=|| view! { <p class="loading">"Loading requests…"</p> }>
+            {move || Suspend::new(async move {
+                match requests.await {
+                    Ok(page) => view! { <RequestLog page=page before=before history=history/> }.into_any(),
+                    // Refusals are already explained by the key's own section above.
+                    Err(_) => ().into_any(),
+                }
+            })}
+        </Transition>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match detail.await.ok().and_then(|d| d.audit) {
+                    Some(rows) => view! { <AuditTrail rows=rows/> }.into_any(),
+                    None => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn latency_label(us: i64) -> String {
+    if us < 1_000 {
+        format!("{us} µs")
+    } else {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    }
+}
+
+#[component]
+fn RequestLog(
+    page: RequestPage,
+    before: RwSignal<Option<i64>>,
+    history: RwSignal<Vec<Option<i64>>>,
+) -> impl IntoView {
+    let next = page.next_before;
+    let empty = page.rows.is_empty();
+    view! {
+        <section class="card" data-testid="request-log">
+            <h2>"Request log"</h2>
+            <Ready testid="request-log-ready"/>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Request"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Client IP"</th>
+                            <th scope="col">"Latency"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {page
+                            .rows
+                            .into_iter()
+                            .map(|r| {
+                                let class = if r.status < 400 { "pill pill-ok" } else { "pill pill-danger" };
+                                view! {
+                                    <tr data-testid="request-row" title=r.request_id.clone()>
+                                        <td>{format_ms_seconds(r.at)}</td>
+                                        <td><code>{format!("{} {}", r.method, r.path)}</code></td>
+                                        <td><span class=class data-testid="request-status">{r.status}</span></td>
+                                        <td><code>{r.client_ip}</code></td>
+                                        <td>{latency_label(r.latency_us)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                {empty
+                    .then(|| {
+                        view! {
+                            <p class="muted" style="padding:1rem" data-testid="no-requests">
+                                "No requests yet. Calls made with this key will be listed here."
+                            </p>
+                        }
+                    })}
+            </div>
+            <div class="pager">
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="requests-newer"
+                    disabled=move || history.with(|h| h.is_empty())
+                    on:click=move |_| {
+                        let prev = history.try_update(|h| h.pop()).flatten();
+                        before.set(prev.flatten());
+                    }
+                >
+                    "Newer"
+                </button>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="requests-older"
+                    disabled=next.is_none()
+                    on:click=move |_| {
+                        history.update(|h| h.push(before.get_untracked()));
+                        before.set(next);
+                    }
+                >
+                    "Older"
+                </button>
+            </div>
+        </section>
     }
 }
 
@@ -916,45 +1028,41 @@ fn KeyFacts(detail: KeyDetail) -> impl IntoView {
                     })}
             </dl>
         </div>
-        <section class="card" data-testid="request-log">
-            <h2>"Request log"</h2>
-            <p class="muted">"No requests yet. Calls made with this key will be listed here."</p>
-        </section>
-        {detail
-            .audit
-            .map(|rows| {
-                view! {
-                    <section class="card" data-testid="audit-trail">
-                        <h2>"Audit trail"</h2>
-                        <div class="table-wrap">
-                            <table>
-                                <thead>
+    }
+}
+
+#[component]
+fn AuditTrail(rows: Vec<AuditRow>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="audit-trail">
+            <h2>"Audit trail"</h2>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Who"</th>
+                            <th scope="col">"What"</th>
+                            <th scope="col">"Details"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows
+                            .into_iter()
+                            .map(|r| {
+                                view! {
                                     <tr>
-                                        <th scope="col">"When"</th>
-                                        <th scope="col">"Who"</th>
-                                        <th scope="col">"What"</th>
-                                        <th scope="col">"Details"</th>
+                                        <td>{format_ms(r.at)}</td>
+                                        <td>{r.actor}</td>
+                                        <td><code>{r.action}</code></td>
+                                        <td><code class="mono">{r.details}</code></td>
                                     </tr>
-                                </thead>
-                                <tbody>
-                                    {rows
-                                        .into_iter()
-                                        .map(|r| {
-                                            view! {
-                                                <tr>
-                                                    <td>{format_ms(r.at)}</td>
-                                                    <td>{r.actor}</td>
-                                                    <td><code>{r.action}</code></td>
-                                                    <td><code class="mono">{r.details}</code></td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    </section>
-                }
-            })}
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
     }
 }

@@ -1,6 +1,6 @@
 //! Keys in storage. Only the HMAC digest of a secret is stored; every query is scoped by tenant.
 
-use super::api::{AuditRow, KeyEdit, KeyStatus, KeyView, NewKey};
+use super::api::{AuditRow, KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
 use crate::audit::server::{record, Event};
 use crate::auth::server::Ctx;
 use crate::db::{now_ms, Db};
@@ -31,6 +31,16 @@ impl Actor {
             display: ctx.name.clone(),
             audit_name: ctx.email.clone(),
             client_ip: Some(ctx.client_ip),
+        }
+    }
+
+    /// A key acting through the `/v1` API: audited as `api_key:<id>`.
+    pub fn api_key(public_id: &str, name: &str, client_ip: Option<IpAddr>) -> Self {
+        Self {
+            user_id: None,
+            display: format!("API key “{name}”"),
+            audit_name: format!("api_key:{public_id}"),
+            client_ip,
         }
     }
 
@@ -492,4 +502,52 @@ pub async fn tenant_of(db: &Db, public_id: &str) -> AppResult<i64> {
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(row.try_get("tenant_id")?)
+}
+
+/// One page of a key's request log, newest first, by keyset on the row id. A key of another
+/// tenant is "not found", like everywhere else.
+pub async fn request_log(
+    db: &Db,
+    tenant_id: i64,
+    public_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<(Vec<RequestRow>, Option<i64>)> {
+    let key = sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2")
+        .bind(tenant_id)
+        .bind(public_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let key_id: i64 = key.try_get("id")?;
+    let rows = sqlx::query(
+        "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
+         FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND id < $3 \
+         ORDER BY id DESC LIMIT $4",
+    )
+    .bind(tenant_id)
+    .bind(key_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&db.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for r in rows.iter().take(limit as usize) {
+        let status: i64 = r.try_get("status")?;
+        out.push(RequestRow {
+            at: r.try_get("created_at")?,
+            method: r.try_get("method")?,
+            path: r.try_get("path")?,
+            status: u16::try_from(status).unwrap_or(0),
+            client_ip: r
+                .try_get::<Option<String>, _>("client_ip")?
+                .unwrap_or_default(),
+            latency_us: r.try_get("latency_us")?,
+            request_id: r.try_get("request_id")?,
+        });
+        last = Some(r.try_get::<i64, _>("id")?);
+    }
+    Ok((out, if more { last } else { None }))
 }

@@ -64,6 +64,9 @@ pub async fn change_plan(plan: Plan) -> Result<Plan, AppError> {
         },
     )
     .await?;
+    // A downgrade suspends the tenant's keys from the very next request (and an upgrade
+    // restores them).
+    state.verifier.forget_tenant(ctx.tenant_id);
     tracing::info!(tenant_id = ctx.tenant_id, plan = %plan, "plan changed");
     Ok(plan)
 }

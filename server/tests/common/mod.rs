@@ -80,10 +80,7 @@ impl TestApp {
             trusted_proxies: vec![],
             sign_in_per_email_per_minute: 5,
             sign_in_per_ip_per_minute: 1000,
-            scope_catalogue: latchkey_domain::scopes::DEFAULT_CATALOGUE
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            ..Settings::default()
         };
         tweak(&mut settings);
         let options = leptos::config::LeptosOptions::builder()
@@ -261,4 +258,115 @@ where
         let app = scenario(app).await;
         app.close().await;
     }
+}
+
+/// A key made directly in storage for a tenant (by slug), as the operator would.
+pub struct TestKey {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestApp {
+    /// Serves the real router on a loopback port, with the peer address known (as in
+    /// production), and returns its base URL.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = server::router(self.state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    pub async fn tenant_id(&self, slug: &str) -> i64 {
+        app::tenants::server::tenant_id_by_slug(&self.state.db, slug)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Creates a key for `slug` with these scopes, mode, allowlist lines and expiry date.
+    pub async fn make_key(
+        &self,
+        slug: &str,
+        scopes: &[&str],
+        mode: latchkey_domain::keys::Mode,
+        allowlist: &str,
+    ) -> TestKey {
+        use app::api_keys::{api::NewKey, server as keys};
+        let tenant_id = self.tenant_id(slug).await;
+        let (key, secret) = keys::create(
+            &self.state.db,
+            &self.state.pepper,
+            &self.state.settings.scope_catalogue,
+            tenant_id,
+            latchkey_domain::Plan::Professional,
+            &keys::Actor::operator(),
+            NewKey {
+                name: format!("test key {}", random_base62(6)),
+                description: String::new(),
+                mode: Some(mode),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                allowlist: allowlist.to_owned(),
+                expires_on: String::new(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        TestKey {
+            id: key.id,
+            secret: secret.expose().to_owned(),
+        }
+    }
+}
+
+/// An HTTP client for a served app.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// An answer from the real HTTP server.
+#[derive(Debug)]
+pub struct HttpResp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl HttpResp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> HttpResp {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    HttpResp {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// `GET base+path` with `Authorization: Bearer key` (when given).
+pub async fn get_with_key(base: &str, path: &str, key: Option<&str>) -> HttpResp {
+    let mut req = http().get(format!("{base}{path}"));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    read(req.send().await.unwrap()).await
 }

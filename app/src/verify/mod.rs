@@ -1,0 +1,479 @@
+//! Verifying API keys on every `/v1` call: format and checksum first (no storage touched), then
+//! the HMAC digest, an in-process cache, storage, the key's rules and its plan's rate limit.
+//!
+//! Writes that change what a key may do (revoke, allowlist edit, plan change) call
+//! [`Verifier::forget_key`] / [`Verifier::forget_tenant`], so the very next request sees them;
+//! the cache's time-to-live only bounds how long a change made by *another process* (the
+//! operator CLI) can take to arrive.
+
+pub mod usage;
+
+use crate::db::{now_ms, Db};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use latchkey_domain::cidr::Allowlist;
+use latchkey_domain::keys::{self, Digest, Mode, Pepper};
+use latchkey_domain::verify::{self as rules, KeyState, Rejection};
+use latchkey_domain::Plan;
+use moka::sync::Cache;
+use sqlx::Row;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+type KeyedLimiter =
+    RateLimiter<i64, DefaultKeyedStateStore<i64>, DefaultClock, StateInformationMiddleware>;
+
+/// The window the per-key limits are expressed in (requests per minute).
+pub const RATE_WINDOW_SECS: u64 = 60;
+
+/// Requests per minute per key, by plan. Defaults come from the plan table; the operator may
+/// override them (e.g. a benchmark that must never trip them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub professional: u32,
+    pub enterprise: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            professional: Plan::Professional.limits().requests_per_minute,
+            enterprise: Plan::Enterprise.limits().requests_per_minute,
+        }
+    }
+}
+
+impl RateLimits {
+    pub fn per_minute(&self, plan: Plan) -> u32 {
+        match plan {
+            Plan::Starter => 0,
+            Plan::Professional => self.professional,
+            Plan::Enterprise => self.enterprise,
+        }
+    }
+}
+
+/// What the cache holds for a key whose digest matched. Never the secret or the digest.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub row_id: i64,
+    pub public_id: String,
+    pub tenant_id: i64,
+    pub name: String,
+    pub mode: Mode,
+    pub scopes: Vec<String>,
+    pub allowlist: Allowlist,
+    pub revoked: bool,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub plan: Plan,
+}
+
+/// The caller's remaining budget, for the `RateLimit` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the budget is full again.
+    pub reset_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub key: Arc<KeyRecord>,
+    pub tenant: Arc<TenantRecord>,
+    pub rate: RateInfo,
+}
+
+impl Verified {
+    pub fn require_scope(&self, scope: &str) -> Result<(), Rejection> {
+        rules::require_scope(&self.key.scopes, scope)
+    }
+}
+
+/// A refused key. `key` is set once the digest matched, so the refusal can be logged against it.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub rejection: Rejection,
+    pub key: Option<Arc<KeyRecord>>,
+    pub rate: Option<RateInfo>,
+}
+
+#[derive(Debug)]
+pub enum VerifyError {
+    Refused(Refusal),
+    /// Storage failed; logged. Answered 503, never as a verdict on the key.
+    Unavailable,
+}
+
+impl From<Rejection> for VerifyError {
+    fn from(rejection: Rejection) -> Self {
+        VerifyError::Refused(Refusal {
+            rejection,
+            key: None,
+            rate: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// Most keys (and, separately, unknown digests) remembered; 0 turns caching off.
+    pub cache_capacity: u64,
+    /// Upper bound on how stale an entry may be (changes from other processes).
+    pub cache_ttl: Duration,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 100_000,
+            cache_ttl: Duration::from_secs(30),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+struct Limiters {
+    limits: RateLimits,
+    professional: KeyedLimiter,
+    enterprise: KeyedLimiter,
+}
+
+impl Limiters {
+    fn new(limits: RateLimits) -> Self {
+        let make = |n: u32| {
+            let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
+        };
+        Self {
+            limits,
+            professional: make(limits.professional),
+            enterprise: make(limits.enterprise),
+        }
+    }
+
+    /// Takes one request from the key's budget (GCRA: the budget refills evenly over the window).
+    fn take(&self, plan: Plan, key_row_id: i64) -> Result<RateInfo, Rejection> {
+        let limit = self.limits.per_minute(plan);
+        let limiter = match plan {
+            Plan::Professional => &self.professional,
+            Plan::Enterprise => &self.enterprise,
+            Plan::Starter => return Err(Rejection::PlanRequired),
+        };
+        // Time for one request's worth of budget to come back.
+        let per_cell_ms = (RATE_WINDOW_SECS * 1000) / u64::from(limit.max(1));
+        match limiter.check_key(&key_row_id) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = u64::from(limit.saturating_sub(remaining));
+                Ok(RateInfo {
+                    limit,
+                    remaining,
+                    reset_secs: (used * per_cell_ms).div_ceil(1000),
+                })
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(Rejection::RateLimited {
+                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+                })
+            }
+        }
+    }
+
+    fn retain_recent(&self) {
+        self.professional.retain_recent();
+        self.enterprise.retain_recent();
+    }
+}
+
+/// Hands out request ids: a random per-process prefix and a counter. Unique without a syscall
+/// per request (they label log lines, they are not secrets).
+pub struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: keys::random_base62(10),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("req_{}{n:08x}", self.prefix)
+    }
+}
+
+pub struct Verifier {
+    db: Db,
+    pepper: Arc<Pepper>,
+    caching: bool,
+    keys: Cache<Digest, Arc<KeyRecord>>,
+    /// Digests that matched no key. Safe to remember: a new key's digest comes from a fresh
+    /// 190-bit secret, so it cannot already be in here.
+    unknown: Cache<Digest, ()>,
+    tenants: Cache<i64, Arc<TenantRecord>>,
+    /// Bumped by every invalidation, so a lookup that raced a write never re-caches stale data.
+    epoch: AtomicU64,
+    limiters: Limiters,
+    pub usage: usage::Usage,
+    pub request_ids: RequestIds,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("caching", &self.caching)
+            .finish_non_exhaustive()
+    }
+}
+
+const KEY_COLUMNS: &str =
+    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, expires_at, digest";
+
+impl Verifier {
+    /// Must be called inside a Tokio runtime: it starts the usage writer.
+    pub fn new(
+        db: Db,
+        pepper: Arc<Pepper>,
+        config: VerifierConfig,
+        usage_config: usage::UsageConfig,
+    ) -> Self {
+        let ttl = config.cache_ttl;
+        Self {
+            usage: usage::Usage::start(db.clone(), usage_config),
+            db,
+            pepper,
+            caching: config.cache_capacity > 0,
+            keys: bounded(config.cache_capacity, ttl),
+            unknown: bounded(config.cache_capacity, ttl),
+            tenants: bounded(config.cache_capacity / 10 + 100, ttl),
+            epoch: AtomicU64::new(0),
+            limiters: Limiters::new(config.rate_limits),
+            request_ids: RequestIds::new(),
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimits {
+        self.limiters.limits
+    }
+
+    /// Verifies a presented key for a caller at `client` (`None`: unknown address) and takes one
+    /// request from its rate limit. The endpoint's scope is checked by the caller afterwards.
+    pub async fn verify(
+        &self,
+        presented: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Verified, VerifyError> {
+        let (key, tenant) = self.admit(presented, client).await?;
+        match self.limiters.take(tenant.plan, key.row_id) {
+            Ok(rate) => Ok(Verified { key, tenant, rate }),
+            Err(rejection) => Err(VerifyError::Refused(Refusal {
+                rejection,
+                key: Some(key),
+                rate: Some(RateInfo {
+                    limit: self.limiters.limits.per_minute(tenant.plan),
+                    remaining: 0,
+                    reset_secs: RATE_WINDOW_SECS,
+                }),
+            })),
+        }
+    }
+
+    /// Everything but the rate limit: format, digest, lookup, revoked, expired, plan, address.
+    async fn admit(
+        &self,
+        presented: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(Arc<KeyRecord>, Arc<TenantRecord>), VerifyError> {
+        // Typos and junk stop here, before any hashing or storage.
+        let parsed = keys::parse(presented).map_err(|_| Rejection::InvalidApiKey)?;
+        let digest = Digest::of(&self.pepper, parsed.full);
+        let key = self
+            .key_by_digest(&digest)
+            .await?
+            .ok_or(Rejection::InvalidApiKey)?;
+        let tenant = self.tenant(key.tenant_id).await?;
+        let state = KeyState {
+            revoked: key.revoked,
+            expires_at: key.expires_at,
+            allowlist: &key.allowlist,
+        };
+        match rules::admit(state, tenant.plan, client, now_ms()) {
+            Ok(()) => Ok((key, tenant)),
+            Err(rejection) => Err(VerifyError::Refused(Refusal {
+                rejection,
+                key: Some(key),
+                rate: None,
+            })),
+        }
+    }
+
+    async fn key_by_digest(&self, digest: &Digest) -> Result<Option<Arc<KeyRecord>>, VerifyError> {
+        if self.caching {
+            if let Some(hit) = self.keys.get(digest) {
+                return Ok(Some(hit));
+            }
+            if self.unknown.contains_key(digest) {
+                return Ok(None);
+            }
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE digest = $1"
+        ))
+        .bind(digest.to_hex())
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(unavailable)?;
+        let record = match row {
+            Some(row) => {
+                let stored: String = row.try_get("digest").map_err(unavailable)?;
+                // The index found it by equality; compare again in constant time so no timing
+                // difference depends on how much of a digest matched.
+                if !Digest::from_hex(&stored).is_some_and(|d| d.ct_eq(digest)) {
+                    return Ok(None);
+                }
+                Some(Arc::new(key_record(&row).map_err(unavailable)?))
+            }
+            None => None,
+        };
+        if self.caching {
+            match &record {
+                Some(r) => self.keys.insert(digest.clone(), r.clone()),
+                None => self.unknown.insert(digest.clone(), ()),
+            }
+            // An invalidation ran while we read: what we cached may predate it.
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                self.keys.invalidate(digest);
+            }
+        }
+        Ok(record)
+    }
+
+    async fn tenant(&self, id: i64) -> Result<Arc<TenantRecord>, VerifyError> {
+        if self.caching {
+            if let Some(hit) = self.tenants.get(&id) {
+                return Ok(hit);
+            }
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let row = sqlx::query("SELECT id, slug, name, plan FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(Rejection::InvalidApiKey)?;
+        let plan: String = row.try_get("plan").map_err(unavailable)?;
+        let record = Arc::new(TenantRecord {
+            id: row.try_get("id").map_err(unavailable)?,
+            slug: row.try_get("slug").map_err(unavailable)?,
+            name: row.try_get("name").map_err(unavailable)?,
+            plan: plan.parse().map_err(unavailable)?,
+        });
+        if self.caching {
+            self.tenants.insert(id, record.clone());
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                self.tenants.invalidate(&id);
+            }
+        }
+        Ok(record)
+    }
+
+    /// Drops a key from the cache after a write to it (revoke, edit). Call after commit.
+    pub async fn forget_key(&self, tenant_id: i64, public_id: &str) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let row =
+            sqlx::query("SELECT digest FROM api_keys WHERE tenant_id = $1 AND public_id = $2")
+                .bind(tenant_id)
+                .bind(public_id)
+                .fetch_optional(&self.db.pool)
+                .await;
+        match row {
+            Ok(Some(row)) => {
+                if let Some(d) = row
+                    .try_get::<String, _>("digest")
+                    .ok()
+                    .and_then(|h| Digest::from_hex(&h))
+                {
+                    self.keys.invalidate(&d);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Cannot find the digest: forget every key rather than risk serving a stale one.
+                tracing::error!(error = %e, "cache invalidation lookup failed; clearing key cache");
+                self.keys.invalidate_all();
+            }
+        }
+    }
+
+    /// Drops a tenant (its plan) from the cache after a plan change. Call after commit.
+    pub fn forget_tenant(&self, tenant_id: i64) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.tenants.invalidate(&tenant_id);
+    }
+
+    /// Periodic upkeep: forget rate-limit state of keys that are idle and full again.
+    pub fn housekeeping(&self) {
+        self.limiters.retain_recent();
+        self.keys.run_pending_tasks();
+        self.unknown.run_pending_tasks();
+    }
+}
+
+fn bounded<K, V>(capacity: u64, ttl: Duration) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(capacity.max(1))
+        .time_to_live(ttl)
+        .build()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> VerifyError {
+    tracing::error!(error = %e, "key verification could not read storage");
+    VerifyError::Unavailable
+}
+
+fn key_record(row: &sqlx::any::AnyRow) -> Result<KeyRecord, String> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+    let mode: String = get_s("mode")?;
+    let allowlist = Allowlist::parse_lines(&get_s("allowlist")?)
+        .map_err(|_| "stored allowlist does not parse".to_owned())?;
+    Ok(KeyRecord {
+        row_id: row.try_get("id").map_err(|e| e.to_string())?,
+        public_id: get_s("public_id")?,
+        tenant_id: row.try_get("tenant_id").map_err(|e| e.to_string())?,
+        name: get_s("name")?,
+        mode: mode
+            .parse()
+            .map_err(|_| "stored mode is unknown".to_owned())?,
+        scopes: get_s("scopes")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        allowlist,
+        revoked: get_s("status")? == "revoked",
+        expires_at: row.try_get("expires_at").map_err(|e| e.to_string())?,
+    })
+}

@@ -1,0 +1,244 @@
+//! Usage: each identified `/v1` request becomes a request-log row and moves the key's "last
+//! used", written in batches by one background task. The request path only pushes onto a
+//! bounded queue (`try_send`): it never waits for storage, and a full queue drops (and counts)
+//! rather than slowing verification down.
+
+use crate::db::{now_ms, Db};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// One request made with an identified key.
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    pub tenant_id: i64,
+    pub key_row_id: i64,
+    pub at_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub client_ip: Option<IpAddr>,
+    pub latency_us: u64,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UsageConfig {
+    /// How often queued events are written.
+    pub flush_interval: Duration,
+    /// A batch this large is written at once, without waiting for the interval.
+    pub batch_max: usize,
+    /// Queue length; beyond it events are dropped and counted.
+    pub queue: usize,
+    /// Request-log rows older than this are pruned.
+    pub retention: Duration,
+    pub prune_every: Duration,
+}
+
+impl Default for UsageConfig {
+    fn default() -> Self {
+        Self {
+            flush_interval: Duration::from_secs(1),
+            batch_max: 2_000,
+            queue: 100_000,
+            retention: Duration::from_secs(30 * 86_400),
+            prune_every: Duration::from_secs(3_600),
+        }
+    }
+}
+
+/// Counters, for tests and the benchmark.
+#[derive(Debug, Default)]
+pub struct UsageStats {
+    pub recorded: AtomicU64,
+    pub dropped: AtomicU64,
+    /// Batches written (one transaction each).
+    pub flushes: AtomicU64,
+    pub rows_written: AtomicU64,
+    pub failed_rows: AtomicU64,
+}
+
+enum Msg {
+    Event(UsageEvent),
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct Usage {
+    tx: mpsc::Sender<Msg>,
+    pub stats: Arc<UsageStats>,
+}
+
+/// Rows per INSERT statement: 9 parameters each stays far below both engines' limits.
+const ROWS_PER_INSERT: usize = 200;
+
+impl Usage {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(db: Db, config: UsageConfig) -> Self {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let stats = Arc::new(UsageStats::default());
+        tokio::spawn(run(db, rx, config, stats.clone()));
+        Self { tx, stats }
+    }
+
+    /// Queues one event. Never waits.
+    pub fn record(&self, event: UsageEvent) {
+        match self.tx.try_send(Msg::Event(event)) {
+            Ok(()) => {
+                self.stats.recorded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes everything queued so far and waits for it (shutdown, tests).
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<Msg>, config: UsageConfig, stats: Arc<UsageStats>) {
+    let mut pending: Vec<UsageEvent> = Vec::with_capacity(config.batch_max);
+    let mut inbox: Vec<Msg> = Vec::with_capacity(1024);
+    let mut tick = tokio::time::interval(config.flush_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune_tick = tokio::time::interval(config.prune_every);
+    prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            n = rx.recv_many(&mut inbox, 1024) => {
+                if n == 0 {
+                    // Every sender is gone: write what is left and stop.
+                    write(&db, &mut pending, &stats).await;
+                    return;
+                }
+                for msg in inbox.drain(..) {
+                    match msg {
+                        Msg::Event(e) => {
+                            pending.push(e);
+                            if pending.len() >= config.batch_max {
+                                write(&db, &mut pending, &stats).await;
+                            }
+                        }
+                        Msg::Flush(ack) => {
+                            write(&db, &mut pending, &stats).await;
+                            let _ = ack.send(());
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if !pending.is_empty() {
+                    write(&db, &mut pending, &stats).await;
+                }
+            }
+            _ = prune_tick.tick() => {
+                let cutoff = now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
+                match prune(&db, cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "pruned old request-log rows"),
+                    Err(e) => tracing::error!(error = %e, "pruning the request log failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Writes one batch in one transaction: the request-log rows, then each key's last-used time.
+async fn write(db: &Db, pending: &mut Vec<UsageEvent>, stats: &UsageStats) {
+    if pending.is_empty() {
+        return;
+    }
+    let batch = std::mem::take(pending);
+    match write_batch(db, &batch).await {
+        Ok(()) => {
+            stats.flushes.fetch_add(1, Ordering::Relaxed);
+            stats
+                .rows_written
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        Err(e) => {
+            // Usage is best effort: losing a batch must not take verification down with it.
+            stats
+                .failed_rows
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            tracing::error!(error = %e, rows = batch.len(), "writing the request log failed");
+        }
+    }
+}
+
+async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    for chunk in batch.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO request_logs (tenant_id, key_id, created_at, method, path, status, \
+             client_ip, latency_us, request_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 9;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.tenant_id)
+                .bind(e.key_row_id)
+                .bind(e.at_ms)
+                .bind(e.method.clone())
+                .bind(e.path.clone())
+                .bind(i64::from(e.status))
+                .bind(e.client_ip.map(|ip| ip.to_string()))
+                .bind(i64::try_from(e.latency_us).unwrap_or(i64::MAX))
+                .bind(e.request_id.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let mut last_used: HashMap<i64, i64> = HashMap::new();
+    for e in batch {
+        let at = last_used.entry(e.key_row_id).or_insert(e.at_ms);
+        *at = (*at).max(e.at_ms);
+    }
+    for (key_id, at) in last_used {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 \
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+        )
+        .bind(at)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Deletes request-log rows older than `cutoff_ms`; returns how many.
+pub async fn prune(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM request_logs WHERE created_at < $1")
+            .bind(cutoff_ms)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
+}

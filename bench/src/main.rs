@@ -1,0 +1,660 @@
+//! `make bench`: Latchkey's figures in one run, on this machine, with nothing mocked.
+//!
+//! 1. In-process verifications per second: cached, uncached (every lookup goes to SQLite), and
+//!    junk rejected by the checksum.
+//! 2. Loopback throughput with `wrk` against the real router (release build, SQLite):
+//!    `/v1/whoami` with a valid key against `/healthz`; against a naive verifier that runs
+//!    argon2id per request; and valid requests at a fixed rate alone and while ten times as
+//!    many invalid keys arrive.
+//! 3. The admin list server function at 1,000 and 100,000 keys in one tenant.
+//! 4. gzip sizes of the shipped wasm, js and css.
+
+use anyhow::{bail, Context, Result};
+use app::db::{now_ms, Db};
+use app::state::{AppState, Settings};
+use app::verify::usage::UsageConfig;
+use app::verify::{RateLimits, Verifier, VerifierConfig};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use latchkey_domain::keys::{self, Digest, Mode, Pepper};
+use latchkey_domain::{Plan, Role};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+use tower::ServiceExt;
+
+#[derive(Debug, clap::Parser)]
+#[command(about = "Latchkey's benchmark figures")]
+struct Args {
+    /// The built site (for the asset sizes).
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    /// Seconds per loopback run.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Concurrent connections for the throughput runs.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+}
+
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    use clap::Parser;
+    let args = Args::parse();
+    let work = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let result = run(&args, &work).await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+/// Settings for the run: throttles high enough never to trip, so every request does full work.
+fn settings() -> Settings {
+    Settings {
+        insecure_cookies: true,
+        sign_in_per_email_per_minute: 1_000_000,
+        sign_in_per_ip_per_minute: 1_000_000,
+        rate_limits: RateLimits {
+            professional: 100_000_000,
+            enterprise: 100_000_000,
+        },
+        ..Settings::default()
+    }
+}
+
+async fn run(args: &Args, work: &Path) -> Result<()> {
+    let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
+    db.migrate().await?;
+    app::tenants::server::seed_demo(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
+    let pepper_bytes: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+    let pepper = Pepper::new(pepper_bytes.clone()).context("pepper")?;
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(args.site_root.display().to_string())
+        .build();
+    let state = AppState::new(options, db.clone(), settings(), pepper.clone());
+    let acme = app::tenants::server::tenant_id_by_slug(&db, "acme")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("acme")?;
+    let secret = make_key(&state, acme, "bench").await?;
+
+    say("Latchkey benchmark (release build, SQLite, this machine)\n");
+
+    // 1. In-process verification.
+    let cached = per_second(200_000, || state.verifier.verify(&secret, None)).await?;
+    let uncached_verifier = Verifier::new(
+        db.clone(),
+        Arc::new(pepper.clone()),
+        VerifierConfig {
+            cache_capacity: 0,
+            rate_limits: settings().rate_limits,
+            ..VerifierConfig::default()
+        },
+        UsageConfig::default(),
+    );
+    let uncached = per_second(20_000, || uncached_verifier.verify(&secret, None)).await?;
+    let mut junk = secret.clone();
+    junk.replace_range(20..21, if &junk[20..21] == "A" { "B" } else { "A" });
+    let rejected = {
+        let started = Instant::now();
+        let n = 1_000_000u32;
+        for _ in 0..n {
+            if state.verifier.verify(&junk, None).await.is_ok() {
+                bail!("junk verified");
+            }
+        }
+        f64::from(n) / started.elapsed().as_secs_f64()
+    };
+    say("In-process verification (one task)");
+    say(&format!(
+        "  cached (HMAC + cache + rules + rate limit)   {:>12.0} /s",
+        cached
+    ));
+    say(&format!(
+        "  uncached (HMAC + SQLite lookup each time)    {:>12.0} /s",
+        uncached
+    ));
+    say(&format!(
+        "  junk rejected by the checksum                {:>12.0} /s\n",
+        rejected
+    ));
+
+    // 2. Loopback throughput.
+    let wrk_ok = Command::new("wrk").arg("--version").output().is_ok();
+    if !wrk_ok {
+        bail!("wrk is not installed (make bench installs it)");
+    }
+    let base = serve(server::router(state.clone())).await?;
+    let naive = naive::serve(&secret).await?;
+    let d = args.seconds;
+    let c = args.connections;
+    let auth = format!("Authorization: Bearer {secret}");
+    // Warm up both paths (connections, caches, allocator).
+    wrk(&base, "/healthz", None, 2, c, None)?;
+    wrk(&base, "/v1/whoami", Some(&auth), 2, c, None)?;
+    let health = wrk(&base, "/healthz", None, d, c, None)?;
+    let whoami = wrk(&base, "/v1/whoami", Some(&auth), d, c, None)?;
+    let argon = wrk(&naive, "/v1/whoami", Some(&auth), d, c.min(8), None)?;
+    say("Loopback throughput (wrk, keep-alive, server and wrk share this machine's cores)");
+    say(&format!(
+        "  /healthz (unauthenticated, pings the db)     {:>12.0} req/s  p99 {}",
+        health.rps,
+        ms(health.p99_ms)
+    ));
+    say(&format!(
+        "  /v1/whoami (valid key)                       {:>12.0} req/s  p99 {}",
+        whoami.rps,
+        ms(whoami.p99_ms)
+    ));
+    say(&format!(
+        "  naive verifier, argon2id per request         {:>12.1} req/s  p99 {}",
+        argon.rps,
+        ms(argon.p99_ms)
+    ));
+    say(&format!(
+        "  authenticated / unauthenticated              {:>12.2}   (target >= 0.85)",
+        whoami.rps / health.rps
+    ));
+    say(&format!(
+        "  Latchkey / argon2-per-request                {:>12.0}x  (target >= 1000)\n",
+        whoami.rps / argon.rps.max(0.001)
+    ));
+
+    // Valid requests at a fixed rate, alone and with ten times as many invalid keys arriving.
+    let keys_file = work.join("flood-keys.txt");
+    write_flood_keys(&keys_file, &secret, 300_000)?;
+    let valid_file = work.join("valid-keys.txt");
+    std::fs::write(&valid_file, format!("{secret}\n"))?;
+    let script = work.join("rotate.lua");
+    std::fs::write(&script, ROTATE_LUA)?;
+    // Offered load: a twentieth of the measured capacity valid, ten times that invalid.
+    let valid_rate = (whoami.rps / 20.0).max(50.0);
+    let alone = wrk_rate(&base, &script, &valid_file, valid_rate, 8, d)?;
+    let (with_flood, flood) = {
+        let flood_child = spawn_wrk_rate(&base, &script, &keys_file, valid_rate * 10.0, 64, d)?;
+        let valid = wrk_rate(&base, &script, &valid_file, valid_rate, 8, d)?;
+        let out = flood_child.wait_with_output()?;
+        (valid, parse_wrk(&String::from_utf8_lossy(&out.stdout))?)
+    };
+    say(&format!(
+        "Valid requests offered at {valid_rate:.0}/s, then with {:.0}/s invalid keys (junk, bad checksums, unknown well-formed keys, each unknown one new)",
+        valid_rate * 10.0
+    ));
+    say(&format!(
+        "  valid alone                                  {:>12.0} req/s  p99 {}",
+        alone.rps,
+        ms(alone.p99_ms)
+    ));
+    say(&format!(
+        "  valid under the flood                        {:>12.0} req/s  p99 {}",
+        with_flood.rps,
+        ms(with_flood.p99_ms)
+    ));
+    say(&format!(
+        "  invalid answered during the flood            {:>12.0} req/s",
+        flood.rps
+    ));
+    say(&format!(
+        "  under flood / alone                          {:>12.2}   (target >= 0.8)\n",
+        with_flood.rps / alone.rps
+    ));
+
+    // 3. The admin list at 1k and 100k keys.
+    say("Keys list server function (owner session, first page of 50, through the router)");
+    for (n, slug) in [(1_000u32, "bulk-1k"), (100_000, "bulk-100k")] {
+        let (cookie, tenant) = bulk_tenant(&state, slug, n).await?;
+        let router = server::router(state.clone());
+        let first = time_list(&router, &cookie, "", None, 30).await?;
+        let deep_before = deep_cursor(&db, tenant, n).await?;
+        let deep = time_list(&router, &cookie, "", Some(deep_before), 30).await?;
+        let search = time_list(&router, &cookie, "key 4242", None, 10).await?;
+        say(&format!(
+            "  {n:>7} keys: first page {}  deep page {}  name search {}",
+            ms(first),
+            ms(deep),
+            ms(search)
+        ));
+    }
+
+    // 4. Shipped asset sizes.
+    say("\nShipped assets (gzip -6)");
+    let pkg = args.site_root.join("pkg");
+    let mut total = 0usize;
+    for name in ["latchkey.wasm", "latchkey.js", "latchkey.css"] {
+        let path = pkg.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let gz = gzip_len(&bytes)?;
+                total += gz;
+                say(&format!(
+                    "  {name:<16} {:>9} bytes raw  {:>9} bytes gzip",
+                    bytes.len(),
+                    gz
+                ));
+            }
+            Err(_) => say(&format!(
+                "  {name:<16} missing: build with `make build-release` first"
+            )),
+        }
+    }
+    say(&format!("  total gzip {:.1} KB", total as f64 / 1024.0));
+    Ok(())
+}
+
+fn ms(v: f64) -> String {
+    if v < 1.0 {
+        format!("{:.0} µs", v * 1000.0)
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
+async fn per_second<F, Fut, T, E>(n: u32, mut f: F) -> Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    // One warm-up call fills the cache where there is one.
+    if let Err(e) = f().await {
+        bail!("verification failed: {e:?}");
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        if let Err(e) = f().await {
+            bail!("verification failed: {e:?}");
+        }
+    }
+    Ok(f64::from(n) / started.elapsed().as_secs_f64())
+}
+
+async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String> {
+    use app::api_keys::{api::NewKey, server as store};
+    let (_, secret) = store::create(
+        &state.db,
+        &state.pepper,
+        &state.settings.scope_catalogue,
+        tenant_id,
+        Plan::Professional,
+        &store::Actor::operator(),
+        NewKey {
+            name: name.to_owned(),
+            description: String::new(),
+            mode: Some(Mode::Live),
+            scopes: vec!["*".to_owned()],
+            allowlist: String::new(),
+            expires_on: String::new(),
+        },
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating a key: {e}"))?;
+    Ok(secret.expose().to_owned())
+}
+
+async fn serve(router: axum::Router) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WrkResult {
+    rps: f64,
+    p99_ms: f64,
+}
+
+fn wrk(
+    base: &str,
+    path: &str,
+    header: Option<&str>,
+    seconds: u64,
+    connections: u32,
+    script: Option<&Path>,
+) -> Result<WrkResult> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "--latency"])
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"));
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    cmd.arg(format!("{base}{path}"));
+    let out = cmd.output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("wrk failed: {text}");
+    }
+    parse_wrk(&text)
+}
+
+fn rate_cmd(base: &str, script: &Path, keys: &Path, rate: f64, conns: u32, secs: u64) -> Command {
+    // Each connection waits `delay` between requests: conns / delay ≈ the offered rate.
+    let delay_ms = (f64::from(conns) * 1000.0 / rate).max(0.0);
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", "--latency"])
+        .arg(format!("-c{conns}"))
+        .arg(format!("-d{secs}s"))
+        .arg("-s")
+        .arg(script)
+        .arg(format!("{base}/v1/whoami"))
+        .arg("--")
+        .arg(keys)
+        .arg(format!("{delay_ms:.3}"));
+    cmd
+}
+
+fn wrk_rate(
+    base: &str,
+    script: &Path,
+    keys: &Path,
+    rate: f64,
+    conns: u32,
+    secs: u64,
+) -> Result<WrkResult> {
+    let out = rate_cmd(base, script, keys, rate, conns, secs)
+        .output()
+        .context("running wrk")?;
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn spawn_wrk_rate(
+    base: &str,
+    script: &Path,
+    keys: &Path,
+    rate: f64,
+    conns: u32,
+    secs: u64,
+) -> Result<std::process::Child> {
+    Ok(rate_cmd(base, script, keys, rate, conns, secs)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?)
+}
+
+/// Rotates through the keys in a file, one `Authorization` header per request, with a delay.
+const ROTATE_LUA: &str = r#"
+local keys = {}
+local i = 0
+local pause = 0
+init = function(args)
+  for line in io.lines(args[1]) do keys[#keys + 1] = line end
+  pause = tonumber(args[2]) or 0
+  i = math.random(#keys)
+end
+request = function()
+  i = i + 1
+  if i > #keys then i = 1 end
+  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. keys[i] })
+end
+delay = function()
+  return pause
+end
+"#;
+
+fn parse_wrk(text: &str) -> Result<WrkResult> {
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("no Requests/sec in wrk output:\n{text}"))?;
+    let p99_ms = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| parse_duration_ms(v.trim()))
+        .unwrap_or(f64::NAN);
+    Ok(WrkResult { rps, p99_ms })
+}
+
+fn parse_duration_ms(v: &str) -> f64 {
+    let num: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    if v.ends_with("us") {
+        n / 1000.0
+    } else if v.ends_with("ms") {
+        n
+    } else if v.ends_with('s') {
+        n * 1000.0
+    } else if v.ends_with('m') {
+        n * 60_000.0
+    } else {
+        n
+    }
+}
+
+/// Invalid keys, interleaved: junk, a bad checksum, and a well-formed key with a right checksum
+/// that exists nowhere (each one new, so no cache can help with it).
+fn write_flood_keys(path: &Path, valid: &str, n: usize) -> Result<()> {
+    let mut out = String::with_capacity(n * 48);
+    for i in 0..n {
+        match i % 3 {
+            0 => out.push_str(&format!("lk_live_{}", keys::random_base62(20))),
+            1 => {
+                let mut k = valid.to_owned();
+                k.replace_range(8..40, &keys::random_base62(32));
+                out.push_str(&k);
+            }
+            _ => {
+                let random = keys::random_base62(32);
+                let sum = keys::checksum(random.as_bytes());
+                out.push_str("lk_live_");
+                out.push_str(&random);
+                out.push_str(std::str::from_utf8(&sum)?);
+            }
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// A tenant with `n` keys and an owner session, keys written straight into storage.
+async fn bulk_tenant(state: &AppState, slug: &str, n: u32) -> Result<(String, i64)> {
+    use app::tenants::server::{add_member, create_tenant};
+    let db = &state.db;
+    let err = |e: app::error::AppError| anyhow::anyhow!("{e}");
+    let tenant = create_tenant(db, slug, slug, Plan::Enterprise)
+        .await
+        .map_err(err)?;
+    let email = format!("owner@{slug}.test");
+    let user = app::auth::server::create_user(db, &email, "Bench Owner", "bench-password")
+        .await
+        .map_err(err)?;
+    add_member(db, tenant, user, Role::Owner, "bench")
+        .await
+        .map_err(err)?;
+    let pepper = Pepper::new(vec![9; 32]).context("pepper")?;
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let mut i = 0u32;
+    while i < n {
+        let batch = (n - i).min(500);
+        let mut sql = String::from(
+            "INSERT INTO api_keys (public_id, tenant_id, name, description, mode, scopes, allowlist, \
+             digest, hash_version, masked, status, created_at, created_by_name) VALUES ",
+        );
+        for j in 0..batch {
+            let b = j * 6;
+            if j > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, '', 'test', 'keys:read', '', ${}, 1, ${}, 'active', ${}, 'bench')",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for j in 0..batch {
+            let k = i + j;
+            let secret = keys::generate(Mode::Test);
+            q = q
+                .bind(format!("key_{slug}_{k}"))
+                .bind(tenant)
+                .bind(format!("key {k}"))
+                .bind(Digest::of(&pepper, secret.expose()).to_hex())
+                .bind(secret.masked())
+                .bind(now + i64::from(k));
+        }
+        q.execute(&mut *tx).await?;
+        i += batch;
+    }
+    tx.commit().await?;
+    let cookie = sign_in(state, &email, "bench-password").await?;
+    Ok((cookie, tenant))
+}
+
+async fn sign_in(state: &AppState, email: &str, password: &str) -> Result<String> {
+    let router = server::router(state.clone());
+    let body = format!("email={}&password={password}", email.replace('@', "%40"));
+    let req = Request::post("/api/sign_in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "127.0.0.1")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))?;
+    let res = router.oneshot(req).await?;
+    if res.status() != StatusCode::OK {
+        bail!("sign-in failed: {}", res.status());
+    }
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("lk_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .context("no session cookie")
+}
+
+/// The `before` cursor of a page near the end of the tenant's keys.
+async fn deep_cursor(db: &Db, tenant: i64, n: u32) -> Result<i64> {
+    use sqlx::Row;
+    let row =
+        sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 ORDER BY id LIMIT 1 OFFSET $2")
+            .bind(tenant)
+            .bind(i64::from(n / 10))
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Median wall time of the list server function, in ms.
+async fn time_list(
+    router: &axum::Router,
+    cookie: &str,
+    search: &str,
+    before: Option<i64>,
+    runs: usize,
+) -> Result<f64> {
+    let body = serde_json::json!({"search": search, "include_revoked": false, "before": before})
+        .to_string();
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let req = Request::post("/api/keys/list")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::HOST, "127.0.0.1")
+            .header(header::COOKIE, cookie)
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body.clone()))?;
+        let started = Instant::now();
+        let res = router.clone().oneshot(req).await?;
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if status != StatusCode::OK {
+            bail!("list failed: {status} {}", String::from_utf8_lossy(&bytes));
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len())
+}
+
+/// The strawman: what "hash API keys like passwords" costs. Keys are looked up by their
+/// visible prefix (as such designs do), then argon2id-verified on the blocking pool, per request.
+mod naive {
+    use super::*;
+    use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+    use argon2::{Argon2, PasswordVerifier};
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use std::collections::HashMap;
+
+    type Store = Arc<HashMap<String, String>>;
+
+    pub async fn serve(secret: &str) -> Result<String> {
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = Argon2::default()
+            .hash_password(secret.as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_string();
+        let mut store = HashMap::new();
+        store.insert(secret[..16].to_owned(), phc);
+        let router = axum::Router::new()
+            .route("/v1/whoami", axum::routing::get(whoami))
+            .with_state(Arc::new(store));
+        super::serve(router).await
+    }
+
+    async fn whoami(State(store): State<Store>, headers: HeaderMap) -> axum::response::Response {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .to_owned();
+        let Some(phc) = key.get(..16).and_then(|p| store.get(p)).cloned() else {
+            return StatusCode::UNAUTHORIZED.into_response();
+        };
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc)
+                .map(|h| {
+                    Argon2::default()
+                        .verify_password(key.as_bytes(), &h)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            axum::Json(serde_json::json!({"ok": true})).into_response()
+        } else {
+            StatusCode::UNAUTHORIZED.into_response()
+        }
+    }
+}
