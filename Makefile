@@ -13,7 +13,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test tools node-deps chromium fmt-check lint unit e2e build-debug build-release
+.PHONY: run test bench tools node-deps chromium wrk fmt-check lint unit e2e build-debug build-release
 
 ## Tools, each installed only when missing.
 tools:
@@ -33,6 +33,10 @@ node-deps:
 chromium:
 	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+wrk:
+	@command -v wrk >/dev/null || { echo "==> installing Debian's wrk (load generator)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 build-release: tools node-deps
 	cargo leptos build --release
@@ -65,3 +69,7 @@ e2e: build-debug node-deps chromium
 ## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium.
 test: tools node-deps chromium fmt-check lint unit e2e
 
+## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness.
+bench: build-release wrk
+	cargo build --release -p latchkey-bench
+	$(CARGO_TARGET_DIR)/release/latchkey-bench --site-root target/site
