@@ -6,7 +6,7 @@ pub mod server;
 
 use crate::error::AppError;
 use crate::ui::browser::{copy_text, download};
-use crate::ui::{ErrorNotice, Modal, PageHeader, Ready};
+use crate::ui::{ErrorNotice, Modal, PageHeader, Pager, Ready};
 use api::*;
 use latchkey_domain::keys::Mode;
 use latchkey_domain::time::{format_date, format_ms, format_ms_seconds};
@@ -200,32 +200,7 @@ fn KeysManager() -> impl IntoView {
                                         }
                                     })}
                             </div>
-                            <div class="pager">
-                                <button
-                                    type="button"
-                                    class="btn"
-                                    data-testid="page-newer"
-                                    disabled=move || history.with(|h| h.is_empty())
-                                    on:click=move |_| {
-                                        let prev = history.try_update(|h| h.pop()).flatten();
-                                        before.set(prev.flatten());
-                                    }
-                                >
-                                    "Newer"
-                                </button>
-                                <button
-                                    type="button"
-                                    class="btn"
-                                    data-testid="page-older"
-                                    disabled=next.is_none()
-                                    on:click=move |_| {
-                                        history.update(|h| h.push(before.get_untracked()));
-                                        before.set(next);
-                                    }
-                                >
-                                    "Older"
-                                </button>
-                            </div>
+                            <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
                             <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
                         }
                             .into_any()
@@ -942,32 +917,7 @@ fn RequestLog(
                         }
                     })}
             </div>
-            <div class="pager">
-                <button
-                    type="button"
-                    class="btn"
-                    data-testid="requests-newer"
-                    disabled=move || history.with(|h| h.is_empty())
-                    on:click=move |_| {
-                        let prev = history.try_update(|h| h.pop()).flatten();
-                        before.set(prev.flatten());
-                    }
-                >
-                    "Newer"
-                </button>
-                <button
-                    type="button"
-                    class="btn"
-                    data-testid="requests-older"
-                    disabled=next.is_none()
-                    on:click=move |_| {
-                        history.update(|h| h.push(before.get_untracked()));
-                        before.set(next);
-                    }
-                >
-                    "Older"
-                </button>
-            </div>
+            <Pager before=before history=history next=next newer="requests-newer" older="requests-older"/>
         </section>
     }
 }
