@@ -189,7 +189,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_USAGE_FLUSH_MS", default_value_t = 1000)]
     pub usage_flush_ms: u64,
     /// Longest a cached key can lag a change made by another process (e.g. the CLI), seconds.
-    #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 30)]
+    #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 10)]
     pub key_cache_ttl_secs: u64,
 }
 

@@ -140,7 +140,7 @@ impl Default for VerifierConfig {
     fn default() -> Self {
         Self {
             cache_capacity: 100_000,
-            cache_ttl: Duration::from_secs(30),
+            cache_ttl: Duration::from_secs(10),
             rate_limits: RateLimits::default(),
         }
     }
