@@ -156,12 +156,14 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     let health = wrk(&base, "/healthz", None, d, c, None)?;
     let whoami = wrk(&base, "/v1/whoami", Some(&auth), d, c, None)?;
     let argon = wrk(&naive, "/v1/whoami", Some(&auth), d, c.min(8), None)?;
+    let ceiling = wrk(&naive, "/ping", None, d, c, None)?;
     say("Loopback throughput (wrk -t2, keep-alive; server and wrk share this machine's 2 cores)");
     say("                                                   req/s        p99   server CPU per request");
     for (label, r) in [
         ("/healthz (unauthenticated, pings the db)", health),
         ("/v1/whoami (valid key)", whoami),
         ("naive verifier, argon2id per request", argon),
+        ("bare axum route, no work (the ceiling)", ceiling),
     ] {
         say(&format!(
             "  {label:<42} {:>10.1}  {:>9}  {}",
@@ -177,6 +179,10 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     say(&format!(
         "  Latchkey / argon2-per-request throughput     {:>10.0}x  (target >= 1000; wrk's own CPU comes out of the fast side only)",
         whoami.rps / argon.rps.max(0.001)
+    ));
+    say(&format!(
+        "  ceiling / argon2-per-request throughput      {:>10.0}x  (the most any verifier could show here)",
+        ceiling.rps / argon.rps.max(0.001)
     ));
     say(&format!(
         "  Latchkey / argon2-per-request, server CPU    {:>10.0}x  (CPU the server spends per request)\n",
@@ -683,6 +689,8 @@ mod naive {
         store.insert(secret[..16].to_owned(), phc);
         let router = axum::Router::new()
             .route("/v1/whoami", axum::routing::get(whoami))
+            // The ceiling: the same HTTP stack answering with no work at all.
+            .route("/ping", axum::routing::get(|| async { "ok" }))
             .with_state(Arc::new(store));
         super::serve(router).await
     }
