@@ -78,15 +78,16 @@ impl SignInLimiter {
     }
 }
 
-#[derive(Clone, FromRef)]
+/// Cloned for every request that extracts it, so every field is a cheap handle.
+#[derive(Clone)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
+    pub leptos_options: Arc<LeptosOptions>,
     pub db: Db,
     pub settings: Arc<Settings>,
     pub pepper: Arc<Pepper>,
     pub sign_in_limiter: Arc<SignInLimiter>,
     /// Verified against when a sign-in names an unknown email, so both failures cost the same.
-    pub dummy_password_hash: String,
+    pub dummy_password_hash: Arc<str>,
     /// Verifies API keys, caches them, rate-limits them and records their usage.
     pub verifier: Arc<Verifier>,
 }
@@ -132,14 +133,21 @@ impl AppState {
         ));
         spawn_upkeep(Arc::downgrade(&verifier));
         Self {
-            leptos_options,
+            leptos_options: Arc::new(leptos_options),
             db,
             settings: Arc::new(settings),
             pepper,
             sign_in_limiter: Arc::new(limiter),
-            dummy_password_hash: crate::auth::server::dummy_password_hash(),
+            dummy_password_hash: crate::auth::server::dummy_password_hash().into(),
             verifier,
         }
+    }
+}
+
+/// What leptos_axum reads from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        (*state.leptos_options).clone()
     }
 }
 

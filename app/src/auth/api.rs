@@ -94,7 +94,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             Some(r.try_get::<i64, _>("id")?),
             r.try_get("password_hash")?,
         ),
-        None => (None, state.dummy_password_hash.clone()),
+        None => (None, state.dummy_password_hash.to_string()),
     };
     let ok = verify_password(password, phc).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {

@@ -3,7 +3,7 @@
 //! bounded queue (`try_send`): it never waits for storage, and a full queue drops (and counts)
 //! rather than slowing verification down.
 
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Db, Engine};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,8 +71,8 @@ pub struct Usage {
     pub stats: Arc<UsageStats>,
 }
 
-/// Rows per INSERT statement: 9 parameters each stays far below both engines' limits.
-const ROWS_PER_INSERT: usize = 200;
+/// Rows per INSERT statement (9 parameters each, far below both engines' limits).
+const ROWS_PER_INSERT: usize = 100;
 
 impl Usage {
     /// Starts the writer task on the current Tokio runtime.
@@ -182,22 +182,31 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
              client_ip, latency_us, request_id) VALUES ",
         );
         for i in 0..chunk.len() {
-            let b = i * 9;
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9
-            ));
+            match db.engine {
+                // The one place the SQL differs by engine: SQLite binds a named parameter
+                // (`$1`) by scanning every name in the statement, so a 900-parameter insert
+                // bound by name cost ~30% of the server's CPU under load (measured with perf).
+                // Anonymous `?` parameters bind by position.
+                Engine::Sqlite => sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                Engine::Postgres => {
+                    let b = i * 9;
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8,
+                        b + 9
+                    ));
+                }
+            }
         }
         let mut q = sqlx::query(&sql);
         for e in chunk {
