@@ -157,27 +157,6 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     let whoami = wrk(&base, "/v1/whoami", Some(&auth), d, c, None)?;
     let argon = wrk(&naive, "/v1/whoami", Some(&auth), d, c.min(8), None)?;
     let ceiling = wrk(&naive, "/ping", None, d, c, None)?;
-    if std::env::var_os("LK_EXP").is_some() {
-        let v1only = serve(server::v1::router(state.clone()).with_state(state.clone())).await?;
-        let r = wrk(&v1only, "/v1/whoami", Some(&auth), d, c, None)?;
-        say(&format!(
-            "EXP v1 only: {:.0} rps {} cpu",
-            r.rps,
-            ms(r.server_cpu_ms_per_req)
-        ));
-        let r = wrk(&base, "/v1/nope", Some(&auth), d, c, None)?;
-        say(&format!(
-            "EXP full router, 404 under v1: {:.0} rps {} cpu",
-            r.rps,
-            ms(r.server_cpu_ms_per_req)
-        ));
-        let r = wrk(&v1only, "/v1/nope", Some(&auth), d, c, None)?;
-        say(&format!(
-            "EXP v1 only, 404: {:.0} rps {} cpu",
-            r.rps,
-            ms(r.server_cpu_ms_per_req)
-        ));
-    }
     say("Loopback throughput (wrk -t2, keep-alive; server and wrk share this machine's 2 cores)");
     say("                                                   req/s        p99   server CPU per request");
     for (label, r) in [
