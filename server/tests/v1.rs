@@ -352,6 +352,18 @@ async fn the_rate_limit_answers_429_with_headers_then_recovers() {
         tokio::time::sleep(Duration::from_secs(retry)).await;
         let r = get_with_key(&base, "/v1/whoami", Some(&key.secret)).await;
         assert_eq!(r.status, 200, "after waiting Retry-After: {:?}", r.body);
+
+        // Billing shows the limit that is enforced, not only the plan table's default.
+        let owner = app.sign_in("owner@acme.test").await;
+        let billing = app.call("billing", &[], Some(&owner)).await.json();
+        let pro = billing["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["plan"] == "professional")
+            .unwrap()
+            .clone();
+        assert_eq!(pro["limits"]["requests_per_minute"], 60);
         app.close().await;
     }
 }

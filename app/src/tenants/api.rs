@@ -25,6 +25,8 @@ pub async fn get_billing() -> Result<BillingInfo, AppError> {
     use latchkey_domain::Action;
 
     let ctx = require(Action::ViewBilling).await?;
+    // The per-key rate limits the verifier enforces, which the operator may have overridden.
+    let rates = crate::auth::server::state()?.verifier.rate_limits();
     Ok(BillingInfo {
         tenant_name: ctx.tenant_name,
         plan: ctx.plan,
@@ -33,7 +35,10 @@ pub async fn get_billing() -> Result<BillingInfo, AppError> {
             .into_iter()
             .map(|plan| PlanOffer {
                 plan,
-                limits: plan.limits(),
+                limits: PlanLimits {
+                    requests_per_minute: rates.per_minute(plan),
+                    ..plan.limits()
+                },
             })
             .collect(),
     })
