@@ -66,36 +66,18 @@ async fn every_refusal_has_its_code_status_and_envelope() {
             format!("Token {}", good.secret),
             format!("Bearer{}", good.secret),
         ] {
-            let r = read(
-                http()
-                    .get(format!("{base}/v1/whoami"))
-                    .header("authorization", auth)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let r = get_shaped(&base, "/v1/whoami", |r| r.header("authorization", auth)).await;
             assert_eq!(r.code(), "invalid_api_key");
         }
-        let r = read(
-            http()
-                .get(format!("{base}/v1/whoami"))
-                .basic_auth(&good.secret, Some("password"))
-                .send()
-                .await
-                .unwrap(),
-        )
+        let r = get_shaped(&base, "/v1/whoami", |r| {
+            r.basic_auth(&good.secret, Some("password"))
+        })
         .await;
         assert_eq!(r.code(), "invalid_api_key");
         // Basic with the key as user and an empty password works.
-        let r = read(
-            http()
-                .get(format!("{base}/v1/whoami"))
-                .basic_auth(&good.secret, Some(""))
-                .send()
-                .await
-                .unwrap(),
-        )
+        let r = get_shaped(&base, "/v1/whoami", |r| {
+            r.basic_auth(&good.secret, Some(""))
+        })
         .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
 
@@ -189,11 +171,15 @@ async fn allowlists_match_v4_v6_and_cidr_and_forwarding_only_from_trusted_proxie
             let base = base.clone();
             let secret = office.secret.clone();
             async move {
-                let mut req = http().get(format!("{base}/v1/whoami")).bearer_auth(secret);
-                if !from.is_empty() {
-                    req = req.header("x-forwarded-for", from);
-                }
-                read(req.send().await.unwrap()).await
+                get_shaped(&base, "/v1/whoami", |r| {
+                    let r = r.bearer_auth(secret);
+                    if from.is_empty() {
+                        r
+                    } else {
+                        r.header("x-forwarded-for", from)
+                    }
+                })
+                .await
             }
         };
         for (from, allowed) in [
@@ -224,15 +210,10 @@ async fn allowlists_match_v4_v6_and_cidr_and_forwarding_only_from_trusted_proxie
             .make_key("acme", ALL, Mode::Live, "203.0.113.0/24")
             .await;
         let local = app.make_key("acme", ALL, Mode::Live, "127.0.0.0/8").await;
-        let r = read(
-            http()
-                .get(format!("{base}/v1/whoami"))
-                .bearer_auth(&office.secret)
+        let r = get_shaped(&base, "/v1/whoami", |r| {
+            r.bearer_auth(&office.secret)
                 .header("x-forwarded-for", "203.0.113.9")
-                .send()
-                .await
-                .unwrap(),
-        )
+        })
         .await;
         assert_eq!(r.code(), "ip_not_allowed");
         assert_eq!(

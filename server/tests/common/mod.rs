@@ -364,9 +364,24 @@ pub async fn read(res: reqwest::Response) -> HttpResp {
 
 /// `GET base+path` with `Authorization: Bearer key` (when given).
 pub async fn get_with_key(base: &str, path: &str, key: Option<&str>) -> HttpResp {
-    let mut req = http().get(format!("{base}{path}"));
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
-    read(req.send().await.unwrap()).await
+    get_shaped(base, path, |r| match key {
+        Some(k) => r.bearer_auth(k),
+        None => r,
+    })
+    .await
+}
+
+/// `GET base+path`, with the request shaped by `shape` (headers, auth), read in full.
+pub async fn get_shaped(
+    base: &str,
+    path: &str,
+    shape: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> HttpResp {
+    read(
+        shape(http().get(format!("{base}{path}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
