@@ -101,3 +101,21 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// One keyset page from `rows` fetched newest first with `LIMIT limit + 1`: at most `limit`
+/// mapped rows, and the last row's `id` as the cursor for the next page when there is one.
+pub fn keyset_page<T>(
+    rows: &[sqlx::any::AnyRow],
+    limit: i64,
+    map: impl Fn(&sqlx::any::AnyRow) -> crate::error::AppResult<T>,
+) -> crate::error::AppResult<(Vec<T>, Option<i64>)> {
+    use sqlx::Row;
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let page = &rows[..rows.len().min(limit)];
+    let items = page.iter().map(map).collect::<Result<Vec<T>, _>>()?;
+    let next = match page.last() {
+        Some(last) if rows.len() > limit => Some(last.try_get::<i64, _>("id")?),
+        _ => None,
+    };
+    Ok((items, next))
+}

@@ -6,14 +6,21 @@ use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 /// The client address: the socket peer, or the right-most untrusted `X-Forwarded-For` hop when
-/// the peer is a trusted proxy. Unknown (e.g. in-process tests) reads as the unspecified address.
-pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> IpAddr {
-    let peer = parts
-        .extensions
+/// the peer is a trusted proxy. `None` when the peer is unknown (in-process calls).
+pub fn peer_client_ip(
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    resolve_forwarded(peer, &parts.headers, trusted)
+        .map(|c| resolve_forwarded(c.0.ip(), headers, trusted))
+}
+
+/// As [`peer_client_ip`], with an unknown peer read as the unspecified address (for audit
+/// events and throttles, which need some address).
+pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> IpAddr {
+    peer_client_ip(&parts.extensions, &parts.headers, trusted).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Walks `X-Forwarded-For` from the right while hops are trusted proxies.

@@ -95,23 +95,6 @@ pub struct AppState {
 impl AppState {
     /// Must be called inside a Tokio runtime: it starts the usage writer and cache upkeep.
     pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings, pepper: Pepper) -> Self {
-        Self::with_verifier_config(
-            leptos_options,
-            db,
-            settings,
-            pepper,
-            VerifierConfig::default(),
-        )
-    }
-
-    /// As [`AppState::new`], with the key cache sized by the caller (the benchmark turns it off).
-    pub fn with_verifier_config(
-        leptos_options: LeptosOptions,
-        db: Db,
-        settings: Settings,
-        pepper: Pepper,
-        verifier_config: VerifierConfig,
-    ) -> Self {
         let limiter = SignInLimiter::new(
             settings.sign_in_per_email_per_minute,
             settings.sign_in_per_ip_per_minute,
@@ -123,7 +106,7 @@ impl AppState {
             VerifierConfig {
                 cache_ttl: settings.key_cache_ttl,
                 rate_limits: settings.rate_limits,
-                ..verifier_config
+                ..VerifierConfig::default()
             },
             UsageConfig {
                 flush_interval: settings.usage_flush_interval,

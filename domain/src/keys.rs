@@ -84,6 +84,11 @@ pub fn checksum(random: &[u8]) -> [u8; CHECKSUM_LEN] {
     out
 }
 
+/// Equality whose time depends only on the length, not on where the first difference is.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A key whose shape and checksum are right. Says nothing about whether it exists.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ParsedKey<'a> {
@@ -218,11 +223,7 @@ mod secrets {
 
         /// Constant-time equality, for comparing against a stored digest.
         pub fn ct_eq(&self, other: &Digest) -> bool {
-            let mut diff = 0u8;
-            for (a, b) in self.0.iter().zip(other.0.iter()) {
-                diff |= a ^ b;
-            }
-            diff == 0
+            constant_time_eq(&self.0, &other.0)
         }
 
         pub fn from_hex(s: &str) -> Option<Self> {
@@ -321,6 +322,14 @@ mod tests {
             n = n * 62 + d;
         }
         assert_eq!(n, 0xCBF4_3926);
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

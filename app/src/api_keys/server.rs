@@ -3,7 +3,7 @@
 use super::api::{AuditRow, KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
 use crate::audit::server::{record, Event};
 use crate::auth::server::Ctx;
-use crate::db::{now_ms, Db};
+use crate::db::{keyset_page, now_ms, Db};
 use crate::error::{AppError, AppResult, FieldError};
 use latchkey_domain::cidr::Allowlist;
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
@@ -335,14 +335,7 @@ pub async fn list(
     }
     let rows = q.fetch_all(&db.pool).await?;
     let now = now_ms();
-    let more = rows.len() as i64 > limit;
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut last_id = None;
-    for row in rows.iter().take(limit as usize) {
-        keys.push(view(row, now)?);
-        last_id = Some(row.try_get::<i64, _>("id")?);
-    }
-    Ok((keys, if more { last_id } else { None }))
+    keyset_page(&rows, limit, |row| view(row, now))
 }
 
 async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<AnyRow> {
@@ -531,12 +524,9 @@ pub async fn request_log(
     .bind(limit + 1)
     .fetch_all(&db.pool)
     .await?;
-    let more = rows.len() as i64 > limit;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut last = None;
-    for r in rows.iter().take(limit as usize) {
+    keyset_page(&rows, limit, |r| {
         let status: i64 = r.try_get("status")?;
-        out.push(RequestRow {
+        Ok(RequestRow {
             at: r.try_get("created_at")?,
             method: r.try_get("method")?,
             path: r.try_get("path")?,
@@ -546,8 +536,6 @@ pub async fn request_log(
                 .unwrap_or_default(),
             latency_us: r.try_get("latency_us")?,
             request_id: r.try_get("request_id")?,
-        });
-        last = Some(r.try_get::<i64, _>("id")?);
-    }
-    Ok((out, if more { last } else { None }))
+        })
+    })
 }

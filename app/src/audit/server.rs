@@ -115,10 +115,8 @@ pub async fn list(
         q = q.bind(n);
     }
     let rows = q.bind(limit + 1).fetch_all(&db.pool).await?;
-    let more = rows.len() as i64 > limit;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows.iter().take(limit as usize) {
-        out.push(AuditEventRow {
+    crate::db::keyset_page(&rows, limit, |r| {
+        Ok(AuditEventRow {
             id: r.try_get("id")?,
             at: r.try_get("created_at")?,
             actor: r.try_get("actor")?,
@@ -127,8 +125,6 @@ pub async fn list(
             target_id: r.try_get("target_id")?,
             client_ip: r.try_get("client_ip")?,
             details: r.try_get("details")?,
-        });
-    }
-    let next = if more { out.last().map(|e| e.id) } else { None };
-    Ok((out, next))
+        })
+    })
 }

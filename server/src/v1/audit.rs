@@ -78,7 +78,7 @@ pub async fn list(
         since: q.since,
         until: q.until,
     };
-    let (rows, next) = list_events(&state.db, caller.0.tenant.id, &filter, before, limit).await?;
+    let (rows, next) = list_events(&state.db, caller.tenant_id(), &filter, before, limit).await?;
     Ok(Json(AuditEventList {
         data: rows
             .into_iter()

@@ -3,7 +3,7 @@
 
 use super::{ApiError, ApiJson, ApiQuery, Caller};
 use app::api_keys::api::{KeyEdit, KeyStatus, KeyView, NewKey};
-use app::api_keys::server::{self as store, Actor};
+use app::api_keys::server as store;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -207,7 +207,7 @@ pub async fn list(
     let before = parse_cursor(q.cursor.as_deref())?;
     let (keys, next) = store::list(
         &state.db,
-        caller.0.tenant.id,
+        caller.tenant_id(),
         q.search.as_deref().unwrap_or(""),
         q.include_revoked.unwrap_or(false),
         before,
@@ -292,14 +292,13 @@ pub async fn create(
         e.required_scope = Some(lacking.clone());
         return Err(e);
     }
-    let actor = Actor::api_key(&me.public_id, &me.name, caller.1);
     let (key, secret) = store::create(
         &state.db,
         &state.pepper,
         &state.settings.scope_catalogue,
-        caller.0.tenant.id,
+        caller.tenant_id(),
         caller.0.tenant.plan,
-        &actor,
+        &caller.actor(),
         NewKey {
             name: body.name,
             description: body.description,
@@ -339,7 +338,7 @@ pub async fn get(
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(READ)?;
     Ok(Json(
-        store::get(&state.db, caller.0.tenant.id, &id).await?.into(),
+        store::get(&state.db, caller.tenant_id(), &id).await?.into(),
     ))
 }
 
@@ -374,13 +373,12 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateKeyRequest>,
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(WRITE)?;
-    let tenant_id = caller.0.tenant.id;
+    let tenant_id = caller.tenant_id();
     let current = store::get(&state.db, tenant_id, &id).await?;
-    let me = &caller.0.key;
     let key = store::update(
         &state.db,
         tenant_id,
-        &Actor::api_key(&me.public_id, &me.name, caller.1),
+        &caller.actor(),
         KeyEdit {
             id: id.clone(),
             name: body.name.unwrap_or(current.name),
@@ -419,12 +417,11 @@ pub async fn revoke(
     ApiQuery(q): ApiQuery<RevokeQuery>,
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(WRITE)?;
-    let tenant_id = caller.0.tenant.id;
-    let me = &caller.0.key;
+    let tenant_id = caller.tenant_id();
     let key = store::revoke(
         &state.db,
         tenant_id,
-        &Actor::api_key(&me.public_id, &me.name, caller.1),
+        &caller.actor(),
         &id,
         q.reason.as_deref().unwrap_or(""),
     )

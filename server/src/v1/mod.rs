@@ -13,7 +13,7 @@ use app::verify::usage::UsageEvent;
 use app::verify::{RateInfo, Verified, VerifyError, RATE_WINDOW_SECS};
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -22,7 +22,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use latchkey_domain::verify::{credential, Rejection};
 use serde::Serialize;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
 /// Every `/v1` route, with the key-authenticated ones behind [`key_auth`].
@@ -57,6 +57,17 @@ impl Caller {
     /// The endpoint's scope check: `*` or exactly `scope`.
     pub fn require(&self, scope: &str) -> Result<(), ApiError> {
         self.0.require_scope(scope).map_err(ApiError::from)
+    }
+
+    /// The tenant every query of this request is scoped by.
+    pub fn tenant_id(&self) -> i64 {
+        self.0.tenant.id
+    }
+
+    /// Who writes are audited as: `api_key:<id>`, from the caller's address.
+    pub fn actor(&self) -> app::api_keys::server::Actor {
+        let key = &self.0.key;
+        app::api_keys::server::Actor::api_key(&key.public_id, &key.name, self.1)
     }
 }
 
@@ -216,7 +227,7 @@ impl ApiError {
         )
     }
 
-    fn unavailable() -> Self {
+    pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -311,45 +322,36 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
     res
 }
 
-/// The caller's address: the socket peer, or the forwarded client when the peer is a trusted
-/// proxy. `None` when unknown (in-process calls), which only an empty allowlist accepts.
-fn client_ip(req: &Request, state: &AppState) -> Option<IpAddr> {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
-        app::request::resolve_forwarded(c.0.ip(), req.headers(), &state.settings.trusted_proxies)
-    })
-}
-
 /// Around the key-authenticated routes: verify the key (format, digest, cache/storage, rules,
 /// rate limit), hand it to the handler, add the rate-limit headers, and queue the usage event.
 async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let client = client_ip(&req, &state);
+    // Unknown (in-process) callers get `None`, which only an empty allowlist accepts.
+    let client = app::request::peer_client_ip(
+        req.extensions(),
+        req.headers(),
+        &state.settings.trusted_proxies,
+    );
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| credential(v.as_bytes()))
         .map(|c| c.into_owned());
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
     let outcome = match presented {
         Some(key) => state.verifier.verify(&key, client).await,
         None => Err(VerifyError::from(Rejection::InvalidApiKey)),
     };
-    let (mut res, key, rate) = match outcome {
+    // The request-log labels are only taken for identified keys: junk costs no allocations.
+    let (mut res, logged, rate) = match outcome {
         Ok(verified) => {
-            let key = verified.key.clone();
+            let logged = Some((verified.key.clone(), log_labels(&req)));
             let rate = verified.rate;
             req.extensions_mut().insert(Caller(verified, client));
-            (next.run(req).await, Some(key), Some(rate))
+            (next.run(req).await, logged, Some(rate))
         }
         Err(VerifyError::Refused(refusal)) => (
             ApiError::from(refusal.rejection).into_response(),
-            refusal.key,
+            refusal.key.map(|k| (k, log_labels(&req))),
             refusal.rate,
         ),
         Err(VerifyError::Unavailable) => (ApiError::unavailable().into_response(), None, None),
@@ -357,7 +359,7 @@ async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -
     if let Some(rate) = rate {
         rate_headers(res.headers_mut(), rate);
     }
-    if let Some(key) = key {
+    if let Some((key, (method, path, request_id))) = logged {
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
@@ -371,6 +373,20 @@ async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -
         });
     }
     res
+}
+
+/// Method, path and request id, as the request log records them.
+fn log_labels(req: &Request) -> (String, String, String) {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    (
+        req.method().as_str().to_owned(),
+        req.uri().path().to_owned(),
+        request_id,
+    )
 }
 
 /// `RateLimit-Policy` / `RateLimit` (IETF httpapi draft) and the older `X-RateLimit-*`.

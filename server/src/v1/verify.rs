@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use latchkey_domain::keys::constant_time_eq;
 use latchkey_domain::verify::{credential, Rejection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -27,7 +28,7 @@ pub struct VerifyRequest {
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct VerifyResponse {
     pub valid: bool,
     /// Why not, when not valid: the same codes `/v1` answers with.
@@ -54,11 +55,7 @@ fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
         return false;
     };
     let got: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    // Constant time: fold every byte's difference.
-    got.iter()
-        .zip(expected.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    constant_time_eq(&got, &expected)
 }
 
 /// Verifies a key on behalf of a host service (service token as Bearer).
@@ -109,18 +106,11 @@ pub async fn verify(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    let (answer, key) = match outcome {
+    let (answer, key, refusal) = match outcome {
         Ok(v) => {
-            let verdict = match scope {
-                Some(s) => v.require_scope(s),
-                None => Ok(()),
-            };
-            let mut answer = VerifyResponse {
-                valid: verdict.is_ok(),
-                code: None,
-                message: None,
-                required_scope: None,
-                retry_after_secs: None,
+            let verdict = scope.map_or(Ok(()), |s| v.require_scope(s));
+            let answer = VerifyResponse {
+                valid: true,
                 key: Some(KeySummary::of(&v.key)),
                 tenant: Some(TenantSummary::of(&v.tenant)),
                 rate_limit: Some(super::keys::RateLimitSummary {
@@ -128,40 +118,26 @@ pub async fn verify(
                     remaining: v.rate.remaining,
                     window_secs: RATE_WINDOW_SECS,
                 }),
+                ..VerifyResponse::default()
             };
-            if let Err(r) = verdict {
-                refuse(&mut answer, &r);
-            }
-            (answer, Some(v.key))
+            (answer, Some(v.key), verdict.err())
         }
         Err(VerifyError::Refused(refusal)) => {
-            let mut answer = VerifyResponse {
-                valid: false,
-                code: None,
-                message: None,
-                required_scope: None,
-                retry_after_secs: None,
+            let answer = VerifyResponse {
                 key: refusal.key.as_deref().map(KeySummary::of),
-                tenant: None,
-                rate_limit: None,
+                ..VerifyResponse::default()
             };
-            refuse(&mut answer, &refusal.rejection);
-            (answer, refusal.key)
+            (answer, refusal.key, Some(refusal.rejection))
         }
-        Err(VerifyError::Unavailable) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Key verification is temporarily unavailable. Please retry.",
-            ))
-        }
+        Err(VerifyError::Unavailable) => return Err(ApiError::unavailable()),
+    };
+    // The request log records the status `/v1` would have answered with.
+    let status = refusal.as_ref().map_or(200, Rejection::status);
+    let answer = match refusal {
+        Some(r) => refused(answer, r),
+        None => answer,
     };
     if let Some(key) = key {
-        let status = match (&answer.code, answer.valid) {
-            (_, true) => 200,
-            (Some(code), false) => status_of(code),
-            (None, false) => 403,
-        };
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
@@ -177,24 +153,19 @@ pub async fn verify(
     Ok(Json(answer))
 }
 
-fn refuse(answer: &mut VerifyResponse, r: &Rejection) {
-    answer.valid = false;
-    answer.code = Some(r.code().to_owned());
-    answer.message = Some(r.message());
-    match r {
-        Rejection::InsufficientScope(s) => answer.required_scope = Some(s.clone()),
-        Rejection::RateLimited { retry_after_secs } => {
-            answer.retry_after_secs = Some(*retry_after_secs)
-        }
-        _ => {}
-    }
-}
-
-/// The status `/v1` would have answered with, for the request log.
-fn status_of(code: &str) -> u16 {
-    match code {
-        "invalid_api_key" | "key_revoked" | "key_expired" => 401,
-        "rate_limited" => 429,
-        _ => 403,
+/// The answer for a refused key: not valid, with the code `/v1` would have answered.
+fn refused(answer: VerifyResponse, r: Rejection) -> VerifyResponse {
+    let (required_scope, retry_after_secs) = match &r {
+        Rejection::InsufficientScope(s) => (Some(s.clone()), None),
+        Rejection::RateLimited { retry_after_secs } => (None, Some(*retry_after_secs)),
+        _ => (None, None),
+    };
+    VerifyResponse {
+        valid: false,
+        code: Some(r.code().to_owned()),
+        message: Some(r.message()),
+        required_scope,
+        retry_after_secs,
+        ..answer
     }
 }
