@@ -1,21 +1,21 @@
 //! Latchkey's app: pages and components (rendered on the server, hydrated in the browser) and
-//! the server functions behind them. Server-only parts sit behind the `ssr` feature.
+//! the thin server functions behind them (guard → `store` call → DTO). Server-only parts sit
+//! behind the `ssr` feature; storage lives in the `store` crate.
 
 pub mod api_keys;
+pub mod app;
 pub mod audit;
 pub mod auth;
-pub mod error;
+pub mod components;
 pub mod members;
 pub mod tenants;
-pub mod ui;
 
+/// The guard every server function starts with (server only).
 #[cfg(feature = "ssr")]
-pub mod db;
-#[cfg(feature = "ssr")]
-pub mod request;
-#[cfg(feature = "ssr")]
-pub mod state;
-#[cfg(feature = "ssr")]
-pub mod verify;
+pub mod guard;
 
-pub use ui::{shell, App};
+/// The one error type, shared with storage and `/v1`; defined beside the domain so the browser
+/// build gets it without any server code.
+pub use latchkey_domain::error;
+
+pub use app::{shell, App};

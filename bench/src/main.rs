@@ -10,10 +10,6 @@
 //! 4. gzip sizes of the shipped wasm, js and css.
 
 use anyhow::{bail, Context, Result};
-use app::db::{now_ms, Db};
-use app::state::{AppState, Settings};
-use app::verify::usage::UsageConfig;
-use app::verify::{RateLimits, Verifier, VerifierConfig};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper};
@@ -24,6 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
+use store::db::{now_ms, Db};
+use store::limits::Limits;
+use store::verify::usage::UsageConfig;
+use store::verify::{Verifier, VerifierConfig};
+use store::{AppState, Settings};
 use tower::ServiceExt;
 
 #[derive(Debug, clap::Parser)]
@@ -63,9 +64,9 @@ fn settings() -> Settings {
         insecure_cookies: true,
         sign_in_per_email_per_minute: 1_000_000,
         sign_in_per_ip_per_minute: 1_000_000,
-        rate_limits: RateLimits {
-            professional: 100_000_000,
-            enterprise: 100_000_000,
+        limits: Limits {
+            professional_rpm: 100_000_000,
+            enterprise_rpm: 100_000_000,
         },
         ..Settings::default()
     }
@@ -74,7 +75,7 @@ fn settings() -> Settings {
 async fn run(args: &Args, work: &Path) -> Result<()> {
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
-    app::tenants::server::seed_demo(&db)
+    store::demo::seed_demo(&db)
         .await
         .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
     let pepper_bytes: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
@@ -83,8 +84,8 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         .output_name("latchkey")
         .site_root(args.site_root.display().to_string())
         .build();
-    let state = AppState::new(options, db.clone(), settings(), pepper.clone());
-    let acme = app::tenants::server::tenant_id_by_slug(&db, "acme")
+    let state = AppState::new(db.clone(), settings(), pepper.clone());
+    let (acme, _) = store::tenants::by_slug(&db, "acme")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .context("acme")?;
@@ -99,7 +100,7 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         Arc::new(pepper.clone()),
         VerifierConfig {
             cache_capacity: 0,
-            rate_limits: settings().rate_limits,
+            limits: settings().limits,
             ..VerifierConfig::default()
         },
         UsageConfig::default(),
@@ -145,7 +146,7 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     if !wrk_ok {
         bail!("wrk is not installed (make bench installs it)");
     }
-    let base = serve(server::router(state.clone())).await?;
+    let base = serve(server::router(state.clone(), options.clone())).await?;
     let naive = naive::serve(&secret).await?;
     let d = args.seconds;
     let c = args.connections;
@@ -230,9 +231,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
 
     // 3. The admin list at 1k and 100k keys.
     say("Keys list server function (owner session, first page of 50, through the router)");
+    let router = server::router(state.clone(), options.clone());
     for (n, slug) in [(1_000u32, "bulk-1k"), (100_000, "bulk-100k")] {
-        let (cookie, tenant) = bulk_tenant(&state, slug, n).await?;
-        let router = server::router(state.clone());
+        let (cookie, tenant) = bulk_tenant(&state, &router, slug, n).await?;
         let first = time_list(&router, &cookie, "", None, 30).await?;
         let deep_before = deep_cursor(&db, tenant, n).await?;
         let deep = time_list(&router, &cookie, "", Some(deep_before), 30).await?;
@@ -298,14 +299,14 @@ where
 }
 
 async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String> {
-    use app::api_keys::{api::NewKey, server as store};
-    let (_, secret) = store::create(
+    use latchkey_domain::views::NewKey;
+    let (_, secret) = store::keys::create(
         &state.db,
         &state.pepper,
         &state.settings.scope_catalogue,
         tenant_id,
         Plan::Professional,
-        &store::Actor::operator(),
+        &store::audit::Actor::operator(),
         NewKey {
             name: name.to_owned(),
             description: String::new(),
@@ -519,20 +520,31 @@ fn write_flood_keys(path: &Path, valid: &str, n: usize) -> Result<()> {
 }
 
 /// A tenant with `n` keys and an owner session, keys written straight into storage.
-async fn bulk_tenant(state: &AppState, slug: &str, n: u32) -> Result<(String, i64)> {
-    use app::tenants::server::{add_member, create_tenant};
+async fn bulk_tenant(
+    state: &AppState,
+    router: &axum::Router,
+    slug: &str,
+    n: u32,
+) -> Result<(String, i64)> {
+    use store::tenants::{add_member, create_tenant};
     let db = &state.db;
-    let err = |e: app::error::AppError| anyhow::anyhow!("{e}");
+    let err = |e: store::AppError| anyhow::anyhow!("{e}");
     let tenant = create_tenant(db, slug, slug, Plan::Enterprise)
         .await
         .map_err(err)?;
     let email = format!("owner@{slug}.test");
-    let user = app::auth::server::create_user(db, &email, "Bench Owner", "bench-password")
+    let user = store::auth::create_user(db, &email, "Bench Owner", "bench-password")
         .await
         .map_err(err)?;
-    add_member(db, tenant, user, Role::Owner, "bench")
-        .await
-        .map_err(err)?;
+    add_member(
+        db,
+        tenant,
+        user,
+        Role::Owner,
+        &store::audit::Actor::named("bench"),
+    )
+    .await
+    .map_err(err)?;
     let pepper = Pepper::new(vec![9; 32]).context("pepper")?;
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
@@ -574,19 +586,18 @@ async fn bulk_tenant(state: &AppState, slug: &str, n: u32) -> Result<(String, i6
         i += batch;
     }
     tx.commit().await?;
-    let cookie = sign_in(state, &email, "bench-password").await?;
+    let cookie = sign_in(router, &email, "bench-password").await?;
     Ok((cookie, tenant))
 }
 
-async fn sign_in(state: &AppState, email: &str, password: &str) -> Result<String> {
-    let router = server::router(state.clone());
+async fn sign_in(router: &axum::Router, email: &str, password: &str) -> Result<String> {
     let body = format!("email={}&password={password}", email.replace('@', "%40"));
     let req = Request::post("/api/sign_in")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::HOST, "127.0.0.1")
         .header("sec-fetch-site", "same-origin")
         .body(Body::from(body))?;
-    let res = router.oneshot(req).await?;
+    let res = router.clone().oneshot(req).await?;
     if res.status() != StatusCode::OK {
         bail!("sign-in failed: {}", res.status());
     }

@@ -15,6 +15,7 @@ pub const KEY_LEN: usize = 8 + RANDOM_LEN + CHECKSUM_LEN;
 
 /// Live keys touch real data; test keys a sandbox. The mode is part of the key itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Live,
@@ -84,9 +85,11 @@ pub fn checksum(random: &[u8]) -> [u8; CHECKSUM_LEN] {
     out
 }
 
-/// Equality whose time depends only on the length, not on where the first difference is.
+/// Equality whose time depends only on the length, not on where the first difference is
+/// (`subtle`, the usual crate for it, rather than a hand-written fold the optimiser may shortcut).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 /// A key whose shape and checksum are right. Says nothing about whether it exists.

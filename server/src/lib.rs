@@ -2,33 +2,58 @@
 //! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
 
 pub mod config;
-pub mod pepper;
 pub mod v1;
 
-use app::error::AppError;
-use app::state::AppState;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use latchkey_domain::error::AppError;
+use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use std::sync::Arc;
+use store::AppState;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+/// The router's state: the app's state (handed to server functions through the context and to
+/// `/v1` handlers by `FromRef`) and the options leptos_axum reads. Every field is a cheap handle.
+#[derive(Clone)]
+pub struct RouterState {
+    pub app: AppState,
+    pub leptos: Arc<LeptosOptions>,
+}
+
+impl FromRef<RouterState> for AppState {
+    fn from_ref(s: &RouterState) -> Self {
+        s.app.clone()
+    }
+}
+
+impl FromRef<RouterState> for LeptosOptions {
+    fn from_ref(s: &RouterState) -> Self {
+        (*s.leptos).clone()
+    }
+}
+
 /// Builds the whole HTTP surface around one `AppState`.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, options: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
     let ctx = {
         let state = state.clone();
         move || provide_context(state.clone())
     };
     let shell = {
-        let options = (*state.leptos_options).clone();
+        let options = options.clone();
         move || app::shell(options.clone())
+    };
+    let state = RouterState {
+        app: state,
+        leptos: Arc::new(options),
     };
     let site = Router::new()
         .route("/healthz", get(healthz))
@@ -38,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         )
         .leptos_routes_with_context(&state, routes, ctx.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
+            RouterState,
             _,
         >(ctx, app::shell))
         .layer(middleware::from_fn(guard_server_fns))
@@ -47,14 +72,12 @@ pub fn router(state: AppState) -> Router {
     // `/v1` sits outside the site's layers: it has its own envelope (request ids, JSON errors)
     // and its answers are small, so per-request tracing and compression would only cost
     // (measured: about 6 µs of server CPU per call, a fifth of a verified request).
-    Router::new()
-        .merge(v1::router(state.clone()))
-        .merge(site)
-        .with_state(state)
+    let api = v1::router(state.app.clone()).with_state(state.app.clone());
+    Router::new().merge(api).merge(site.with_state(state))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match sqlx::query("SELECT 1").execute(&state.db.pool).await {
+    match state.db.ping().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
@@ -74,7 +97,7 @@ async fn guard_server_fns(req: Request, next: Next) -> Response {
     if !is_server_fn {
         return next.run(req).await;
     }
-    if req.method() != Method::GET && app::request::is_cross_site(req.headers()) {
+    if req.method() != Method::GET && store::request::is_cross_site(req.headers()) {
         tracing::warn!(path = %req.uri().path(), "refused cross-site request");
         return error_response(&AppError::Forbidden);
     }
@@ -114,28 +137,32 @@ fn error_response(err: &AppError) -> Response {
     res
 }
 
+/// The options leptos_axum serves the site with (where the built wasm, js and css live).
+pub fn leptos_options(args: &config::ServeArgs) -> LeptosOptions {
+    let site_root = args
+        .site_root
+        .clone()
+        .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
+        .unwrap_or_else(|| "target/site".to_owned());
+    LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build()
+}
+
 /// Connects, migrates, loads the pepper and builds the state: everything `serve` needs.
 pub async fn build_state(
     global: &config::Global,
     args: &config::ServeArgs,
 ) -> anyhow::Result<AppState> {
     use anyhow::Context;
-    use app::state::Settings;
     use std::time::Duration;
+    use store::Settings;
 
     let db = connect(global).await?;
-    let pepper = pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
-    let site_root = args
-        .site_root
-        .clone()
-        .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
-        .unwrap_or_else(|| "target/site".to_owned());
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("latchkey")
-        .site_root(site_root)
-        .site_pkg_dir("pkg")
-        .site_addr(args.addr)
-        .build();
+    let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
     let catalogue = scope_catalogue(global)?;
     let settings = Settings {
         insecure_cookies: !args.secure_cookies.unwrap_or(!args.addr.ip().is_loopback()),
@@ -144,9 +171,9 @@ pub async fn build_state(
         sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
         sign_in_per_ip_per_minute: args.sign_in_per_ip_per_minute,
         scope_catalogue: catalogue,
-        rate_limits: app::verify::RateLimits {
-            professional: args.rate_limit_professional,
-            enterprise: args.rate_limit_enterprise,
+        limits: store::limits::Limits {
+            professional_rpm: args.rate_limit_professional,
+            enterprise_rpm: args.rate_limit_enterprise,
         },
         service_token_sha256: args
             .service_token
@@ -163,9 +190,9 @@ pub async fn build_state(
         usage_flush_interval: Duration::from_millis(args.usage_flush_ms.max(10)),
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
     };
-    let state = AppState::new(options, db, settings, pepper);
+    let state = AppState::new(db, settings, pepper);
     if args.demo {
-        let created = app::tenants::server::seed_demo(&state.db)
+        let created = store::demo::seed_demo(&state.db)
             .await
             .map_err(|e| anyhow::anyhow!("seeding the demo failed: {e}"))
             .context("demo seed")?;
@@ -193,14 +220,14 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
 }
 
 /// Connects to the configured database and applies migrations.
-pub async fn connect(global: &config::Global) -> anyhow::Result<app::db::Db> {
+pub async fn connect(global: &config::Global) -> anyhow::Result<store::db::Db> {
     use anyhow::Context;
     let url = global.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&global.data_dir)
             .with_context(|| format!("creating {}", global.data_dir.display()))?;
     }
-    let db = app::db::Db::connect(&url)
+    let db = store::db::Db::connect(&url)
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
@@ -208,14 +235,18 @@ pub async fn connect(global: &config::Global) -> anyhow::Result<app::db::Db> {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
-pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    options: LeptosOptions,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(url = %format!("http://{local}"), "listening");
     let verifier = state.verifier.clone();
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(state, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;

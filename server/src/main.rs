@@ -1,12 +1,13 @@
 //! `latchkey`: parse the command line, set up logging, run the command.
 
-use app::tenants::server::DEMO_LOGINS;
 use clap::Parser;
+use latchkey_domain::error::AppError;
 use server::config::{
     Cli, Command, KeyCommand, LogFormat, MemberCommand, TenantCommand, UserCommand,
 };
 use std::io::Write;
 use std::process::ExitCode;
+use store::audit::Actor;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -36,9 +37,9 @@ fn say(text: &str) {
     let _ = out.flush();
 }
 
-fn app_err(e: app::error::AppError) -> anyhow::Error {
+fn app_err(e: AppError) -> anyhow::Error {
     match e {
-        app::error::AppError::Validation(errs) => anyhow::anyhow!(
+        AppError::Validation(errs) => anyhow::anyhow!(
             "{}",
             errs.iter()
                 .map(|e| e.to_string())
@@ -58,14 +59,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut banner = format!(
                     "\nLatchkey is running at http://{}\n\nDemo sign-ins (password for all: {}):\n",
                     args.addr,
-                    app::tenants::server::DEMO_PASSWORD
+                    store::demo::DEMO_PASSWORD
                 );
-                for l in DEMO_LOGINS {
+                for l in store::demo::DEMO_LOGINS {
                     banner.push_str(&format!("  {:<26} {}\n", l.email, l.what));
                 }
                 say(&banner);
             }
-            server::serve(state, args.addr).await
+            server::serve(state, server::leptos_options(&args), args.addr).await
         }
         Command::Migrate => {
             server::connect(&global).await?;
@@ -74,7 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(TenantCommand::Create { slug, name, plan }) => {
             let db = server::connect(&global).await?;
-            let id = app::tenants::server::create_tenant(&db, &slug, &name, plan)
+            let id = store::tenants::create_tenant(&db, &slug, &name, plan)
                 .await
                 .map_err(app_err)?;
             say(&format!("created tenant {id} ({slug}, {plan})"));
@@ -86,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             password,
         }) => {
             let db = server::connect(&global).await?;
-            let id = app::auth::server::create_user(&db, &email, &name, &password)
+            let id = store::auth::create_user(&db, &email, &name, &password)
                 .await
                 .map_err(app_err)?;
             say(&format!("created user {id} ({email})"));
@@ -98,15 +99,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             role,
         }) => {
             let db = server::connect(&global).await?;
-            let tenant_id = app::tenants::server::tenant_id_by_slug(&db, &tenant)
-                .await
-                .map_err(app_err)?
-                .ok_or_else(|| anyhow::anyhow!("no tenant with slug {tenant:?}"))?;
-            let user_id = app::auth::server::user_id_by_email(&db, &email)
+            let (tenant_id, _) = tenant_by_slug(&db, &tenant).await?;
+            let user_id = store::auth::user_id_by_email(&db, &email)
                 .await
                 .map_err(app_err)?
                 .ok_or_else(|| anyhow::anyhow!("no user with email {email:?}"))?;
-            app::tenants::server::add_member(&db, tenant_id, user_id, role, "operator")
+            store::tenants::add_member(&db, tenant_id, user_id, role, &Actor::operator())
                 .await
                 .map_err(app_err)?;
             say(&format!("{email} is now {role} of {tenant}"));
@@ -117,22 +115,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn tenant_by_slug(
-    db: &app::db::Db,
+    db: &store::db::Db,
     slug: &str,
 ) -> anyhow::Result<(i64, latchkey_domain::Plan)> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT id, plan FROM tenants WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no tenant with slug {slug:?}"))?;
-    let plan: String = row.try_get("plan")?;
-    Ok((row.try_get("id")?, plan.parse()?))
+    store::tenants::by_slug(db, slug)
+        .await
+        .map_err(app_err)?
+        .ok_or_else(|| anyhow::anyhow!("no tenant with slug {slug:?}"))
 }
 
 /// The operator's key commands: same validation, plan limits and audit events as the UI.
 async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow::Result<()> {
-    use app::api_keys::{api::NewKey, server as keys};
+    use latchkey_domain::views::NewKey;
+    use store::keys;
     let db = server::connect(global).await?;
     match cmd {
         KeyCommand::Create {
@@ -145,8 +140,7 @@ async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow
             expires_on,
         } => {
             let (tenant_id, plan) = tenant_by_slug(&db, &tenant).await?;
-            let pepper =
-                server::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+            let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
             let catalogue = server::scope_catalogue(global)?;
             let (key, secret) = keys::create(
                 &db,
@@ -154,7 +148,7 @@ async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow
                 &catalogue,
                 tenant_id,
                 plan,
-                &keys::Actor::operator(),
+                &Actor::operator(),
                 NewKey {
                     name,
                     description,
@@ -204,7 +198,7 @@ async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow
         }
         KeyCommand::Revoke { id, reason } => {
             let tenant_id = keys::tenant_of(&db, &id).await.map_err(app_err)?;
-            let k = keys::revoke(&db, tenant_id, &keys::Actor::operator(), &id, &reason)
+            let k = keys::revoke(&db, tenant_id, &Actor::operator(), &id, &reason)
                 .await
                 .map_err(app_err)?;
             say(&format!("{} ({}) is {:?}", k.id, k.name, k.status));

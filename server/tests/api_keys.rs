@@ -25,17 +25,23 @@ async fn create(app: &TestApp, cookie: &str, name: &str) -> Value {
 
 /// Adds a second Professional tenant with its own owner.
 async fn second_tenant(app: &TestApp) -> String {
-    use app::tenants::server::*;
+    use store::tenants::*;
     let db = &app.state.db;
     let t = create_tenant(db, "beta", "Beta Corp", latchkey_domain::Plan::Professional)
         .await
         .unwrap();
-    let u = app::auth::server::create_user(db, "owner@beta.test", "Bea Beta", PASSWORD)
+    let u = store::auth::create_user(db, "owner@beta.test", "Bea Beta", PASSWORD)
         .await
         .unwrap();
-    add_member(db, t, u, latchkey_domain::Role::Owner, "test")
-        .await
-        .unwrap();
+    add_member(
+        db,
+        t,
+        u,
+        latchkey_domain::Role::Owner,
+        &store::audit::Actor::named("test"),
+    )
+    .await
+    .unwrap();
     app.sign_in("owner@beta.test").await
 }
 
@@ -254,14 +260,14 @@ async fn the_plan_limit_holds_under_concurrent_creates() {
             .await;
         let limit = latchkey_domain::Plan::Professional.limits().max_active_keys;
         for i in 0..limit - 1 {
-            app::api_keys::server::create(
+            store::keys::create(
                 &app.state.db,
                 &app.state.pepper,
                 &app.state.settings.scope_catalogue,
                 tenant,
                 latchkey_domain::Plan::Professional,
-                &app::api_keys::server::Actor::operator(),
-                app::api_keys::api::NewKey {
+                &store::audit::Actor::operator(),
+                latchkey_domain::views::NewKey {
                     name: format!("k{i}"),
                     scopes: vec!["*".into()],
                     ..Default::default()

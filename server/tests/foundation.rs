@@ -355,9 +355,7 @@ async fn pages_render_on_the_server_and_protect_themselves() {
 async fn demo_seed_runs_once() {
     on_every_engine(|app| async move {
         let users = app.scalar_i64("SELECT COUNT(*) FROM users").await;
-        let again = app::tenants::server::seed_demo(&app.state.db)
-            .await
-            .unwrap();
+        let again = store::demo::seed_demo(&app.state.db).await.unwrap();
         assert!(!again);
         assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users").await, users);
         assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM tenants").await, 2);

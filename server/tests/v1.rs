@@ -120,7 +120,7 @@ async fn revoked_and_expired_keys_say_so_only_once_the_digest_matched() {
         // Expired: its end has passed (set in storage, as time passing would).
         let expiring = app.make_key("acme", ALL, Mode::Test, "").await;
         sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE public_id = $2")
-            .bind(app::db::now_ms() - 1)
+            .bind(store::db::now_ms() - 1)
             .bind(&expiring.id)
             .execute(&app.state.db.pool)
             .await
@@ -283,7 +283,7 @@ async fn a_starter_tenant_s_keys_are_suspended_and_restored_by_an_upgrade() {
 async fn the_rate_limit_answers_429_with_headers_then_recovers() {
     for engine in engines() {
         let app = TestApp::with_settings(&engine, |s| {
-            s.rate_limits.professional = 60;
+            s.limits.professional_rpm = 60;
         })
         .await;
         let base = app.serve().await;
@@ -660,13 +660,13 @@ async fn usage_flushes_on_its_own_and_retention_prunes_old_rows() {
         }
         assert_eq!(rows, 5, "the timer never flushed");
 
-        let now = app::db::now_ms();
+        let now = store::db::now_ms();
         sqlx::query("UPDATE request_logs SET created_at = $1 WHERE id IN (SELECT id FROM request_logs ORDER BY id LIMIT 2)")
             .bind(now - 40 * 86_400_000)
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-        let pruned = app::verify::usage::prune(&app.state.db, now - 30 * 86_400_000)
+        let pruned = store::verify::usage::prune(&app.state.db, now - 30 * 86_400_000)
             .await
             .unwrap();
         assert_eq!(pruned, 2);

@@ -1,9 +1,6 @@
 //! The append-only audit log. The page comes with its own issue; events are written from day one.
 
-#[cfg(feature = "ssr")]
-pub mod server;
-
-use crate::ui::ComingSoon;
+use crate::components::ComingSoon;
 use leptos::prelude::*;
 
 #[component]

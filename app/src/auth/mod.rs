@@ -1,11 +1,9 @@
 //! Signing in and out, the session, and switching tenants.
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod server;
 
 use crate::auth::api::SignIn;
-use crate::ui::reload_on_success;
+use crate::components::reload_on_success;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 

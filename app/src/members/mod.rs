@@ -1,7 +1,7 @@
 //! Settings ▸ Members. Managing members and roles comes with its own issue; until then the page
 //! says so, and memberships are managed with `latchkey member add`.
 
-use crate::ui::ComingSoon;
+use crate::components::ComingSoon;
 use leptos::prelude::*;
 
 #[component]

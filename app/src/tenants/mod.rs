@@ -1,11 +1,10 @@
 //! Tenants, their plan (Settings ▸ Billing) and memberships.
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod server;
 
+use crate::components::browser::navigate_hard;
+use crate::components::{ErrorNotice, Loaded, PageHeader};
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
-use crate::ui::{ErrorNotice, PageHeader};
 use leptos::prelude::*;
 
 #[component]
@@ -15,7 +14,7 @@ pub fn BillingPage() -> impl IntoView {
     // The plan shapes the whole app (header, API Keys gate): load it afresh once changed.
     Effect::new(move |_| {
         if let Some(Ok(_)) = change.value().get() {
-            crate::ui::browser::navigate_hard("/billing");
+            navigate_hard("/billing");
         }
     });
     view! {
@@ -28,12 +27,9 @@ pub fn BillingPage() -> impl IntoView {
                 .map(|e| view! { <ErrorNotice error=e/> })
         }}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match billing.await {
-                    Ok(info) => view! { <Plans info=info change=change/> }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
+            <Loaded resource=billing let:info>
+                <Plans info=info change=change/>
+            </Loaded>
         </Transition>
     }
 }

@@ -1,12 +1,13 @@
 //! `GET /v1/audit-events`: the tenant's audit log, filtered and paged. Needs `audit:read`.
 
-use super::keys::{page_limit, parse_cursor};
-use super::{ApiError, ApiQuery, Caller};
-use app::audit::server::{list as list_events, AuditFilter};
-use app::state::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiQuery, Caller};
+use super::paging::{page_limit, parse_cursor};
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use store::audit::{list as list_events, AuditFilter};
+use store::AppState;
 use utoipa::{IntoParams, ToSchema};
 
 pub const READ: &str = "audit:read";
@@ -60,7 +61,7 @@ pub struct AuditEventList {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page of events", body = AuditEventList),
-        (status = 403, description = "insufficient_scope (audit:read)", body = super::openapi::ErrorBody),
+        (status = 403, description = "insufficient_scope (audit:read)", body = ErrorBody),
     )
 )]
 pub async fn list(

@@ -1,125 +1,22 @@
 //! `/v1/whoami` and `/v1/keys…`: the same validation, plan limit and audit events as the UI,
 //! plus the API's own rule that a key never grants more than it holds.
 
-use super::{ApiError, ApiJson, ApiQuery, Caller};
-use app::api_keys::api::{KeyEdit, KeyStatus, KeyView, NewKey};
-use app::api_keys::server as store;
-use app::state::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, Caller};
+use super::paging::{page_limit, parse_cursor};
+use super::schemas::{KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_domain::keys::Mode;
 use latchkey_domain::scopes;
+use latchkey_domain::views::{KeyEdit, KeyView, NewKey};
 use serde::{Deserialize, Serialize};
+use store::AppState;
 use utoipa::{IntoParams, ToSchema};
 
 pub const READ: &str = "keys:read";
 pub const WRITE: &str = "keys:write";
-
-/// A key as the API shows it: never the secret, never the digest.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKey {
-    /// Public id (`key_…`), safe to log and share.
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    /// `live` or `test`.
-    pub mode: String,
-    pub scopes: Vec<String>,
-    /// CIDRs; empty allows any address.
-    pub allowlist: Vec<String>,
-    /// e.g. `lk_live_Ab3x…9fQ2`.
-    pub masked: String,
-    /// `active`, `revoked` or `expired`.
-    pub status: String,
-    /// Unix milliseconds.
-    pub expires_at: Option<i64>,
-    pub created_at: i64,
-    pub created_by: String,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub revoked_by: Option<String>,
-    pub revoke_reason: Option<String>,
-}
-
-impl From<KeyView> for ApiKey {
-    fn from(k: KeyView) -> Self {
-        Self {
-            id: k.id,
-            name: k.name,
-            description: k.description,
-            mode: k.mode.as_str().to_owned(),
-            scopes: k.scopes,
-            allowlist: k.allowlist,
-            masked: k.masked,
-            status: match k.status {
-                KeyStatus::Active => "active",
-                KeyStatus::Revoked => "revoked",
-                KeyStatus::Expired => "expired",
-            }
-            .to_owned(),
-            expires_at: k.expires_at,
-            created_at: k.created_at,
-            created_by: k.created_by,
-            last_used_at: k.last_used_at,
-            revoked_at: k.revoked_at,
-            revoked_by: k.revoked_by,
-            revoke_reason: k.revoke_reason,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeySummary {
-    pub id: String,
-    pub name: String,
-    pub mode: String,
-    pub scopes: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantSummary {
-    pub slug: String,
-    pub name: String,
-    /// `starter`, `professional` or `enterprise`.
-    pub plan: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RateLimitSummary {
-    /// Requests allowed per window.
-    pub limit: u32,
-    pub remaining: u32,
-    pub window_secs: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WhoAmI {
-    pub key: KeySummary,
-    pub tenant: TenantSummary,
-    pub rate_limit: RateLimitSummary,
-}
-
-impl KeySummary {
-    pub fn of(k: &app::verify::KeyRecord) -> Self {
-        Self {
-            id: k.public_id.clone(),
-            name: k.name.clone(),
-            mode: k.mode.as_str().to_owned(),
-            scopes: k.scopes.clone(),
-        }
-    }
-}
-
-impl TenantSummary {
-    pub fn of(t: &app::verify::TenantRecord) -> Self {
-        Self {
-            slug: t.slug.clone(),
-            name: t.name.clone(),
-            plan: t.plan.as_str().to_owned(),
-        }
-    }
-}
 
 /// The calling key, its tenant and its remaining rate-limit budget. Needs no scope.
 #[utoipa::path(
@@ -129,9 +26,9 @@ impl TenantSummary {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The calling key", body = WhoAmI),
-        (status = 401, description = "invalid_api_key, key_revoked or key_expired", body = super::openapi::ErrorBody),
-        (status = 403, description = "ip_not_allowed or plan_required", body = super::openapi::ErrorBody),
-        (status = 429, description = "rate_limited", body = super::openapi::ErrorBody),
+        (status = 401, description = "invalid_api_key, key_revoked or key_expired", body = ErrorBody),
+        (status = 403, description = "ip_not_allowed or plan_required", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
     )
 )]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
@@ -142,7 +39,7 @@ pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
         rate_limit: RateLimitSummary {
             limit: v.rate.limit,
             remaining: v.rate.remaining,
-            window_secs: app::verify::RATE_WINDOW_SECS,
+            window_secs: store::verify::RATE_WINDOW_SECS,
         },
     })
 }
@@ -162,26 +59,9 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyList {
-    pub data: Vec<ApiKey>,
+    pub data: Vec<KeyView>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match cursor.map(str::trim).filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => c
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| ApiError::validation("cursor", "Use the next_cursor of a previous page.")),
-    }
-}
-
-pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=100 => Ok(n),
-        _ => Err(ApiError::validation("limit", "Use a limit from 1 to 100.")),
-    }
 }
 
 /// The tenant's keys, newest first. Needs `keys:read`.
@@ -193,8 +73,8 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page of keys", body = KeyList),
-        (status = 403, description = "insufficient_scope (keys:read)", body = super::openapi::ErrorBody),
-        (status = 422, description = "validation_failed", body = super::openapi::ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:read)", body = ErrorBody),
+        (status = 422, description = "validation_failed", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -205,7 +85,7 @@ pub async fn list(
     caller.require(READ)?;
     let limit = page_limit(q.limit)?;
     let before = parse_cursor(q.cursor.as_deref())?;
-    let (keys, next) = store::list(
+    let (keys, next) = store::keys::list(
         &state.db,
         caller.tenant_id(),
         q.search.as_deref().unwrap_or(""),
@@ -215,7 +95,7 @@ pub async fn list(
     )
     .await?;
     Ok(Json(KeyList {
-        data: keys.into_iter().map(ApiKey::from).collect(),
+        data: keys,
         next_cursor: next.map(|n| n.to_string()),
     }))
 }
@@ -238,7 +118,7 @@ pub struct CreateKeyRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedKey {
-    pub key: ApiKey,
+    pub key: KeyView,
     /// The plaintext key. Shown in this response only: store it now.
     pub secret: String,
 }
@@ -252,9 +132,9 @@ pub struct CreatedKey {
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Created; the only response that carries the secret", body = CreatedKey),
-        (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks) or mode_not_allowed", body = super::openapi::ErrorBody),
-        (status = 409, description = "conflict: the plan's active-key limit is reached", body = super::openapi::ErrorBody),
-        (status = 422, description = "validation_failed, per field", body = super::openapi::ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks) or mode_not_allowed", body = ErrorBody),
+        (status = 409, description = "conflict: the plan's active-key limit is reached", body = ErrorBody),
+        (status = 422, description = "validation_failed, per field", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -292,7 +172,7 @@ pub async fn create(
         e.required_scope = Some(lacking.clone());
         return Err(e);
     }
-    let (key, secret) = store::create(
+    let (key, secret) = store::keys::create(
         &state.db,
         &state.pepper,
         &state.settings.scope_catalogue,
@@ -313,7 +193,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
-            key: key.into(),
+            key,
             secret: secret.expose().to_owned(),
         }),
     ))
@@ -327,18 +207,18 @@ pub async fn create(
     params(("id" = String, Path, description = "The key's public id (`key_…`)")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The key", body = ApiKey),
-        (status = 404, description = "not_found (also for other tenants' keys)", body = super::openapi::ErrorBody),
+        (status = 200, description = "The key", body = KeyView),
+        (status = 404, description = "not_found (also for other tenants' keys)", body = ErrorBody),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<ApiKey>, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     caller.require(READ)?;
     Ok(Json(
-        store::get(&state.db, caller.tenant_id(), &id).await?.into(),
+        store::keys::get(&state.db, caller.tenant_id(), &id).await?,
     ))
 }
 
@@ -360,10 +240,10 @@ pub struct UpdateKeyRequest {
     request_body = UpdateKeyRequest,
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The key as it is now", body = ApiKey),
-        (status = 404, description = "not_found", body = super::openapi::ErrorBody),
-        (status = 409, description = "conflict: the key is revoked", body = super::openapi::ErrorBody),
-        (status = 422, description = "validation_failed, per field", body = super::openapi::ErrorBody),
+        (status = 200, description = "The key as it is now", body = KeyView),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "conflict: the key is revoked", body = ErrorBody),
+        (status = 422, description = "validation_failed, per field", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -371,11 +251,11 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateKeyRequest>,
-) -> Result<Json<ApiKey>, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
     let tenant_id = caller.tenant_id();
-    let current = store::get(&state.db, tenant_id, &id).await?;
-    let key = store::update(
+    let current = store::keys::get(&state.db, tenant_id, &id).await?;
+    let key = store::keys::update(
         &state.db,
         tenant_id,
         &caller.actor(),
@@ -388,7 +268,7 @@ pub async fn update(
     )
     .await?;
     state.verifier.forget_key(tenant_id, &id).await;
-    Ok(Json(key.into()))
+    Ok(Json(key))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -406,8 +286,8 @@ pub struct RevokeQuery {
     params(("id" = String, Path, description = "The key's public id (`key_…`)"), RevokeQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The revoked key", body = ApiKey),
-        (status = 404, description = "not_found", body = super::openapi::ErrorBody),
+        (status = 200, description = "The revoked key", body = KeyView),
+        (status = 404, description = "not_found", body = ErrorBody),
     )
 )]
 pub async fn revoke(
@@ -415,10 +295,10 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<RevokeQuery>,
-) -> Result<Json<ApiKey>, ApiError> {
+) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
     let tenant_id = caller.tenant_id();
-    let key = store::revoke(
+    let key = store::keys::revoke(
         &state.db,
         tenant_id,
         &caller.actor(),
@@ -427,5 +307,5 @@ pub async fn revoke(
     )
     .await?;
     state.verifier.forget_key(tenant_id, &id).await;
-    Ok(Json(key.into()))
+    Ok(Json(key))
 }

@@ -1,10 +1,10 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations (`utoipa`). A test checks
 //! it against the routes the router really answers.
 
+use super::error::{ErrorBody, ErrorDetail, FieldProblem};
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::audit::list,
         super::verify::verify,
     ),
-    components(schemas(ErrorBody, ErrorDetail, super::FieldProblem)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&Security),
     tags(
         (name = "keys", description = "API keys of the calling key's tenant"),
@@ -31,26 +31,6 @@ use utoipa::{Modify, OpenApi, ToSchema};
     )
 )]
 pub struct ApiDoc;
-
-/// The error envelope every non-2xx `/v1` answer carries.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// e.g. `invalid_api_key`, `key_revoked`, `key_expired`, `ip_not_allowed`,
-    /// `insufficient_scope`, `plan_required`, `rate_limited`, `validation_failed`, `not_found`.
-    pub code: String,
-    pub message: String,
-    /// Also in the `X-Request-Id` header.
-    pub request_id: String,
-    /// For `insufficient_scope`: the scope the request needed.
-    pub required_scope: Option<String>,
-    /// For `validation_failed`: one entry per bad field.
-    pub fields: Option<Vec<super::FieldProblem>>,
-}
 
 struct Security;
 

@@ -1,11 +1,9 @@
 //! `POST /v1/verify`: the host product's services ask whether a key may do something. They
 //! authenticate with the service token from config; the answer is always 200 with a verdict.
 
-use super::keys::{KeySummary, TenantSummary};
-use super::{ApiError, RequestId};
-use app::state::AppState;
-use app::verify::usage::UsageEvent;
-use app::verify::{VerifyError, RATE_WINDOW_SECS};
+use super::error::{ApiError, ErrorBody};
+use super::extract::RequestId;
+use super::schemas::{KeySummary, RateLimitSummary, TenantSummary};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 use std::time::Instant;
+use store::verify::usage::UsageEvent;
+use store::verify::{VerifyError, RATE_WINDOW_SECS};
+use store::AppState;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,7 +42,7 @@ pub struct VerifyResponse {
     /// Set once the key was found (also for revoked or expired ones).
     pub key: Option<KeySummary>,
     pub tenant: Option<TenantSummary>,
-    pub rate_limit: Option<super::keys::RateLimitSummary>,
+    pub rate_limit: Option<RateLimitSummary>,
 }
 
 fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
@@ -67,8 +68,8 @@ fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
     security(("service_token" = [])),
     responses(
         (status = 200, description = "The verdict: valid, or not with the reason code", body = VerifyResponse),
-        (status = 401, description = "invalid_service_token", body = super::openapi::ErrorBody),
-        (status = 422, description = "validation_failed (ip)", body = super::openapi::ErrorBody),
+        (status = 401, description = "invalid_service_token", body = ErrorBody),
+        (status = 422, description = "validation_failed (ip)", body = ErrorBody),
     )
 )]
 pub async fn verify(
@@ -113,7 +114,7 @@ pub async fn verify(
                 valid: true,
                 key: Some(KeySummary::of(&v.key)),
                 tenant: Some(TenantSummary::of(&v.tenant)),
-                rate_limit: Some(super::keys::RateLimitSummary {
+                rate_limit: Some(RateLimitSummary {
                     limit: v.rate.limit,
                     remaining: v.rate.remaining,
                     window_secs: RATE_WINDOW_SECS,
@@ -141,7 +142,7 @@ pub async fn verify(
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
-            at_ms: app::db::now_ms(),
+            at_ms: store::db::now_ms(),
             method: "VERIFY".to_owned(),
             path: scope.unwrap_or("(any scope)").to_owned(),
             status,

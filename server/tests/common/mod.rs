@@ -2,17 +2,17 @@
 //! helpers to call server functions the way a browser does.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use app::db::Db;
-use app::state::{AppState, Settings};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use latchkey_domain::keys::{random_base62, Pepper};
 use std::future::Future;
 use std::time::Duration;
+use store::db::Db;
+use store::{AppState, Settings};
 use tower::ServiceExt;
 
-pub const PASSWORD: &str = app::tenants::server::DEMO_PASSWORD;
+pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
 /// One engine to run a scenario on.
 #[derive(Debug, Clone)]
@@ -34,6 +34,7 @@ pub fn engines() -> Vec<Engine> {
 
 pub struct TestApp {
     pub state: AppState,
+    pub options: leptos::config::LeptosOptions,
     pub router: Router,
     pub engine: String,
     cleanup: Option<(String, String)>,
@@ -73,7 +74,7 @@ impl TestApp {
         };
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
-        app::tenants::server::seed_demo(&db).await.unwrap();
+        store::demo::seed_demo(&db).await.unwrap();
         let mut settings = Settings {
             insecure_cookies: true,
             session_ttl: Duration::from_secs(3600),
@@ -87,10 +88,11 @@ impl TestApp {
             .output_name("latchkey")
             .site_root("target/site")
             .build();
-        let state = AppState::new(options, db, settings, Pepper::new(vec![7; 32]).unwrap());
-        let router = server::router(state.clone());
+        let state = AppState::new(db, settings, Pepper::new(vec![7; 32]).unwrap());
+        let router = server::router(state.clone(), options.clone());
         Self {
             state,
+            options,
             router,
             engine: label,
             cleanup,
@@ -272,7 +274,7 @@ impl TestApp {
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = server::router(self.state.clone())
+        let app = server::router(self.state.clone(), self.options.clone())
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -281,10 +283,11 @@ impl TestApp {
     }
 
     pub async fn tenant_id(&self, slug: &str) -> i64 {
-        app::tenants::server::tenant_id_by_slug(&self.state.db, slug)
+        store::tenants::by_slug(&self.state.db, slug)
             .await
             .unwrap()
             .unwrap()
+            .0
     }
 
     /// Creates a key for `slug` with these scopes, mode, allowlist lines and expiry date.
@@ -295,7 +298,8 @@ impl TestApp {
         mode: latchkey_domain::keys::Mode,
         allowlist: &str,
     ) -> TestKey {
-        use app::api_keys::{api::NewKey, server as keys};
+        use latchkey_domain::views::NewKey;
+        use store::keys;
         let tenant_id = self.tenant_id(slug).await;
         let (key, secret) = keys::create(
             &self.state.db,
@@ -303,7 +307,7 @@ impl TestApp {
             &self.state.settings.scope_catalogue,
             tenant_id,
             latchkey_domain::Plan::Professional,
-            &keys::Actor::operator(),
+            &store::audit::Actor::operator(),
             NewKey {
                 name: format!("test key {}", random_base62(6)),
                 description: String::new(),

@@ -1,18 +1,14 @@
-//! The one piece of shared server state, handed to every route and server function.
+//! The one piece of shared server state, handed to every route and (through the context) every
+//! server function.
 
+use crate::auth::SignInLimiter;
 use crate::db::Db;
+use crate::limits::Limits;
 use crate::verify::usage::UsageConfig;
-use crate::verify::{RateLimits, Verifier, VerifierConfig};
-use axum::extract::FromRef;
-use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
+use crate::verify::{Verifier, VerifierConfig};
 use latchkey_domain::keys::Pepper;
-use leptos::prelude::LeptosOptions;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
 /// Settings the app needs at run time; the binary fills it from flags and `LATCHKEY_*` env.
 #[derive(Debug, Clone)]
@@ -28,8 +24,8 @@ pub struct Settings {
     pub sign_in_per_ip_per_minute: u32,
     /// The scope catalogue offered when creating keys.
     pub scope_catalogue: Vec<String>,
-    /// Per-key requests per minute by plan.
-    pub rate_limits: RateLimits,
+    /// Every plan's limits, operator overrides applied.
+    pub limits: Limits,
     /// SHA-256 of the token the host product's services present to `POST /v1/verify`;
     /// `None` turns that endpoint off.
     pub service_token_sha256: Option<[u8; 32]>,
@@ -53,7 +49,7 @@ impl Default for Settings {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
-            rate_limits: RateLimits::default(),
+            limits: Limits::default(),
             service_token_sha256: None,
             request_log_retention: Duration::from_secs(30 * 86_400),
             usage_flush_interval: Duration::from_secs(1),
@@ -62,26 +58,9 @@ impl Default for Settings {
     }
 }
 
-/// Throttles for the sign-in form, keyed by normalised email and by client address.
-pub struct SignInLimiter {
-    pub by_email: Keyed<String>,
-    pub by_ip: Keyed<IpAddr>,
-}
-
-impl SignInLimiter {
-    fn new(per_email: u32, per_ip: u32) -> Self {
-        let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
-        Self {
-            by_email: RateLimiter::keyed(q(per_email)),
-            by_ip: RateLimiter::keyed(q(per_ip)),
-        }
-    }
-}
-
 /// Cloned for every request that extracts it, so every field is a cheap handle.
 #[derive(Clone)]
 pub struct AppState {
-    pub leptos_options: Arc<LeptosOptions>,
     pub db: Db,
     pub settings: Arc<Settings>,
     pub pepper: Arc<Pepper>,
@@ -94,7 +73,7 @@ pub struct AppState {
 
 impl AppState {
     /// Must be called inside a Tokio runtime: it starts the usage writer and cache upkeep.
-    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings, pepper: Pepper) -> Self {
+    pub fn new(db: Db, settings: Settings, pepper: Pepper) -> Self {
         let limiter = SignInLimiter::new(
             settings.sign_in_per_email_per_minute,
             settings.sign_in_per_ip_per_minute,
@@ -105,7 +84,7 @@ impl AppState {
             pepper.clone(),
             VerifierConfig {
                 cache_ttl: settings.key_cache_ttl,
-                rate_limits: settings.rate_limits,
+                limits: settings.limits,
                 ..VerifierConfig::default()
             },
             UsageConfig {
@@ -116,21 +95,13 @@ impl AppState {
         ));
         spawn_upkeep(Arc::downgrade(&verifier));
         Self {
-            leptos_options: Arc::new(leptos_options),
             db,
             settings: Arc::new(settings),
             pepper,
             sign_in_limiter: Arc::new(limiter),
-            dummy_password_hash: crate::auth::server::dummy_password_hash().into(),
+            dummy_password_hash: crate::auth::dummy_password_hash().into(),
             verifier,
         }
-    }
-}
-
-/// What leptos_axum reads from the state.
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        (*state.leptos_options).clone()
     }
 }
 

@@ -1,109 +1,71 @@
-//! Keys in storage. Only the HMAC digest of a secret is stored; every query is scoped by tenant.
+//! API keys in storage. Only the HMAC digest of a secret is stored; every query is scoped by
+//! tenant. Writes that change what a key may do are followed, after commit, by the caller
+//! dropping the verifier's cached entry.
 
-use super::api::{AuditRow, KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
-use crate::audit::server::{record, Event};
-use crate::auth::server::Ctx;
-use crate::db::{keyset_page, now_ms, Db};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::audit::{record, Actor, Event};
+use crate::db::{keyset_page, now_ms, Db, Keyed};
 use latchkey_domain::cidr::Allowlist;
+use latchkey_domain::error::{AppError, AppResult, FieldError};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
+use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
 use latchkey_domain::{scopes, Plan};
-use sqlx::any::AnyRow;
-use sqlx::Row;
-use std::net::IpAddr;
 
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 500;
 
-/// Who is acting, for `created_by` and audit events. The CLI acts as `operator`.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: Option<i64>,
-    pub display: String,
-    pub audit_name: String,
-    pub client_ip: Option<IpAddr>,
-}
-
-impl Actor {
-    pub fn from_ctx(ctx: &Ctx) -> Self {
-        Self {
-            user_id: Some(ctx.user_id),
-            display: ctx.name.clone(),
-            audit_name: ctx.email.clone(),
-            client_ip: Some(ctx.client_ip),
-        }
-    }
-
-    /// A key acting through the `/v1` API: audited as `api_key:<id>`.
-    pub fn api_key(public_id: &str, name: &str, client_ip: Option<IpAddr>) -> Self {
-        Self {
-            user_id: None,
-            display: format!("API key “{name}”"),
-            audit_name: format!("api_key:{public_id}"),
-            client_ip,
-        }
-    }
-
-    pub fn operator() -> Self {
-        Self {
-            user_id: None,
-            display: "operator".into(),
-            audit_name: "operator".into(),
-            client_ip: None,
-        }
-    }
-
-    fn event(
-        &self,
-        tenant_id: i64,
-        action: &'static str,
-        key_id: &str,
-        details: serde_json::Value,
-    ) -> Event {
-        Event {
-            tenant_id: Some(tenant_id),
-            actor_user_id: self.user_id,
-            actor: self.audit_name.clone(),
-            action,
-            target_type: Some("api_key"),
-            target_id: Some(key_id.to_owned()),
-            client_ip: self.client_ip,
-            details,
-        }
-    }
-}
-
 const COLUMNS: &str = "id, public_id, name, description, mode, scopes, allowlist, masked, status, \
      expires_at, created_at, created_by_name, last_used_at, revoked_at, revoked_by, revoke_reason";
 
-fn view(row: &AnyRow, now: i64) -> AppResult<KeyView> {
-    let mode: String = row.try_get("mode")?;
-    let status: String = row.try_get("status")?;
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
-    let scopes: String = row.try_get("scopes")?;
-    let allowlist: String = row.try_get("allowlist")?;
-    let status = match status.as_str() {
-        "revoked" => KeyStatus::Revoked,
-        _ if expires_at.is_some_and(|e| e <= now) => KeyStatus::Expired,
-        _ => KeyStatus::Active,
-    };
-    Ok(KeyView {
-        id: row.try_get("public_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        mode: mode.parse().map_err(AppError::internal)?,
-        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        allowlist: allowlist.lines().map(str::to_owned).collect(),
-        masked: row.try_get("masked")?,
-        status,
-        expires_at,
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by_name")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        revoked_by: row.try_get("revoked_by")?,
-        revoke_reason: row.try_get("revoke_reason")?,
-    })
+/// One `api_keys` row as stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: i64,
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    pub mode: String,
+    /// Space-separated.
+    pub scopes: String,
+    /// One CIDR a line.
+    pub allowlist: String,
+    pub masked: String,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by_name: String,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+impl Keyed for KeyRow {
+    fn keyset_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl KeyRow {
+    /// The key as users see it at `now` (an expiry that has passed reads as expired).
+    pub fn view(self, now: i64) -> AppResult<KeyView> {
+        Ok(KeyView {
+            status: KeyStatus::of(&self.status, self.expires_at, now),
+            id: self.public_id,
+            name: self.name,
+            description: self.description,
+            mode: self.mode.parse().map_err(AppError::internal)?,
+            scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
+            allowlist: self.allowlist.lines().map(str::to_owned).collect(),
+            masked: self.masked,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            created_by: self.created_by_name,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+            revoked_by: self.revoked_by,
+            revoke_reason: self.revoke_reason,
+        })
+    }
 }
 
 /// Checks name, description and allowlist; collects every problem at once.
@@ -152,15 +114,14 @@ pub async fn active_count<'e, E>(executor: E, tenant_id: i64) -> AppResult<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = $1 AND status = 'active' \
          AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(tenant_id)
     .bind(now_ms())
     .fetch_one(executor)
-    .await?;
-    Ok(row.try_get("n")?)
+    .await?)
 }
 
 /// Creates a key and returns it with its secret (to be shown once). `granter_scopes` limits
@@ -248,7 +209,7 @@ pub async fn create(
             active
         )));
     }
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, KeyRow>(&format!(
         "INSERT INTO api_keys (public_id, tenant_id, name, description, mode, scopes, allowlist, \
          digest, hash_version, masked, status, expires_at, created_at, created_by, created_by_name) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14) \
@@ -270,10 +231,11 @@ pub async fn create(
     .bind(&actor.display)
     .fetch_one(&mut *tx)
     .await?;
-    let key = view(&row, now)?;
+    let key = row.view(now)?;
     record(
         &mut *tx,
-        actor.event(
+        actor,
+        Event::key(
             tenant_id,
             "api_key.created",
             &public_id,
@@ -326,7 +288,7 @@ pub async fn list(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let mut q = sqlx::query(&sql)
+    let mut q = sqlx::query_as::<_, KeyRow>(&sql)
         .bind(tenant_id)
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit + 1);
@@ -335,11 +297,11 @@ pub async fn list(
     }
     let rows = q.fetch_all(&db.pool).await?;
     let now = now_ms();
-    keyset_page(&rows, limit, |row| view(row, now))
+    keyset_page(rows, limit, |row| row.view(now))
 }
 
-async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<AnyRow> {
-    sqlx::query(&format!(
+async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
+    sqlx::query_as::<_, KeyRow>(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND public_id = $2"
     ))
     .bind(tenant_id)
@@ -350,7 +312,7 @@ async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<AnyRow> {
 }
 
 pub async fn get(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyView> {
-    view(&fetch(db, tenant_id, public_id).await?, now_ms())
+    fetch(db, tenant_id, public_id).await?.view(now_ms())
 }
 
 /// Changes name, description and allowlist only: a key's mode and scopes never change.
@@ -403,7 +365,8 @@ pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> Ap
     .await?;
     record(
         &mut *tx,
-        actor.event(
+        actor,
+        Event::key(
             tenant_id,
             "api_key.updated",
             &edit.id,
@@ -451,7 +414,8 @@ pub async fn revoke(
     if done == 1 {
         record(
             &mut *tx,
-            actor.event(
+            actor,
+            Event::key(
                 tenant_id,
                 "api_key.revoked",
                 public_id,
@@ -465,36 +429,13 @@ pub async fn revoke(
     get(db, tenant_id, public_id).await
 }
 
-/// The key's audit events, newest first.
-pub async fn audit_trail(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<Vec<AuditRow>> {
-    let rows = sqlx::query(
-        "SELECT created_at, actor, action, details FROM audit_events \
-         WHERE tenant_id = $1 AND target_id = $2 ORDER BY id DESC LIMIT 200",
-    )
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditRow {
-                at: r.try_get("created_at")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                details: r.try_get("details")?,
-            })
-        })
-        .collect()
-}
-
 /// Resolves a key's tenant for the operator CLI (`key revoke <id>` names no tenant).
 pub async fn tenant_of(db: &Db, public_id: &str) -> AppResult<i64> {
-    let row = sqlx::query("SELECT tenant_id FROM api_keys WHERE public_id = $1")
+    sqlx::query_scalar::<_, i64>("SELECT tenant_id FROM api_keys WHERE public_id = $1")
         .bind(public_id)
         .fetch_optional(&db.pool)
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(row.try_get("tenant_id")?)
+        .ok_or(AppError::NotFound)
 }
 
 /// One page of a key's request log, newest first, by keyset on the row id. A key of another
@@ -506,14 +447,15 @@ pub async fn request_log(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<(Vec<RequestRow>, Option<i64>)> {
-    let key = sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2")
-        .bind(tenant_id)
-        .bind(public_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let key_id: i64 = key.try_get("id")?;
-    let rows = sqlx::query(
+    let key_id = sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(public_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let rows = sqlx::query_as::<_, RequestLogRow>(
         "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
          FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND id < $3 \
          ORDER BY id DESC LIMIT $4",
@@ -524,18 +466,37 @@ pub async fn request_log(
     .bind(limit + 1)
     .fetch_all(&db.pool)
     .await?;
-    keyset_page(&rows, limit, |r| {
-        let status: i64 = r.try_get("status")?;
-        Ok(RequestRow {
-            at: r.try_get("created_at")?,
-            method: r.try_get("method")?,
-            path: r.try_get("path")?,
-            status: u16::try_from(status).unwrap_or(0),
-            client_ip: r
-                .try_get::<Option<String>, _>("client_ip")?
-                .unwrap_or_default(),
-            latency_us: r.try_get("latency_us")?,
-            request_id: r.try_get("request_id")?,
-        })
-    })
+    keyset_page(rows, limit, |r| Ok(r.into()))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct RequestLogRow {
+    id: i64,
+    created_at: i64,
+    method: String,
+    path: String,
+    status: i64,
+    client_ip: Option<String>,
+    latency_us: i64,
+    request_id: String,
+}
+
+impl Keyed for RequestLogRow {
+    fn keyset_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl From<RequestLogRow> for RequestRow {
+    fn from(r: RequestLogRow) -> Self {
+        Self {
+            at: r.created_at,
+            method: r.method,
+            path: r.path,
+            status: u16::try_from(r.status).unwrap_or(0),
+            client_ip: r.client_ip.unwrap_or_default(),
+            latency_us: r.latency_us,
+            request_id: r.request_id,
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Storage: one `sqlx::Any` pool whose SQL runs unchanged on SQLite and PostgreSQL. Only the
 //! DDL differs, so each engine has its own migrations folder, embedded in the binary.
 
+use latchkey_domain::error::{AppError, AppResult};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
@@ -82,6 +83,16 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A trivial query, for the readiness check.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
 /// Milliseconds since the Unix epoch: the one time representation in storage (portable).
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -90,8 +101,8 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// True when the error is a unique-constraint violation (for mapping to `Conflict`).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+/// True when the error is a unique-constraint violation.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
             matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation)
@@ -102,20 +113,65 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Maps a unique-constraint violation to a field-level error in one line at each insert:
+/// `.on_unique("email", "A user with this email already exists.")?`.
+pub trait OnUnique<T> {
+    fn on_unique(self, field: &str, message: impl Into<String>) -> AppResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, field: &str, message: impl Into<String>) -> AppResult<T> {
+        self.map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::field(field, message)
+            } else {
+                AppError::from(e)
+            }
+        })
+    }
+}
+
+/// A row with a keyset position (its `id`), for paging newest first.
+pub trait Keyed {
+    fn keyset_id(&self) -> i64;
+}
+
 /// One keyset page from `rows` fetched newest first with `LIMIT limit + 1`: at most `limit`
-/// mapped rows, and the last row's `id` as the cursor for the next page when there is one.
-pub fn keyset_page<T>(
-    rows: &[sqlx::any::AnyRow],
+/// converted rows, and the last row's id as the cursor for the next page when there is one.
+pub fn keyset_page<R: Keyed, T>(
+    mut rows: Vec<R>,
     limit: i64,
-    map: impl Fn(&sqlx::any::AnyRow) -> crate::error::AppResult<T>,
-) -> crate::error::AppResult<(Vec<T>, Option<i64>)> {
-    use sqlx::Row;
+    convert: impl Fn(R) -> AppResult<T>,
+) -> AppResult<(Vec<T>, Option<i64>)> {
     let limit = usize::try_from(limit).unwrap_or(0);
-    let page = &rows[..rows.len().min(limit)];
-    let items = page.iter().map(map).collect::<Result<Vec<T>, _>>()?;
-    let next = match page.last() {
-        Some(last) if rows.len() > limit => Some(last.try_get::<i64, _>("id")?),
-        _ => None,
-    };
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = rows.last().filter(|_| more).map(Keyed::keyset_id);
+    let items = rows
+        .into_iter()
+        .map(convert)
+        .collect::<AppResult<Vec<T>>>()?;
     Ok((items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row(i64);
+    impl Keyed for Row {
+        fn keyset_id(&self) -> i64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn keyset_page_cuts_and_points_at_the_next() {
+        let page = |n: i64, limit| {
+            keyset_page((0..n).rev().map(Row).collect(), limit, |r| Ok(r.0)).expect("page")
+        };
+        assert_eq!(page(3, 2), (vec![2, 1], Some(1)));
+        assert_eq!(page(2, 2), (vec![1, 0], None));
+        assert_eq!(page(0, 2), (vec![], None));
+    }
 }

@@ -1,11 +1,10 @@
-//! The app shell, routing and shared components.
-
-pub mod browser;
+//! The app shell: the HTML document, routing, and the header and navigation around every page.
 
 use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
 use crate::auth::api::{current_session, SessionInfo, SignOut, SwitchTenant};
 use crate::auth::SignInPage;
+use crate::components::{reload_on_success, silent, Loaded};
 use crate::error::AppError;
 use crate::members::MembersPage;
 use crate::tenants::BillingPage;
@@ -110,30 +109,30 @@ fn Shell() -> impl IntoView {
     provide_context(session);
     view! {
         <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Latchkey"</span></header> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(s)) => view! { <Header session=s/> }.into_any(),
-                    Ok(None) | Err(AppError::Unauthorized) => {
-                        view! { <Redirect path="/signin"/> }.into_any()
-                    }
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
+            <Loaded resource=session on_error=sign_in_again let:signed_in>
+                {match signed_in {
+                    Some(s) => view! { <Header session=s/> }.into_any(),
+                    None => view! { <Redirect path="/signin"/> }.into_any(),
+                }}
+            </Loaded>
         </Suspense>
         <div class="layout">
             <Suspense>
-                {move || Suspend::new(async move {
-                    match session.await {
-                        Ok(Some(s)) => view! { <Nav role=s.role/> }.into_any(),
-                        _ => ().into_any(),
-                    }
-                })}
+                // The header says what went wrong; the navigation just stays away.
+                <Loaded resource=session on_error=silent let:signed_in>
+                    {signed_in.map(|s| view! { <Nav role=s.role/> })}
+                </Loaded>
             </Suspense>
             <main class="content" id="main">
                 <Outlet/>
             </main>
         </div>
     }
+}
+
+/// An expired or missing session means signing in again, not an error notice.
+fn sign_in_again(error: AppError) -> Option<AnyView> {
+    (error == AppError::Unauthorized).then(|| view! { <Redirect path="/signin"/> }.into_any())
 }
 
 #[component]
@@ -231,140 +230,4 @@ fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl In
             </button>
         </div>
     }
-}
-
-/// After a successful action whose effect spans the whole app (session, tenant), load `to` afresh.
-pub fn reload_on_success<A>(action: ServerAction<A>, to: &'static str)
-where
-    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            browser::navigate_hard(to);
-        }
-    });
-}
-
-/// A titled page header with a one-line description and optional actions.
-#[component]
-pub fn PageHeader(
-    title: &'static str,
-    description: &'static str,
-    #[prop(optional)] children: Option<Children>,
-) -> impl IntoView {
-    view! {
-        <div class="page-header">
-            <div>
-                <h1>{title}</h1>
-                <p class="muted">{description}</p>
-            </div>
-            <div class="page-actions">{children.map(|c| c())}</div>
-        </div>
-    }
-}
-
-/// A page whose feature arrives with a later issue.
-#[component]
-pub fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <PageHeader title=title description=what/>
-        <div class="card" data-testid="coming-soon">
-            <p>"Coming soon."</p>
-        </div>
-    }
-}
-
-/// A modal built on the native `<dialog>`: `showModal` makes the rest of the page inert (focus
-/// stays inside) and Esc asks `on_close` instead of closing behind the app's back.
-#[component]
-pub fn Modal(
-    open: Signal<bool>,
-    on_close: Callback<()>,
-    #[prop(into)] label: String,
-    #[prop(into)] testid: String,
-    children: ChildrenFn,
-) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Dialog>::new();
-    Effect::new(move |_| {
-        let Some(d) = node.get() else { return };
-        if open.get() {
-            if !d.open() {
-                let _ = d.show_modal();
-            }
-        } else if d.open() {
-            d.close();
-        }
-    });
-    view! {
-        <dialog
-            node_ref=node
-            aria-label=label
-            data-testid=testid
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    ev.prevent_default();
-                    on_close.run(());
-                }
-            }
-        >
-            <div class="dialog-body">{move || open.get().then(|| children())}</div>
-        </dialog>
-    }
-}
-
-/// Marks that the surrounding (possibly suspended) content has hydrated: its effect runs only
-/// once the browser has taken over this part of the page. Tests wait for it before clicking.
-#[component]
-pub fn Ready(testid: &'static str) -> impl IntoView {
-    let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
-    view! {
-        <span hidden data-testid=testid data-ready=move || if ready.get() { "true" } else { "false" }></span>
-    }
-}
-
-/// Newer / Older buttons for keyset paging: `before` is the current page's cursor, `history`
-/// the cursors we came through (to go back), `next` the cursor of the next older page.
-#[component]
-pub fn Pager(
-    before: RwSignal<Option<i64>>,
-    history: RwSignal<Vec<Option<i64>>>,
-    next: Option<i64>,
-    newer: &'static str,
-    older: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="pager">
-            <button
-                type="button"
-                class="btn"
-                data-testid=newer
-                disabled=move || history.with(|h| h.is_empty())
-                on:click=move |_| {
-                    let prev = history.try_update(|h| h.pop()).flatten();
-                    before.set(prev.flatten());
-                }
-            >
-                "Newer"
-            </button>
-            <button
-                type="button"
-                class="btn"
-                data-testid=older
-                disabled=next.is_none()
-                on:click=move |_| {
-                    history.update(|h| h.push(before.get_untracked()));
-                    before.set(next);
-                }
-            >
-                "Older"
-            </button>
-        </div>
-    }
-}
-
-/// An error from a server call, said plainly.
-#[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    view! { <p class="notice notice-error" role="alert">{error.to_string()}</p> }
 }

@@ -2,13 +2,7 @@
 //! ever carries what a user may see: internal detail is logged on the server and dropped.
 
 use serde::{Deserialize, Serialize};
-use server_fn_codec::{FromServerFnError, JsonEncoding, ServerFnErrorErr};
 use std::fmt;
-
-mod server_fn_codec {
-    pub use leptos::server_fn::codec::JsonEncoding;
-    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-}
 
 /// A problem with one input field, shown next to that field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,22 +68,23 @@ impl AppError {
     }
 
     /// Logs the real cause and returns the generic error users see.
-    #[cfg(feature = "ssr")]
+    #[cfg(feature = "storage")]
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         AppError::Internal
     }
 }
 
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+#[cfg(feature = "server-fn")]
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
 
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
     }
 }
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "storage")]
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         AppError::internal(e)

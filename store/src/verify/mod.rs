@@ -9,6 +9,7 @@
 pub mod usage;
 
 use crate::db::{now_ms, Db};
+use crate::limits::Limits;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -18,7 +19,6 @@ use latchkey_domain::keys::{self, Digest, Mode, Pepper};
 use latchkey_domain::verify::{self as rules, KeyState, Rejection};
 use latchkey_domain::Plan;
 use moka::sync::Cache;
-use sqlx::Row;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,33 +30,6 @@ type KeyedLimiter =
 
 /// The window the per-key limits are expressed in (requests per minute).
 pub const RATE_WINDOW_SECS: u64 = 60;
-
-/// Requests per minute per key, by plan. Defaults come from the plan table; the operator may
-/// override them (e.g. a benchmark that must never trip them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    pub professional: u32,
-    pub enterprise: u32,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            professional: Plan::Professional.limits().requests_per_minute,
-            enterprise: Plan::Enterprise.limits().requests_per_minute,
-        }
-    }
-}
-
-impl RateLimits {
-    pub fn per_minute(&self, plan: Plan) -> u32 {
-        match plan {
-            Plan::Starter => 0,
-            Plan::Professional => self.professional,
-            Plan::Enterprise => self.enterprise,
-        }
-    }
-}
 
 /// What the cache holds for a key whose digest matched. Never the secret or the digest.
 #[derive(Debug, Clone)]
@@ -133,7 +106,7 @@ pub struct VerifierConfig {
     pub cache_capacity: u64,
     /// Upper bound on how stale an entry may be (changes from other processes).
     pub cache_ttl: Duration,
-    pub rate_limits: RateLimits,
+    pub limits: Limits,
 }
 
 impl Default for VerifierConfig {
@@ -141,27 +114,27 @@ impl Default for VerifierConfig {
         Self {
             cache_capacity: 100_000,
             cache_ttl: Duration::from_secs(10),
-            rate_limits: RateLimits::default(),
+            limits: Limits::default(),
         }
     }
 }
 
 struct Limiters {
-    limits: RateLimits,
+    limits: Limits,
     professional: KeyedLimiter,
     enterprise: KeyedLimiter,
 }
 
 impl Limiters {
-    fn new(limits: RateLimits) -> Self {
+    fn new(limits: Limits) -> Self {
         let make = |n: u32| {
             let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
             RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
         };
         Self {
             limits,
-            professional: make(limits.professional),
-            enterprise: make(limits.enterprise),
+            professional: make(limits.professional_rpm),
+            enterprise: make(limits.enterprise_rpm),
         }
     }
 
@@ -266,12 +239,12 @@ impl Verifier {
             unknown: bounded(config.cache_capacity, ttl),
             tenants: bounded(config.cache_capacity / 10 + 100, ttl),
             epoch: AtomicU64::new(0),
-            limiters: Limiters::new(config.rate_limits),
+            limiters: Limiters::new(config.limits),
             request_ids: RequestIds::new(),
         }
     }
 
-    pub fn rate_limits(&self) -> RateLimits {
+    pub fn limits(&self) -> Limits {
         self.limiters.limits
     }
 
@@ -336,7 +309,7 @@ impl Verifier {
             }
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, VerifyRow>(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE digest = $1"
         ))
         .bind(digest.to_hex())
@@ -345,13 +318,12 @@ impl Verifier {
         .map_err(unavailable)?;
         let record = match row {
             Some(row) => {
-                let stored: String = row.try_get("digest").map_err(unavailable)?;
                 // The index found it by equality; compare again in constant time so no timing
                 // difference depends on how much of a digest matched.
-                if !Digest::from_hex(&stored).is_some_and(|d| d.ct_eq(digest)) {
+                if !Digest::from_hex(&row.digest).is_some_and(|d| d.ct_eq(digest)) {
                     return Ok(None);
                 }
-                Some(Arc::new(key_record(&row).map_err(unavailable)?))
+                Some(Arc::new(KeyRecord::try_from(row).map_err(unavailable)?))
             }
             None => None,
         };
@@ -375,18 +347,25 @@ impl Verifier {
             }
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let row = sqlx::query("SELECT id, slug, name, plan FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(unavailable)?
-            .ok_or(Rejection::InvalidApiKey)?;
-        let plan: String = row.try_get("plan").map_err(unavailable)?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            slug: String,
+            name: String,
+            plan: String,
+        }
+        let row =
+            sqlx::query_as::<_, Row>("SELECT id, slug, name, plan FROM tenants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(unavailable)?
+                .ok_or(Rejection::InvalidApiKey)?;
         let record = Arc::new(TenantRecord {
-            id: row.try_get("id").map_err(unavailable)?,
-            slug: row.try_get("slug").map_err(unavailable)?,
-            name: row.try_get("name").map_err(unavailable)?,
-            plan: plan.parse().map_err(unavailable)?,
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            plan: row.plan.parse().map_err(unavailable)?,
         });
         if self.caching {
             self.tenants.insert(id, record.clone());
@@ -400,19 +379,16 @@ impl Verifier {
     /// Drops a key from the cache after a write to it (revoke, edit). Call after commit.
     pub async fn forget_key(&self, tenant_id: i64, public_id: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        let row =
-            sqlx::query("SELECT digest FROM api_keys WHERE tenant_id = $1 AND public_id = $2")
-                .bind(tenant_id)
-                .bind(public_id)
-                .fetch_optional(&self.db.pool)
-                .await;
-        match row {
-            Ok(Some(row)) => {
-                if let Some(d) = row
-                    .try_get::<String, _>("digest")
-                    .ok()
-                    .and_then(|h| Digest::from_hex(&h))
-                {
+        let digest = sqlx::query_scalar::<_, String>(
+            "SELECT digest FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(public_id)
+        .fetch_optional(&self.db.pool)
+        .await;
+        match digest {
+            Ok(Some(hex)) => {
+                if let Some(d) = Digest::from_hex(&hex) {
                     self.keys.invalidate(&d);
                 }
             }
@@ -455,25 +431,36 @@ fn unavailable(e: impl std::fmt::Display) -> VerifyError {
     VerifyError::Unavailable
 }
 
-fn key_record(row: &sqlx::any::AnyRow) -> Result<KeyRecord, String> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
-    let mode: String = get_s("mode")?;
-    let allowlist = Allowlist::parse_lines(&get_s("allowlist")?)
-        .map_err(|_| "stored allowlist does not parse".to_owned())?;
-    Ok(KeyRecord {
-        row_id: row.try_get("id").map_err(|e| e.to_string())?,
-        public_id: get_s("public_id")?,
-        tenant_id: row.try_get("tenant_id").map_err(|e| e.to_string())?,
-        name: get_s("name")?,
-        mode: mode
-            .parse()
-            .map_err(|_| "stored mode is unknown".to_owned())?,
-        scopes: get_s("scopes")?
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        allowlist,
-        revoked: get_s("status")? == "revoked",
-        expires_at: row.try_get("expires_at").map_err(|e| e.to_string())?,
-    })
+/// The columns the verifier reads, digest included (compared again in constant time).
+#[derive(sqlx::FromRow)]
+struct VerifyRow {
+    id: i64,
+    public_id: String,
+    tenant_id: i64,
+    name: String,
+    mode: String,
+    scopes: String,
+    allowlist: String,
+    status: String,
+    expires_at: Option<i64>,
+    digest: String,
+}
+
+impl TryFrom<VerifyRow> for KeyRecord {
+    type Error = &'static str;
+
+    fn try_from(row: VerifyRow) -> Result<Self, Self::Error> {
+        Ok(KeyRecord {
+            row_id: row.id,
+            public_id: row.public_id,
+            tenant_id: row.tenant_id,
+            name: row.name,
+            mode: row.mode.parse().map_err(|_| "stored mode is unknown")?,
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            allowlist: Allowlist::parse_lines(&row.allowlist)
+                .map_err(|_| "stored allowlist does not parse")?,
+            revoked: row.status == "revoked",
+            expires_at: row.expires_at,
+        })
+    }
 }

@@ -1,26 +1,23 @@
 //! What we learn from the HTTP request: client address, cookies, and whether it is cross-site.
 
-use http::request::Parts;
 use http::HeaderMap;
 use ipnet::IpNet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// The client address: the socket peer, or the right-most untrusted `X-Forwarded-For` hop when
 /// the peer is a trusted proxy. `None` when the peer is unknown (in-process calls).
 pub fn peer_client_ip(
-    extensions: &http::Extensions,
+    peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted: &[IpNet],
 ) -> Option<IpAddr> {
-    extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| resolve_forwarded(c.0.ip(), headers, trusted))
+    peer.map(|p| resolve_forwarded(p, headers, trusted))
 }
 
 /// As [`peer_client_ip`], with an unknown peer read as the unspecified address (for audit
 /// events and throttles, which need some address).
-pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> IpAddr {
-    peer_client_ip(&parts.extensions, &parts.headers, trusted).unwrap_or(IpAddr::from([0, 0, 0, 0]))
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    peer_client_ip(peer, headers, trusted).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Walks `X-Forwarded-For` from the right while hops are trusted proxies.

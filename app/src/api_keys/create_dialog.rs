@@ -1,0 +1,208 @@
+//! The create dialog: the new key's fields, then its secret, shown once.
+
+use crate::api_keys::api::{CreateKey, NewKey};
+use crate::api_keys::dialog::Dialog;
+use crate::api_keys::key_fields::KeyTextFields;
+use crate::api_keys::secret_reveal::SecretReveal;
+use crate::components::{field_error, form_error, Modal};
+use latchkey_domain::keys::Mode;
+use leptos::prelude::*;
+
+#[component]
+pub fn CreateKeyDialog(
+    dialog: RwSignal<Dialog>,
+    action: ServerAction<CreateKey>,
+    catalogue: Vec<String>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let mode = RwSignal::new(Mode::Test);
+    let scopes = RwSignal::new(vec!["*".to_owned()]);
+    let allowlist = RwSignal::new(String::new());
+    let expires_on = RwSignal::new(String::new());
+    let confirming = RwSignal::new(false);
+    let copied = RwSignal::new(None::<bool>);
+    let catalogue = StoredValue::new(catalogue);
+
+    let created = move || {
+        action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+    };
+    let reset = move || {
+        name.set(String::new());
+        description.set(String::new());
+        mode.set(Mode::Test);
+        scopes.set(vec!["*".to_owned()]);
+        allowlist.set(String::new());
+        expires_on.set(String::new());
+        confirming.set(false);
+        copied.set(None);
+        // Drop the secret from memory and the page.
+        action.value().set(None);
+        dialog.set(Dialog::Closed);
+    };
+    let request_close = move || {
+        if created().is_some() {
+            confirming.set(true);
+        } else {
+            reset();
+        }
+    };
+    let open = Signal::derive(move || dialog.with(|d| *d == Dialog::Create));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(CreateKey {
+            new: NewKey {
+                name: name.get_untracked(),
+                description: description.get_untracked(),
+                mode: Some(mode.get_untracked()),
+                scopes: scopes.get_untracked(),
+                allowlist: allowlist.get_untracked(),
+                expires_on: expires_on.get_untracked(),
+            },
+        });
+    };
+
+    view! {
+        <Modal
+            open=open
+            on_close=Callback::new(move |_| request_close())
+            label="New API key"
+            testid="create-dialog"
+        >
+            {move || match created() {
+                None => view! {
+                    <form on:submit=submit novalidate>
+                        <h2>"New API key"</h2>
+                        {form_error(action)}
+                        <KeyTextFields
+                            prefix="key"
+                            name=name
+                            description=description
+                            allowlist=allowlist
+                            action=action
+                            name_required=true
+                            allowlist_placeholder="One address or CIDR range a line, e.g. 203.0.113.0/24. Empty allows any address."
+                        >
+                            <ModeAndScopes mode=mode scopes=scopes catalogue=catalogue action=action/>
+                        </KeyTextFields>
+                        <label for="key-expiry">"Expires on (optional)"</label>
+                        <input
+                            id="key-expiry"
+                            type="date"
+                            prop:value=move || expires_on.get()
+                            on:input=move |ev| expires_on.set(event_target_value(&ev))
+                        />
+                        <p class="hint">"The key stops working after that day (UTC)."</p>
+                        {field_error(action, "expires_on")}
+                        <div class="dialog-actions">
+                            <button type="button" class="btn" on:click=move |_| reset()>
+                                "Cancel"
+                            </button>
+                            <button
+                                type="submit"
+                                class="btn btn-primary"
+                                data-testid="create-submit"
+                                disabled=move || action.pending().get()
+                            >
+                                {move || if action.pending().get() { "Creating…" } else { "Create key" }}
+                            </button>
+                        </div>
+                    </form>
+                }
+                    .into_any(),
+                Some(c) => view! {
+                    <SecretReveal
+                        created=c
+                        copied=copied
+                        confirming=confirming
+                        on_close=Callback::new(move |_| reset())
+                    />
+                }
+                    .into_any(),
+            }}
+        </Modal>
+    }
+}
+
+/// Mode and scopes: chosen once, at creation (the edit dialog shows them read-only).
+#[component]
+fn ModeAndScopes(
+    mode: RwSignal<Mode>,
+    scopes: RwSignal<Vec<String>>,
+    catalogue: StoredValue<Vec<String>>,
+    action: ServerAction<CreateKey>,
+) -> impl IntoView {
+    view! {
+        <fieldset class="plain">
+            <legend>"Mode"</legend>
+            <div class="radio-row">
+                <label>
+                    <input
+                        type="radio"
+                        name="mode"
+                        value="test"
+                        prop:checked=move || mode.get() == Mode::Test
+                        on:change=move |_| mode.set(Mode::Test)
+                    />
+                    "Test"
+                </label>
+                <label>
+                    <input
+                        type="radio"
+                        name="mode"
+                        value="live"
+                        prop:checked=move || mode.get() == Mode::Live
+                        on:change=move |_| mode.set(Mode::Live)
+                    />
+                    "Live"
+                </label>
+            </div>
+        </fieldset>
+        <fieldset class="plain">
+            <legend>"Scopes"</legend>
+            <div class="scope-list">
+                {catalogue
+                    .get_value()
+                    .into_iter()
+                    .map(|s| {
+                        let s2 = s.clone();
+                        let s3 = s.clone();
+                        view! {
+                            <label>
+                                <input
+                                    type="checkbox"
+                                    value=s.clone()
+                                    prop:checked=move || scopes.with(|v| v.contains(&s2))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        scopes
+                                            .update(|v| {
+                                                v.retain(|x| x != &s3);
+                                                if on {
+                                                    v.push(s3.clone());
+                                                }
+                                            });
+                                    }
+                                />
+                                <code>{s}</code>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            {move || {
+                (mode.get() == Mode::Live && scopes.with(|v| v.iter().any(|s| s == "*")))
+                    .then(|| {
+                        view! {
+                            <p class="hint" data-testid="scope-hint">
+                                "A live key with * can do everything. Narrow it to the scopes this service needs."
+                            </p>
+                        }
+                    })
+            }}
+            {field_error(action, "scopes")}
+        </fieldset>
+    }
+}

@@ -1,0 +1,169 @@
+//! The list page: search, paging, and the dialogs that change keys.
+
+use crate::api_keys::api::*;
+use crate::api_keys::create_dialog::CreateKeyDialog;
+use crate::api_keys::dialog::Dialog;
+use crate::api_keys::edit_dialog::EditKeyDialog;
+use crate::api_keys::key_row::KeyRow;
+use crate::api_keys::revoke_dialog::RevokeKeyDialog;
+use crate::components::{gate, Loaded, PageHeader, Pager, Ready};
+use leptos::prelude::*;
+
+/// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
+/// card, a viewer is told they have no access (the same answers a direct call gets).
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    view! { <KeysManager/> }
+}
+
+#[component]
+fn KeysManager() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let include_revoked = RwSignal::new(false);
+    // Keyset paging: `before` for the current page, and the ones we came through to go back.
+    let before = RwSignal::new(None::<i64>);
+    let history = RwSignal::new(Vec::<Option<i64>>::new());
+    let create = ServerAction::<CreateKey>::new();
+    let update = ServerAction::<UpdateKey>::new();
+    let revoke = ServerAction::<RevokeKey>::new();
+    let dialog = RwSignal::new(Dialog::Closed);
+    let notice = RwSignal::new(None::<String>);
+
+    let page = Resource::new(
+        move || {
+            (
+                search.get(),
+                include_revoked.get(),
+                before.get(),
+                create.version().get() + update.version().get() + revoke.version().get(),
+            )
+        },
+        |(search, include_revoked, before, _)| list_keys(search, include_revoked, before),
+    );
+    let reset_paging = move || {
+        before.set(None);
+        history.set(Vec::new());
+    };
+
+    // The page once a list has loaded; `gate` turns a plan or role refusal into its card.
+    let loaded = move |p: KeyPage| {
+        let can_manage = p.can_manage;
+        let catalogue = p.catalogue.clone();
+        let next = p.next_before;
+        let empty = p.keys.is_empty();
+        view! {
+            <PageHeader
+                title="API Keys"
+                description="Keys let your services call the API; each is scoped, and its secret is shown once."
+            >
+                {can_manage
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-primary"
+                                data-testid="new-key"
+                                on:click=move |_| {
+                                    create.value().set(None);
+                                    dialog.set(Dialog::Create);
+                                }
+                            >
+                                "New key"
+                            </button>
+                        }
+                    })}
+            </PageHeader>
+            <Ready testid="keys-ready"/>
+            <p class="muted" data-testid="key-usage">
+                {format!("{} of {} active keys used", p.active_count, p.active_limit)}
+            </p>
+            {move || {
+                notice
+                    .get()
+                    .map(|n| {
+                        view! {
+                            <p class="notice notice-ok" role="status" data-testid="notice">
+                                {n}
+                            </p>
+                        }
+                    })
+            }}
+            <div class="toolbar">
+                <label class="sr-only" for="key-search">"Search keys by name"</label>
+                <input
+                    id="key-search"
+                    type="search"
+                    placeholder="Search by name"
+                    data-testid="key-search"
+                    prop:value=move || search.get()
+                    on:input=move |ev| {
+                        reset_paging();
+                        search.set(event_target_value(&ev));
+                    }
+                />
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        data-testid="include-revoked"
+                        prop:checked=move || include_revoked.get()
+                        on:change=move |ev| {
+                            reset_paging();
+                            include_revoked.set(event_target_checked(&ev));
+                        }
+                    />
+                    " Include revoked"
+                </label>
+            </div>
+            <div class="table-wrap">
+                <table data-testid="keys-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Key"</th>
+                            <th scope="col">"Mode"</th>
+                            <th scope="col">"Scopes"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col">"Last used"</th>
+                            <th scope="col">"Created by"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">
+                                <span class="sr-only">"Actions"</span>
+                            </th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {p
+                            .keys
+                            .into_iter()
+                            .map(|k| {
+                                view! {
+                                    <KeyRow key=k can_manage=can_manage dialog=dialog notice=notice/>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                {empty
+                    .then(|| {
+                        view! {
+                            <p class="muted" style="padding:1rem" data-testid="no-keys">
+                                "No keys match."
+                            </p>
+                        }
+                    })}
+            </div>
+            <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
+            <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
+        }
+    };
+
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
+            <Loaded resource=page on_error=gate let:p>
+                {loaded(p)}
+            </Loaded>
+        </Transition>
+        <EditKeyDialog dialog=dialog action=update/>
+        <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>
+    }
+}

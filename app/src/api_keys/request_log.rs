@@ -1,0 +1,70 @@
+//! A key's request log, newest first, a page at a time.
+
+use crate::api_keys::api::RequestPage;
+use crate::components::{Pager, Ready};
+use latchkey_domain::time::format_ms_seconds;
+use leptos::prelude::*;
+
+fn latency_label(us: i64) -> String {
+    if us < 1_000 {
+        format!("{us} µs")
+    } else {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    }
+}
+
+#[component]
+pub fn RequestLog(
+    page: RequestPage,
+    before: RwSignal<Option<i64>>,
+    history: RwSignal<Vec<Option<i64>>>,
+) -> impl IntoView {
+    let next = page.next_before;
+    let empty = page.rows.is_empty();
+    view! {
+        <section class="card" data-testid="request-log">
+            <h2>"Request log"</h2>
+            <Ready testid="request-log-ready"/>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Request"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Client IP"</th>
+                            <th scope="col">"Latency"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {page
+                            .rows
+                            .into_iter()
+                            .map(|r| {
+                                let class = if r.status < 400 { "pill pill-ok" } else { "pill pill-danger" };
+                                view! {
+                                    <tr data-testid="request-row" title=r.request_id.clone()>
+                                        <td>{format_ms_seconds(r.at)}</td>
+                                        <td><code>{format!("{} {}", r.method, r.path)}</code></td>
+                                        <td><span class=class data-testid="request-status">{r.status}</span></td>
+                                        <td><code>{r.client_ip}</code></td>
+                                        <td>{latency_label(r.latency_us)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                {empty
+                    .then(|| {
+                        view! {
+                            <p class="muted" style="padding:1rem" data-testid="no-requests">
+                                "No requests yet. Calls made with this key will be listed here."
+                            </p>
+                        }
+                    })}
+            </div>
+            <Pager before=before history=history next=next newer="requests-newer" older="requests-older"/>
+        </section>
+    }
+}

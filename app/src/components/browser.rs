@@ -1,0 +1,55 @@
+//! The few browser APIs the app uses, on `gloo` where it has them. They run only from event
+//! handlers and effects, which never run during server rendering; on the server they are no-ops.
+
+/// Copies text to the clipboard; resolves to whether it worked.
+pub async fn copy_text(text: String) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        // gloo has no clipboard API, so this one stays on web_sys.
+        let promise = gloo_utils::window()
+            .navigator()
+            .clipboard()
+            .write_text(&text);
+        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        false
+    }
+}
+
+/// Offers `contents` as a file download named `filename`.
+pub fn download(filename: &str, contents: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let blob = gloo_file::Blob::new_with_options(contents, Some("text/plain"));
+        // Revoked when dropped, so it must live until the click has started the download.
+        let url = gloo_file::ObjectUrl::from(blob);
+        if let Some(a) = gloo_utils::document()
+            .create_element("a")
+            .ok()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+        {
+            a.set_href(&url);
+            a.set_download(filename);
+            a.click();
+        }
+        drop(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (filename, contents);
+    }
+}
+
+/// Full page load, for changes that reshape the whole app (session, tenant).
+pub fn navigate_hard(to: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = gloo_utils::window().location().assign(to);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = to;
+}

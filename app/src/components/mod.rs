@@ -1,0 +1,24 @@
+//! Widgets shared by the pages. Pages import these; nothing here imports a page or the shell.
+
+pub mod actions;
+pub mod browser;
+pub mod error_notice;
+pub mod form_errors;
+pub mod gate;
+pub mod loaded;
+pub mod modal;
+pub mod page_header;
+pub mod pager;
+pub mod pills;
+pub mod ready;
+
+pub use actions::reload_on_success;
+pub use error_notice::ErrorNotice;
+pub use form_errors::{field_error, form_error};
+pub use gate::{gate, NoAccess, UpgradeCard};
+pub use loaded::{silent, ErrorView, Loaded};
+pub use modal::Modal;
+pub use page_header::{ComingSoon, PageHeader};
+pub use pager::Pager;
+pub use pills::{mode_pill, scope_badges, status_pill};
+pub use ready::Ready;

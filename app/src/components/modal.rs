@@ -1,0 +1,41 @@
+//! The one modal dialog.
+
+use leptos::prelude::*;
+
+/// A modal built on the native `<dialog>`: `showModal` makes the rest of the page inert (focus
+/// stays inside) and Esc asks `on_close` instead of closing behind the app's back.
+#[component]
+pub fn Modal(
+    open: Signal<bool>,
+    on_close: Callback<()>,
+    #[prop(into)] label: String,
+    #[prop(into)] testid: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let Some(d) = node.get() else { return };
+        if open.get() {
+            if !d.open() {
+                let _ = d.show_modal();
+            }
+        } else if d.open() {
+            d.close();
+        }
+    });
+    view! {
+        <dialog
+            node_ref=node
+            aria-label=label
+            data-testid=testid
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    ev.prevent_default();
+                    on_close.run(());
+                }
+            }
+        >
+            <div class="dialog-body">{move || open.get().then(|| children())}</div>
+        </dialog>
+    }
+}

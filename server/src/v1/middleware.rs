@@ -1,0 +1,128 @@
+//! The layers around `/v1`: the envelope (request id, JSON errors) around every route, and key
+//! authentication (verify, rate limit, usage) around the key-authenticated ones.
+
+use super::error::ApiError;
+use super::extract::{Caller, RequestId};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use latchkey_domain::verify::{credential, Rejection};
+use std::net::SocketAddr;
+use std::time::Instant;
+use store::verify::usage::UsageEvent;
+use store::verify::{RateInfo, VerifyError, RATE_WINDOW_SECS};
+use store::AppState;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Around every `/v1` route: a request id, and errors rendered as the JSON envelope carrying it.
+pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = state.verifier.request_ids.next();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions_mut().remove::<ApiError>() {
+        let (parts, _) = res.into_parts();
+        res = err.render(Some(&id), parts.headers);
+    } else if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let (parts, _) = res.into_parts();
+        let err = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This endpoint does not answer that method. See /v1/openapi.json.",
+        );
+        res = err.render(Some(&id), parts.headers);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID, v);
+    }
+    res
+}
+
+/// Around the key-authenticated routes: verify the key (format, digest, cache/storage, rules,
+/// rate limit), hand it to the handler, add the rate-limit headers, and queue the usage event.
+pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // Unknown (in-process) callers get `None`, which only an empty allowlist accepts.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client =
+        store::request::peer_client_ip(peer, req.headers(), &state.settings.trusted_proxies);
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| credential(v.as_bytes()))
+        .map(|c| c.into_owned());
+    let outcome = match presented {
+        Some(key) => state.verifier.verify(&key, client).await,
+        None => Err(VerifyError::from(Rejection::InvalidApiKey)),
+    };
+    // The request-log labels are only taken for identified keys: junk costs no allocations.
+    let (mut res, logged, rate) = match outcome {
+        Ok(verified) => {
+            let logged = Some((verified.key.clone(), log_labels(&req)));
+            let rate = verified.rate;
+            req.extensions_mut().insert(Caller(verified, client));
+            (next.run(req).await, logged, Some(rate))
+        }
+        Err(VerifyError::Refused(refusal)) => (
+            ApiError::from(refusal.rejection).into_response(),
+            refusal.key.map(|k| (k, log_labels(&req))),
+            refusal.rate,
+        ),
+        Err(VerifyError::Unavailable) => (ApiError::unavailable().into_response(), None, None),
+    };
+    if let Some(rate) = rate {
+        rate_headers(res.headers_mut(), rate);
+    }
+    if let Some((key, (method, path, request_id))) = logged {
+        state.verifier.usage.record(UsageEvent {
+            tenant_id: key.tenant_id,
+            key_row_id: key.row_id,
+            at_ms: store::db::now_ms(),
+            method,
+            path,
+            status: res.status().as_u16(),
+            client_ip: client,
+            latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            request_id,
+        });
+    }
+    res
+}
+
+/// Method, path and request id, as the request log records them.
+fn log_labels(req: &Request) -> (String, String, String) {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    (
+        req.method().as_str().to_owned(),
+        req.uri().path().to_owned(),
+        request_id,
+    )
+}
+
+/// `RateLimit-Policy` / `RateLimit` (IETF httpapi draft) and the older `X-RateLimit-*`.
+pub fn rate_headers(headers: &mut HeaderMap, rate: RateInfo) {
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set(
+        "ratelimit-policy",
+        format!("\"per-key\";q={};w={RATE_WINDOW_SECS}", rate.limit),
+    );
+    set(
+        "ratelimit",
+        format!("\"per-key\";r={};t={}", rate.remaining, rate.reset_secs),
+    );
+    set("x-ratelimit-limit", rate.limit.to_string());
+    set("x-ratelimit-remaining", rate.remaining.to_string());
+    set("x-ratelimit-reset", rate.reset_secs.to_string());
+}

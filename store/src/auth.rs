@@ -1,0 +1,376 @@
+//! People and sessions: password hashing (argon2id), users, the session behind the cookie,
+//! throttled sign-in, and switching tenants. Only a session token's SHA-256 is stored.
+
+use crate::audit::{self, Actor, Event};
+use crate::db::{now_ms, Db, OnUnique};
+use crate::state::AppState;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
+use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::views::TenantChoice;
+use latchkey_domain::{Plan, Role};
+use sha2::{Digest as _, Sha256};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+pub const SESSION_COOKIE: &str = "lk_session";
+
+/// A signed-in person acting in one tenant with one role.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub plan: Plan,
+    pub role: Role,
+    pub client_ip: IpAddr,
+}
+
+impl Session {
+    /// The person as the audit log and `created_by` record them.
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.user_id, &self.name, &self.email, Some(self.client_ip))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: i64,
+    tenant_id: Option<i64>,
+    email: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    id: i64,
+    name: String,
+    plan: String,
+    role: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChoiceRow {
+    id: i64,
+    name: String,
+    role: String,
+}
+
+impl TryFrom<ChoiceRow> for TenantChoice {
+    type Error = AppError;
+    fn try_from(r: ChoiceRow) -> AppResult<Self> {
+        Ok(Self {
+            id: r.id,
+            name: r.name,
+            role: r.role.parse().map_err(AppError::internal)?,
+        })
+    }
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The session a cookie token stands for, in the session's tenant if the user still belongs to
+/// it (else their first tenant). `Forbidden` when signed in but a member of nothing.
+pub async fn session(db: &Db, token: &str, client_ip: IpAddr) -> AppResult<Option<Session>> {
+    let row = sqlx::query_as::<_, SessionRow>(
+        "SELECT s.user_id, s.tenant_id, u.email, u.name \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let membership = sqlx::query_as::<_, MembershipRow>(
+        "SELECT t.id, t.name, t.plan, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE m.user_id = $1 ORDER BY CASE WHEN t.id = $2 THEN 0 ELSE 1 END, t.name LIMIT 1",
+    )
+    .bind(row.user_id)
+    .bind(row.tenant_id.unwrap_or(-1))
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(m) = membership else {
+        // Signed in but a member of nothing: there is no tenant to act in.
+        return Err(AppError::Forbidden);
+    };
+    Ok(Some(Session {
+        user_id: row.user_id,
+        email: row.email,
+        name: row.name,
+        tenant_id: m.id,
+        tenant_name: m.name,
+        plan: m.plan.parse().map_err(AppError::internal)?,
+        role: m.role.parse().map_err(AppError::internal)?,
+        client_ip,
+    }))
+}
+
+/// Every tenant the user belongs to, by name (the tenant switcher).
+pub async fn tenants_of(db: &Db, user_id: i64) -> AppResult<Vec<TenantChoice>> {
+    sqlx::query_as::<_, ChoiceRow>(
+        "SELECT t.id, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE m.user_id = $1 ORDER BY t.name",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(TenantChoice::try_from)
+    .collect()
+}
+
+/// Throttles for the sign-in form, keyed by normalised email and by client address.
+pub struct SignInLimiter {
+    pub by_email: Keyed<String>,
+    pub by_ip: Keyed<IpAddr>,
+}
+
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
+
+impl SignInLimiter {
+    pub fn new(per_email: u32, per_ip: u32) -> Self {
+        let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        Self {
+            by_email: RateLimiter::keyed(q(per_email)),
+            by_ip: RateLimiter::keyed(q(per_ip)),
+        }
+    }
+}
+
+fn throttled(r: Result<(), governor::NotUntil<governor::clock::QuantaInstant>>) -> AppResult<()> {
+    r.map_err(|wait| {
+        use governor::clock::{Clock, DefaultClock};
+        let secs = wait.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
+        AppError::RateLimited {
+            retry_after_secs: secs,
+        }
+    })
+}
+
+/// Signs in and returns the new session's cookie token. An unknown email and a wrong password
+/// get the same answer in about the same time; attempts are throttled per email and address.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    ip: IpAddr,
+) -> AppResult<String> {
+    let email = normalise_email(email);
+    let limiter = &state.sign_in_limiter;
+    throttled(limiter.by_ip.check_key(&ip))?;
+    throttled(limiter.by_email.check_key(&email))?;
+
+    #[derive(sqlx::FromRow)]
+    struct Login {
+        id: i64,
+        password_hash: String,
+    }
+    let row = sqlx::query_as::<_, Login>("SELECT id, password_hash FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let (user_id, phc) = match row {
+        Some(r) => (Some(r.id), r.password_hash),
+        None => (None, state.dummy_password_hash.to_string()),
+    };
+    let ok = verify_password(password, phc).await?;
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        tracing::info!(%ip, "sign-in failed");
+        return Err(AppError::field(
+            "password",
+            "That email and password don't match an account.",
+        ));
+    };
+    let tenant_id = first_tenant_of(&state.db, user_id).await?;
+    let token = create_session(&state.db, user_id, tenant_id, state.settings.session_ttl).await?;
+    audit::record(
+        &state.db.pool,
+        &Actor::user(user_id, &email, &email, Some(ip)),
+        Event {
+            tenant_id,
+            action: "user.signed_in",
+            target_type: Some("user"),
+            target_id: Some(user_id.to_string()),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tracing::info!(user_id, %ip, "signed in");
+    Ok(token)
+}
+
+/// Ends the session a cookie token stands for.
+pub async fn end_session(db: &Db, token: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Moves a session to another tenant the user belongs to; `NotFound` otherwise (not revealing
+/// whether the tenant exists).
+pub async fn switch_tenant(db: &Db, user_id: i64, token: &str, tenant_id: i64) -> AppResult<()> {
+    let member =
+        sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND tenant_id = $2")
+            .bind(user_id)
+            .bind(tenant_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    if member.is_none() {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query("UPDATE sessions SET tenant_id = $1 WHERE token_hash = $2 AND user_id = $3")
+        .bind(tenant_id)
+        .bind(token_hash(token))
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)
+}
+
+/// Verifies off the async threads. A malformed stored hash counts as a mismatch.
+pub async fn verify_password(password: String, phc: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+/// A throw-away hash with the live parameters, verified against when an email is unknown so
+/// that both failures cost the same time.
+pub fn dummy_password_hash() -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(b"not-a-real-password", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub fn validate_email(email: &str) -> AppResult<String> {
+    let e = normalise_email(email);
+    let ok = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+    if ok {
+        Ok(e)
+    } else {
+        Err(AppError::field("email", "Enter a valid email address."))
+    }
+}
+
+/// Creates a user; a taken email is a field-level conflict.
+pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> AppResult<i64> {
+    let email = validate_email(email)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "Enter a name of 1 to 100 characters.",
+        ));
+    }
+    if password.chars().count() < 8 {
+        return Err(AppError::field("password", "Use at least 8 characters."));
+    }
+    let hash = hash_password(password.to_owned()).await?;
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&email)
+    .bind(name)
+    .bind(hash)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await
+    .on_unique("email", "A user with this email already exists.")
+}
+
+pub async fn user_id_by_email(db: &Db, email: &str) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = $1")
+            .bind(normalise_email(email))
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+/// Starts a session and returns the cookie value (only its hash is stored).
+pub async fn create_session(
+    db: &Db,
+    user_id: i64,
+    tenant_id: Option<i64>,
+    ttl: Duration,
+) -> AppResult<String> {
+    let token = latchkey_domain::keys::random_base62(43);
+    let now = now_ms();
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(tenant_id)
+    .bind(now)
+    .bind(now.saturating_add(ttl_ms))
+    .execute(&db.pool)
+    .await?;
+    // Expired sessions are swept opportunistically on sign-in; cheap with the PK and no hot path.
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(token)
+}
+
+/// The `Set-Cookie` value for a session token, or for clearing it when `token` is empty.
+pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
+    let mut c =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// The first tenant (by name) the user belongs to, for a fresh session.
+pub async fn first_tenant_of(db: &Db, user_id: i64) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT t.id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE m.user_id = $1 ORDER BY t.name LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(&db.pool)
+    .await?)
+}

@@ -1,0 +1,142 @@
+//! Tenants, memberships and plans: creating them (CLI, demo seed) and changing a plan.
+
+use crate::audit::{record, Actor, Event};
+use crate::db::{now_ms, Db, OnUnique};
+use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::{Plan, Role};
+
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+pub async fn create_tenant(db: &Db, slug: &str, name: &str, plan: Plan) -> AppResult<i64> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "Enter a name of 1 to 100 characters.",
+        ));
+    }
+    let slug = slugify(slug);
+    if slug.is_empty() {
+        return Err(AppError::field("slug", "Use letters and digits."));
+    }
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO tenants (slug, name, plan, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&slug)
+    .bind(name)
+    .bind(plan.as_str())
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await
+    .on_unique(
+        "slug",
+        format!("A tenant with slug “{slug}” already exists."),
+    )
+}
+
+/// A tenant's id and plan, by slug (the CLI names tenants by slug).
+pub async fn by_slug(db: &Db, slug: &str) -> AppResult<Option<(i64, Plan)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        plan: String,
+    }
+    sqlx::query_as::<_, Row>("SELECT id, plan FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| Ok((r.id, r.plan.parse().map_err(AppError::internal)?)))
+        .transpose()
+}
+
+/// Adds a membership, or changes the role of an existing one. Audited as the given actor.
+pub async fn add_member(
+    db: &Db,
+    tenant_id: i64,
+    user_id: i64,
+    role: Role,
+    actor: &Actor,
+) -> AppResult<()> {
+    let mut tx = db.pool.begin().await?;
+    let updated =
+        sqlx::query("UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3")
+            .bind(role.as_str())
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if updated == 0 {
+        sqlx::query(
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
+    record(
+        &mut *tx,
+        actor,
+        Event {
+            tenant_id: Some(tenant_id),
+            action: if updated == 0 {
+                "membership.added"
+            } else {
+                "membership.role_changed"
+            },
+            target_type: Some("user"),
+            target_id: Some(user_id.to_string()),
+            details: serde_json::json!({ "role": role.as_str() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a tenant's plan and audits the change; a no-op when the plan is unchanged. Returns the
+/// old plan. The caller drops the verifier's cached tenant after this returns (commit).
+pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: &Actor) -> AppResult<Plan> {
+    let mut tx = db.pool.begin().await?;
+    let old = sqlx::query_scalar::<_, String>("SELECT plan FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let old: Plan = old.parse().map_err(AppError::internal)?;
+    if old == plan {
+        return Ok(old);
+    }
+    sqlx::query("UPDATE tenants SET plan = $1 WHERE id = $2")
+        .bind(plan.as_str())
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    record(
+        &mut *tx,
+        actor,
+        Event {
+            tenant_id: Some(tenant_id),
+            action: "tenant.plan_changed",
+            target_type: Some("tenant"),
+            target_id: Some(tenant_id.to_string()),
+            details: serde_json::json!({ "from": old.as_str(), "to": plan.as_str() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(old)
+}
