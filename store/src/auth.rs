@@ -3,7 +3,6 @@
 
 use crate::audit::{self, Actor, Event};
 use crate::db::{now_ms, Db, OnUnique};
-use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
@@ -126,20 +125,24 @@ pub async fn tenants_of(db: &Db, user_id: i64) -> AppResult<Vec<TenantChoice>> {
     .collect()
 }
 
-/// Throttles for the sign-in form, keyed by normalised email and by client address.
-pub struct SignInLimiter {
+/// The sign-in form's process-wide state: throttles keyed by normalised email and by client
+/// address, and a dummy hash verified against when an email is unknown, so both failures cost
+/// the same time.
+pub struct SignIn {
     pub by_email: Keyed<String>,
     pub by_ip: Keyed<IpAddr>,
+    dummy_password_hash: String,
 }
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
-impl SignInLimiter {
+impl SignIn {
     pub fn new(per_email: u32, per_ip: u32) -> Self {
         let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         Self {
             by_email: RateLimiter::keyed(q(per_email)),
             by_ip: RateLimiter::keyed(q(per_ip)),
+            dummy_password_hash: dummy_password_hash(),
         }
     }
 }
@@ -157,15 +160,16 @@ fn throttled(r: Result<(), governor::NotUntil<governor::clock::QuantaInstant>>) 
 /// Signs in and returns the new session's cookie token. An unknown email and a wrong password
 /// get the same answer in about the same time; attempts are throttled per email and address.
 pub async fn sign_in(
-    state: &AppState,
+    db: &Db,
+    gate: &SignIn,
+    session_ttl: Duration,
     email: &str,
     password: String,
     ip: IpAddr,
 ) -> AppResult<String> {
     let email = normalise_email(email);
-    let limiter = &state.sign_in_limiter;
-    throttled(limiter.by_ip.check_key(&ip))?;
-    throttled(limiter.by_email.check_key(&email))?;
+    throttled(gate.by_ip.check_key(&ip))?;
+    throttled(gate.by_email.check_key(&email))?;
 
     #[derive(sqlx::FromRow)]
     struct Login {
@@ -174,11 +178,11 @@ pub async fn sign_in(
     }
     let row = sqlx::query_as::<_, Login>("SELECT id, password_hash FROM users WHERE email = $1")
         .bind(&email)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&db.pool)
         .await?;
     let (user_id, phc) = match row {
         Some(r) => (Some(r.id), r.password_hash),
-        None => (None, state.dummy_password_hash.to_string()),
+        None => (None, gate.dummy_password_hash.clone()),
     };
     let ok = verify_password(password, phc).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
@@ -188,10 +192,10 @@ pub async fn sign_in(
             "That email and password don't match an account.",
         ));
     };
-    let tenant_id = first_tenant_of(&state.db, user_id).await?;
-    let token = create_session(&state.db, user_id, tenant_id, state.settings.session_ttl).await?;
+    let tenant_id = first_tenant_of(db, user_id).await?;
+    let token = create_session(db, user_id, tenant_id, session_ttl).await?;
     audit::record(
-        &state.db.pool,
+        &db.pool,
         &Actor::user(user_id, &email, &email, Some(ip)),
         Event {
             tenant_id,
@@ -266,7 +270,7 @@ pub async fn verify_password(password: String, phc: String) -> AppResult<bool> {
 
 /// A throw-away hash with the live parameters, verified against when an email is unknown so
 /// that both failures cost the same time.
-pub fn dummy_password_hash() -> String {
+fn dummy_password_hash() -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(b"not-a-real-password", &salt)

@@ -1,7 +1,7 @@
 //! The one piece of shared server state, handed to every route and (through the context) every
 //! server function.
 
-use crate::auth::SignInLimiter;
+use crate::auth::SignIn;
 use crate::db::Db;
 use crate::limits::Limits;
 use crate::verify::usage::UsageConfig;
@@ -64,9 +64,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub pepper: Arc<Pepper>,
-    pub sign_in_limiter: Arc<SignInLimiter>,
-    /// Verified against when a sign-in names an unknown email, so both failures cost the same.
-    pub dummy_password_hash: Arc<str>,
+    pub sign_in: Arc<SignIn>,
     /// Verifies API keys, caches them, rate-limits them and records their usage.
     pub verifier: Arc<Verifier>,
 }
@@ -74,7 +72,7 @@ pub struct AppState {
 impl AppState {
     /// Must be called inside a Tokio runtime: it starts the usage writer and cache upkeep.
     pub fn new(db: Db, settings: Settings, pepper: Pepper) -> Self {
-        let limiter = SignInLimiter::new(
+        let sign_in = SignIn::new(
             settings.sign_in_per_email_per_minute,
             settings.sign_in_per_ip_per_minute,
         );
@@ -98,8 +96,7 @@ impl AppState {
             db,
             settings: Arc::new(settings),
             pepper,
-            sign_in_limiter: Arc::new(limiter),
-            dummy_password_hash: crate::auth::dummy_password_hash().into(),
+            sign_in: Arc::new(sign_in),
             verifier,
         }
     }

@@ -138,26 +138,23 @@ fn ModeAndScopes(
         <fieldset class="plain">
             <legend>"Mode"</legend>
             <div class="radio-row">
-                <label>
-                    <input
-                        type="radio"
-                        name="mode"
-                        value="test"
-                        prop:checked=move || mode.get() == Mode::Test
-                        on:change=move |_| mode.set(Mode::Test)
-                    />
-                    "Test"
-                </label>
-                <label>
-                    <input
-                        type="radio"
-                        name="mode"
-                        value="live"
-                        prop:checked=move || mode.get() == Mode::Live
-                        on:change=move |_| mode.set(Mode::Live)
-                    />
-                    "Live"
-                </label>
+                {[(Mode::Test, "test", "Test"), (Mode::Live, "live", "Live")]
+                    .into_iter()
+                    .map(|(m, value, label)| {
+                        view! {
+                            <label>
+                                <input
+                                    type="radio"
+                                    name="mode"
+                                    value=value
+                                    prop:checked=move || mode.get() == m
+                                    on:change=move |_| mode.set(m)
+                                />
+                                {label}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
             </div>
         </fieldset>
         <fieldset class="plain">

@@ -2,7 +2,7 @@
 
 use crate::api_keys::api::*;
 use crate::api_keys::request_log::RequestLog;
-use crate::components::{mode_pill, scope_badges, silent, status_pill, Loaded};
+use crate::components::{mode_pill, scope_badges, silent, status_pill, DataTable, Loaded};
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -107,17 +107,7 @@ fn AuditTrail(rows: Vec<AuditRow>) -> impl IntoView {
     view! {
         <section class="card" data-testid="audit-trail">
             <h2>"Audit trail"</h2>
-            <div class="table-wrap">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Who"</th>
-                            <th scope="col">"What"</th>
-                            <th scope="col">"Details"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <DataTable headers=&["When", "Who", "What", "Details"]>
                         {rows
                             .into_iter()
                             .map(|r| {
@@ -131,9 +121,7 @@ fn AuditTrail(rows: Vec<AuditRow>) -> impl IntoView {
                                 }
                             })
                             .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            </DataTable>
         </section>
     }
 }

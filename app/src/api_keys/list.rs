@@ -6,7 +6,7 @@ use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::key_row::KeyRow;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
-use crate::components::{gate, Loaded, PageHeader, Pager, Ready};
+use crate::components::{gate, DataTable, Loaded, PageHeader, Pager, Ready};
 use leptos::prelude::*;
 
 /// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
@@ -114,24 +114,12 @@ fn KeysManager() -> impl IntoView {
                     " Include revoked"
                 </label>
             </div>
-            <div class="table-wrap">
-                <table data-testid="keys-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Key"</th>
-                            <th scope="col">"Mode"</th>
-                            <th scope="col">"Scopes"</th>
-                            <th scope="col">"Created"</th>
-                            <th scope="col">"Last used"</th>
-                            <th scope="col">"Created by"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">
-                                <span class="sr-only">"Actions"</span>
-                            </th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <DataTable
+                headers=&["Name", "Key", "Mode", "Scopes", "Created", "Last used", "Created by", "Status"]
+                actions=true
+                testid="keys-table"
+                empty=empty.then_some(("no-keys", "No keys match."))
+            >
                         {p
                             .keys
                             .into_iter()
@@ -141,17 +129,7 @@ fn KeysManager() -> impl IntoView {
                                 }
                             })
                             .collect_view()}
-                    </tbody>
-                </table>
-                {empty
-                    .then(|| {
-                        view! {
-                            <p class="muted" style="padding:1rem" data-testid="no-keys">
-                                "No keys match."
-                            </p>
-                        }
-                    })}
-            </div>
+            </DataTable>
             <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
             <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
         }

@@ -1,7 +1,7 @@
 //! A key's request log, newest first, a page at a time.
 
 use crate::api_keys::api::RequestPage;
-use crate::components::{Pager, Ready};
+use crate::components::{DataTable, Pager, Ready};
 use latchkey_domain::time::format_ms_seconds;
 use leptos::prelude::*;
 
@@ -25,18 +25,13 @@ pub fn RequestLog(
         <section class="card" data-testid="request-log">
             <h2>"Request log"</h2>
             <Ready testid="request-log-ready"/>
-            <div class="table-wrap">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Request"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Client IP"</th>
-                            <th scope="col">"Latency"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <DataTable
+                headers=&["When", "Request", "Status", "Client IP", "Latency"]
+                empty=empty.then_some((
+                    "no-requests",
+                    "No requests yet. Calls made with this key will be listed here.",
+                ))
+            >
                         {page
                             .rows
                             .into_iter()
@@ -53,17 +48,7 @@ pub fn RequestLog(
                                 }
                             })
                             .collect_view()}
-                    </tbody>
-                </table>
-                {empty
-                    .then(|| {
-                        view! {
-                            <p class="muted" style="padding:1rem" data-testid="no-requests">
-                                "No requests yet. Calls made with this key will be listed here."
-                            </p>
-                        }
-                    })}
-            </div>
+            </DataTable>
             <Pager before=before history=history next=next newer="requests-newer" older="requests-older"/>
         </section>
     }

@@ -46,7 +46,15 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, set_session_cookie, state};
 
     let state = state()?;
-    let token = store::auth::sign_in(&state, &email, password, current_client_ip()?).await?;
+    let token = store::auth::sign_in(
+        &state.db,
+        &state.sign_in,
+        state.settings.session_ttl,
+        &email,
+        password,
+        current_client_ip()?,
+    )
+    .await?;
     set_session_cookie(&state, &token, state.settings.session_ttl.as_secs());
     Ok(())
 }

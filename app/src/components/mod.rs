@@ -11,6 +11,7 @@ pub mod page_header;
 pub mod pager;
 pub mod pills;
 pub mod ready;
+pub mod table;
 
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
@@ -22,3 +23,4 @@ pub use page_header::{ComingSoon, PageHeader};
 pub use pager::Pager;
 pub use pills::{mode_pill, scope_badges, status_pill};
 pub use ready::Ready;
+pub use table::DataTable;

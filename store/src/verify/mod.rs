@@ -6,30 +6,25 @@
 //! the cache's time-to-live only bounds how long a change made by *another process* (the
 //! operator CLI) can take to arrive.
 
+mod limiter;
+mod request_ids;
 pub mod usage;
+
+use limiter::Limiters;
+pub use limiter::{RateInfo, RATE_WINDOW_SECS};
+pub use request_ids::RequestIds;
 
 use crate::db::{now_ms, Db};
 use crate::limits::Limits;
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use latchkey_domain::cidr::Allowlist;
 use latchkey_domain::keys::{self, Digest, Mode, Pepper};
 use latchkey_domain::verify::{self as rules, KeyState, Rejection};
 use latchkey_domain::Plan;
 use moka::sync::Cache;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-type KeyedLimiter =
-    RateLimiter<i64, DefaultKeyedStateStore<i64>, DefaultClock, StateInformationMiddleware>;
-
-/// The window the per-key limits are expressed in (requests per minute).
-pub const RATE_WINDOW_SECS: u64 = 60;
 
 /// What the cache holds for a key whose digest matched. Never the secret or the digest.
 #[derive(Debug, Clone)]
@@ -51,15 +46,6 @@ pub struct TenantRecord {
     pub slug: String,
     pub name: String,
     pub plan: Plan,
-}
-
-/// The caller's remaining budget, for the `RateLimit` headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateInfo {
-    pub limit: u32,
-    pub remaining: u32,
-    /// Seconds until the budget is full again.
-    pub reset_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -116,81 +102,6 @@ impl Default for VerifierConfig {
             cache_ttl: Duration::from_secs(10),
             limits: Limits::default(),
         }
-    }
-}
-
-struct Limiters {
-    limits: Limits,
-    professional: KeyedLimiter,
-    enterprise: KeyedLimiter,
-}
-
-impl Limiters {
-    fn new(limits: Limits) -> Self {
-        let make = |n: u32| {
-            let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
-        };
-        Self {
-            limits,
-            professional: make(limits.professional_rpm),
-            enterprise: make(limits.enterprise_rpm),
-        }
-    }
-
-    /// Takes one request from the key's budget (GCRA: the budget refills evenly over the window).
-    fn take(&self, plan: Plan, key_row_id: i64) -> Result<RateInfo, Rejection> {
-        let limit = self.limits.per_minute(plan);
-        let limiter = match plan {
-            Plan::Professional => &self.professional,
-            Plan::Enterprise => &self.enterprise,
-            Plan::Starter => return Err(Rejection::PlanRequired),
-        };
-        // Time for one request's worth of budget to come back.
-        let per_cell_ms = (RATE_WINDOW_SECS * 1000) / u64::from(limit.max(1));
-        match limiter.check_key(&key_row_id) {
-            Ok(snapshot) => {
-                let remaining = snapshot.remaining_burst_capacity();
-                let used = u64::from(limit.saturating_sub(remaining));
-                Ok(RateInfo {
-                    limit,
-                    remaining,
-                    reset_secs: (used * per_cell_ms).div_ceil(1000),
-                })
-            }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(Rejection::RateLimited {
-                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
-                })
-            }
-        }
-    }
-
-    fn retain_recent(&self) {
-        self.professional.retain_recent();
-        self.enterprise.retain_recent();
-    }
-}
-
-/// Hands out request ids: a random per-process prefix and a counter. Unique without a syscall
-/// per request (they label log lines, they are not secrets).
-pub struct RequestIds {
-    prefix: String,
-    next: AtomicU64,
-}
-
-impl RequestIds {
-    fn new() -> Self {
-        Self {
-            prefix: keys::random_base62(10),
-            next: AtomicU64::new(1),
-        }
-    }
-
-    pub fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("req_{}{n:08x}", self.prefix)
     }
 }
 

@@ -4,14 +4,16 @@
 
 use crate::audit::{record, Actor, Event};
 use crate::db::{keyset_page, now_ms, Db, Keyed};
-use latchkey_domain::cidr::Allowlist;
-use latchkey_domain::error::{AppError, AppResult, FieldError};
+use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
-use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
-use latchkey_domain::{scopes, Plan};
+use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey};
+use latchkey_domain::Plan;
 
-pub const NAME_MAX: usize = 100;
-pub const DESCRIPTION_MAX: usize = 500;
+mod requests;
+mod validate;
+
+pub use requests::request_log;
+pub use validate::{DESCRIPTION_MAX, NAME_MAX};
 
 const COLUMNS: &str = "id, public_id, name, description, mode, scopes, allowlist, masked, status, \
      expires_at, created_at, created_by_name, last_used_at, revoked_at, revoked_by, revoke_reason";
@@ -68,47 +70,6 @@ impl KeyRow {
     }
 }
 
-/// Checks name, description and allowlist; collects every problem at once.
-fn validate_common(
-    name: &str,
-    description: &str,
-    allowlist: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<Allowlist> {
-    let mut push = |field: &str, message: String| {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message,
-        })
-    };
-    let name = name.trim();
-    if name.is_empty() {
-        push("name", "Give the key a name.".into());
-    } else if name.chars().count() > NAME_MAX {
-        push("name", format!("Use at most {NAME_MAX} characters."));
-    }
-    if description.trim().chars().count() > DESCRIPTION_MAX {
-        push(
-            "description",
-            format!("Use at most {DESCRIPTION_MAX} characters."),
-        );
-    }
-    match Allowlist::parse_lines(allowlist) {
-        Ok(a) => Some(a),
-        Err(lines) => {
-            for l in lines {
-                let msg = if l.line > 0 {
-                    format!("Line {}: {}", l.line, l.message)
-                } else {
-                    l.message
-                };
-                push("allowlist", msg);
-            }
-            None
-        }
-    }
-}
-
 /// The number of keys that count against the plan: active and not yet expired.
 pub async fn active_count<'e, E>(executor: E, tenant_id: i64) -> AppResult<i64>
 where
@@ -137,51 +98,10 @@ pub async fn create(
     new: NewKey,
     granter_scopes: Option<&[String]>,
 ) -> AppResult<(KeyView, Secret)> {
-    let mut errors = Vec::new();
-    let allowlist = validate_common(&new.name, &new.description, &new.allowlist, &mut errors);
-    let mode = new.mode.unwrap_or(Mode::Test);
-    let scopes = match scopes::validate(&new.scopes, catalogue) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            errors.push(FieldError {
-                field: "scopes".into(),
-                message: capitalise(&e.to_string()),
-            });
-            None
-        }
-    };
-    if let (Some(granter), Some(wanted)) = (granter_scopes, scopes.as_ref()) {
-        if !scopes::covers(granter, wanted) {
-            errors.push(FieldError {
-                field: "scopes".into(),
-                message: "A key can only grant scopes it holds itself.".into(),
-            });
-        }
-    }
     let now = now_ms();
-    let expires_at = match new.expires_on.trim() {
-        "" => None,
-        s => match latchkey_domain::time::parse_date_end_ms(s) {
-            Some(ms) if ms > now => Some(ms),
-            Some(_) => {
-                errors.push(FieldError {
-                    field: "expires_on".into(),
-                    message: "Choose a date in the future.".into(),
-                });
-                None
-            }
-            None => {
-                errors.push(FieldError {
-                    field: "expires_on".into(),
-                    message: "Use a date like 2027-01-31.".into(),
-                });
-                None
-            }
-        },
-    };
-    let (Some(allowlist), Some(scopes), true) = (allowlist, scopes, errors.is_empty()) else {
-        return Err(AppError::Validation(errors));
-    };
+    let checked = validate::new_key(&new, catalogue, granter_scopes, now)?;
+    let (allowlist, scopes, expires_at) = (checked.allowlist, checked.scopes, checked.expires_at);
+    let mode = new.mode.unwrap_or(Mode::Test);
     let limit = plan.limits();
     if !limit.api_keys {
         return Err(AppError::PlanRequired);
@@ -254,14 +174,6 @@ pub async fn create(
     Ok((key, secret))
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// One page of keys, newest first, by keyset on the row id (fast at any depth).
 pub async fn list(
     db: &Db,
@@ -317,11 +229,7 @@ pub async fn get(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyView>
 
 /// Changes name, description and allowlist only: a key's mode and scopes never change.
 pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> AppResult<KeyView> {
-    let mut errors = Vec::new();
-    let allowlist = validate_common(&edit.name, &edit.description, &edit.allowlist, &mut errors);
-    let (Some(allowlist), true) = (allowlist, errors.is_empty()) else {
-        return Err(AppError::Validation(errors));
-    };
+    let allowlist = validate::edit(&edit)?;
     let old = get(db, tenant_id, &edit.id).await?;
     if old.status == KeyStatus::Revoked {
         return Err(AppError::Conflict("A revoked key can't be edited.".into()));
@@ -436,67 +344,4 @@ pub async fn tenant_of(db: &Db, public_id: &str) -> AppResult<i64> {
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound)
-}
-
-/// One page of a key's request log, newest first, by keyset on the row id. A key of another
-/// tenant is "not found", like everywhere else.
-pub async fn request_log(
-    db: &Db,
-    tenant_id: i64,
-    public_id: &str,
-    before: Option<i64>,
-    limit: i64,
-) -> AppResult<(Vec<RequestRow>, Option<i64>)> {
-    let key_id = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let rows = sqlx::query_as::<_, RequestLogRow>(
-        "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
-         FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND id < $3 \
-         ORDER BY id DESC LIMIT $4",
-    )
-    .bind(tenant_id)
-    .bind(key_id)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(&db.pool)
-    .await?;
-    keyset_page(rows, limit, |r| Ok(r.into()))
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct RequestLogRow {
-    id: i64,
-    created_at: i64,
-    method: String,
-    path: String,
-    status: i64,
-    client_ip: Option<String>,
-    latency_us: i64,
-    request_id: String,
-}
-
-impl Keyed for RequestLogRow {
-    fn keyset_id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl From<RequestLogRow> for RequestRow {
-    fn from(r: RequestLogRow) -> Self {
-        Self {
-            at: r.created_at,
-            method: r.method,
-            path: r.path,
-            status: u16::try_from(r.status).unwrap_or(0),
-            client_ip: r.client_ip.unwrap_or_default(),
-            latency_us: r.latency_us,
-            request_id: r.request_id,
-        }
-    }
 }

@@ -1,0 +1,68 @@
+//! A key's request log, as its detail page pages through it.
+
+use crate::db::{keyset_page, Db, Keyed};
+use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::views::RequestRow;
+
+/// One page of a key's request log, newest first, by keyset on the row id. A key of another
+/// tenant is "not found", like everywhere else.
+pub async fn request_log(
+    db: &Db,
+    tenant_id: i64,
+    public_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<(Vec<RequestRow>, Option<i64>)> {
+    let key_id = sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(public_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let rows = sqlx::query_as::<_, RequestLogRow>(
+        "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
+         FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND id < $3 \
+         ORDER BY id DESC LIMIT $4",
+    )
+    .bind(tenant_id)
+    .bind(key_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&db.pool)
+    .await?;
+    keyset_page(rows, limit, |r| Ok(r.into()))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct RequestLogRow {
+    id: i64,
+    created_at: i64,
+    method: String,
+    path: String,
+    status: i64,
+    client_ip: Option<String>,
+    latency_us: i64,
+    request_id: String,
+}
+
+impl Keyed for RequestLogRow {
+    fn keyset_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl From<RequestLogRow> for RequestRow {
+    fn from(r: RequestLogRow) -> Self {
+        Self {
+            at: r.created_at,
+            method: r.method,
+            path: r.path,
+            status: u16::try_from(r.status).unwrap_or(0),
+            client_ip: r.client_ip.unwrap_or_default(),
+            latency_us: r.latency_us,
+            request_id: r.request_id,
+        }
+    }
+}
