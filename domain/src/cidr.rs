@@ -2,6 +2,7 @@
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// A parsed allowlist, normalised (host bits cleared) so equal lists compare equal.
@@ -36,8 +37,24 @@ impl Allowlist {
     pub const MAX_ENTRIES: usize = 100;
 
     /// Parses text with one entry a line; blank lines are skipped. Every bad line is reported.
+    /// More than [`Self::MAX_ENTRIES`] non-empty lines are refused before anything is parsed, so
+    /// a huge paste costs one pass over at most that many lines, never a parse of each.
     pub fn parse_lines(text: &str) -> Result<Self, Vec<LineError>> {
+        let non_empty = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(Self::MAX_ENTRIES + 1)
+            .count();
+        if non_empty > Self::MAX_ENTRIES {
+            return Err(vec![LineError {
+                line: 0,
+                text: String::new(),
+                message: format!("Use at most {} entries, one a line.", Self::MAX_ENTRIES),
+            }]);
+        }
         let mut nets = Vec::new();
+        // A set for duplicates (linear), the Vec for the first-seen order.
+        let mut seen = HashSet::new();
         let mut errors = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -46,7 +63,7 @@ impl Allowlist {
             }
             match parse_entry(line) {
                 Ok(net) => {
-                    if !nets.contains(&net) {
+                    if seen.insert(net) {
                         nets.push(net);
                     }
                 }
@@ -56,13 +73,6 @@ impl Allowlist {
                     message,
                 }),
             }
-        }
-        if nets.len() > Self::MAX_ENTRIES {
-            errors.push(LineError {
-                line: 0,
-                text: String::new(),
-                message: format!("At most {} entries", Self::MAX_ENTRIES),
-            });
         }
         if errors.is_empty() {
             Ok(Self(nets))
@@ -98,6 +108,20 @@ impl Allowlist {
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Whether every address this list allows, `other` allows too: `other` is empty (any
+    /// address), or this list is not empty and each entry lies inside some entry of `other`.
+    /// Families are not mixed (an IPv4-mapped IPv6 range never matches a client: see `allows`).
+    pub fn is_within(&self, other: &Allowlist) -> bool {
+        if other.0.is_empty() {
+            return true;
+        }
+        !self.0.is_empty()
+            && self
+                .0
+                .iter()
+                .all(|mine| other.0.iter().any(|theirs| theirs.contains(mine)))
     }
 }
 
@@ -160,5 +184,57 @@ mod tests {
             .map(|i| format!("10.0.{}.{}\n", i / 256, i % 256))
             .collect();
         assert!(Allowlist::parse_lines(&many).is_err());
+    }
+
+    #[test]
+    fn the_cap_counts_lines_before_parsing_and_keeps_first_seen_order() {
+        // Exactly the cap, with duplicates and blank lines: accepted, deduplicated in order.
+        let mut text: String = (0..Allowlist::MAX_ENTRIES - 2)
+            .map(|i| format!("10.1.{}.{}\n\n", i / 256, i % 256))
+            .collect();
+        text.push_str("10.1.0.0\n10.1.0.1/32\n");
+        let a = Allowlist::parse_lines(&text).expect("ok");
+        assert_eq!(a.entries().len(), Allowlist::MAX_ENTRIES - 2);
+        assert_eq!(a.entries()[0].to_string(), "10.1.0.0/32");
+        assert_eq!(a.entries()[1].to_string(), "10.1.0.1/32");
+        // One line more, even a duplicate: refused with the limit, whatever the lines hold.
+        text.push_str("10.1.0.0\n");
+        let errs = Allowlist::parse_lines(&text).expect_err("capped");
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 0);
+        assert!(
+            errs[0].message.contains("at most 100"),
+            "{}",
+            errs[0].message
+        );
+        let junk = "not an address\n".repeat(100_000);
+        let errs = Allowlist::parse_lines(&junk).expect_err("capped");
+        assert_eq!(errs.len(), 1, "one cap error, not a parse error per line");
+    }
+
+    #[test]
+    fn is_within_means_no_address_more() {
+        let list = |s: &str| Allowlist::parse_lines(s).expect("ok");
+        let office = list("10.0.0.0/8\n2001:db8::/32\n192.0.2.7");
+        // (candidate, within office)
+        for (text, within) in [
+            ("10.0.0.0/8", true),
+            ("10.1.2.0/24\n192.0.2.7", true),
+            ("2001:db8:1::/48", true),
+            ("10.0.0.0/8\n2001:db8::/32\n192.0.2.7", true),
+            ("", false),
+            ("0.0.0.0/0", false),
+            ("10.0.0.0/7", false),
+            ("192.0.2.0/24", false),
+            ("10.1.0.0/16\n172.16.0.0/12", false),
+            ("::ffff:10.0.0.0/104", false),
+            ("2001:db9::/32", false),
+        ] {
+            assert_eq!(list(text).is_within(&office), within, "{text:?}");
+        }
+        // Empty allows any address: everything is within it, and it is within nothing else.
+        assert!(list("0.0.0.0/0\n::/0").is_within(&Allowlist::default()));
+        assert!(Allowlist::default().is_within(&Allowlist::default()));
+        assert!(!Allowlist::default().is_within(&list("0.0.0.0/0")));
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod policy;
 pub mod scopes;
+pub mod text;
 pub mod time;
 pub mod verify;
 pub mod views;

@@ -1,6 +1,7 @@
 //! Scopes: typed strings from a catalogue the operator can extend. `*` grants everything;
 //! nothing else implies anything (`x:write` is not `x:read`).
 
+use crate::keys::Mode;
 use serde::{Deserialize, Serialize};
 
 pub const WILDCARD: &str = "*";
@@ -85,6 +86,20 @@ pub fn covers(held: &[String], wanted: &[String]) -> bool {
     })
 }
 
+/// Whether a key (`caller_*`) may read, list, edit, roll or revoke another key (`target_*`) of
+/// its tenant through the API: it must cover every scope of the target (so it could have
+/// created it) and may use the target's mode (a test key touches only test keys). A key always
+/// covers itself.
+pub fn may_manage(
+    caller_scopes: &[String],
+    caller_mode: Mode,
+    target_scopes: &[String],
+    target_mode: Mode,
+) -> bool {
+    let mode_ok = caller_mode == Mode::Live || target_mode == Mode::Test;
+    mode_ok && covers(caller_scopes, target_scopes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +150,42 @@ mod tests {
         assert!(!covers(&v(&["keys:write"]), &v(&["audit:read"])));
         assert!(!covers(&v(&["keys:write", "keys:read"]), &v(&["*"])));
         assert!(covers(&v(&["keys:write", "keys:read"]), &v(&["keys:read"])));
+    }
+
+    #[test]
+    fn may_manage_only_what_it_covers() {
+        use Mode::{Live, Test};
+        let all = &["*"][..];
+        let kw = &["keys:write"][..];
+        let kwr = &["keys:read", "keys:write"][..];
+        let audit = &["audit:read"][..];
+        let mixed = &["audit:read", "keys:read"][..];
+        // Caller scopes, caller mode, target scopes, target mode, may manage.
+        type Row<'a> = (&'a [&'a str], Mode, &'a [&'a str], Mode, bool);
+        let table: &[Row] = &[
+            (all, Live, all, Live, true),
+            (all, Live, all, Test, true),
+            (all, Live, audit, Live, true),
+            (all, Test, all, Test, true),
+            // A test key touches only test keys, whatever its scopes.
+            (all, Test, all, Live, false),
+            (all, Test, kw, Live, false),
+            (kwr, Test, kw, Live, false),
+            (kwr, Test, kw, Test, true),
+            // Every scope of the target must be held; only `*` covers `*`.
+            (kw, Live, all, Live, false),
+            (kwr, Live, all, Test, false),
+            (kwr, Live, audit, Live, false),
+            (kwr, Live, mixed, Live, false),
+            (kwr, Live, &["keys:read"], Live, true),
+            (kwr, Live, kwr, Live, true),
+            // `keys:write` does not imply `keys:read`.
+            (kw, Live, &["keys:read"], Live, false),
+            // Itself.
+            (kw, Test, kw, Test, true),
+        ];
+        for (i, &(cs, cm, ts, tm, want)) in table.iter().enumerate() {
+            assert_eq!(may_manage(&v(cs), cm, &v(ts), tm), want, "row {i}");
+        }
     }
 }

@@ -191,6 +191,29 @@ pub struct ServeArgs {
     /// Longest a cached key can lag a change made by another process (e.g. the CLI), seconds.
     #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 10)]
     pub key_cache_ttl_secs: u64,
+    /// Failed verifications of well-formed keys per client address a minute before 429.
+    #[arg(long, env = "LATCHKEY_FAILED_AUTH_PER_MINUTE", default_value_t = 120)]
+    pub failed_auth_per_minute: u32,
+    /// Seconds a client has to send a request's headers (slow clients are cut off).
+    #[arg(long, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Connections open at once; beyond it new ones are closed at once.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+}
+
+impl ServeArgs {
+    pub fn http_limits(&self) -> crate::http::HttpLimits {
+        use std::time::Duration;
+        crate::http::HttpLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
 
 pub mod config;
+pub mod http;
 pub mod v1;
 
 use axum::body::Body;
@@ -97,6 +98,11 @@ async fn guard_server_fns(req: Request, next: Next) -> Response {
     if !is_server_fn {
         return next.run(req).await;
     }
+    // An unknown function is a plain 404, not the framework's advice on how to register one.
+    let path = req.uri().path();
+    if !leptos::server_fn::axum::server_fn_paths().any(|(p, _)| p == path) {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
     if req.method() != Method::GET && store::request::is_cross_site(req.headers()) {
         tracing::warn!(path = %req.uri().path(), "refused cross-site request");
         return error_response(&AppError::Forbidden);
@@ -112,6 +118,16 @@ async fn guard_server_fns(req: Request, next: Next) -> Response {
         return error_response(&AppError::Internal);
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let AppError::Transport(detail) = &err {
+            // The arguments did not decode: the caller's mistake, said without parser detail.
+            tracing::info!(%detail, "server function input refused");
+            let mut res = error_response(&AppError::field(
+                "request",
+                "The request could not be read. Reload the page and try again.",
+            ));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            return res;
+        }
         parts.status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::RateLimited { retry_after_secs } = err {
@@ -161,6 +177,22 @@ pub async fn build_state(
     use std::time::Duration;
     use store::Settings;
 
+    // Checked before anything is created: a guessable token would open `POST /v1/verify`.
+    const SERVICE_TOKEN_MIN_BYTES: usize = 32;
+    let service_token = args
+        .service_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(t) = service_token {
+        if t.len() < SERVICE_TOKEN_MIN_BYTES {
+            anyhow::bail!(
+                "the service token (--service-token / LATCHKEY_SERVICE_TOKEN) is {} bytes; it must \
+                 be at least {SERVICE_TOKEN_MIN_BYTES} bytes (e.g. `openssl rand -hex 32`)",
+                t.len()
+            );
+        }
+    }
     let db = connect(global).await?;
     let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
     let catalogue = scope_catalogue(global)?;
@@ -175,20 +207,16 @@ pub async fn build_state(
             professional_rpm: args.rate_limit_professional,
             enterprise_rpm: args.rate_limit_enterprise,
         },
-        service_token_sha256: args
-            .service_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                use sha2::Digest as _;
-                sha2::Sha256::digest(t.as_bytes()).into()
-            }),
+        service_token_sha256: service_token.map(|t| {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(t.as_bytes()).into()
+        }),
         request_log_retention: Duration::from_secs(
             u64::from(args.request_log_retention_days.max(1)) * 86_400,
         ),
         usage_flush_interval: Duration::from_millis(args.usage_flush_ms.max(10)),
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
+        failed_auth_per_minute: args.failed_auth_per_minute,
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {
@@ -219,18 +247,56 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
     Ok(catalogue)
 }
 
-/// Connects to the configured database and applies migrations.
+/// Connects to the configured database and applies migrations. A SQLite data directory is
+/// created 0700 and the database files are kept 0600: they hold key digests and sessions.
 pub async fn connect(global: &config::Global) -> anyhow::Result<store::db::Db> {
     use anyhow::Context;
     let url = global.database_url();
+    // `sqlite://path?opts` or `sqlite:path`; no file for an in-memory database.
+    let sqlite_file = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
+        .map(std::path::PathBuf::from);
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&global.data_dir)
+        store::pepper::create_private_dir(&global.data_dir)
             .with_context(|| format!("creating {}", global.data_dir.display()))?;
     }
+    #[cfg(unix)]
+    if let Some(file) = &sqlite_file {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Created empty (a valid SQLite file) and private before SQLite opens it, so it is
+        // never readable by others, not even for a moment.
+        if !file.exists() {
+            // A failure here (say, a missing parent) is reported by the connect below.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = &sqlite_file;
     let db = store::db::Db::connect(&url)
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
+    #[cfg(unix)]
+    if let Some(file) = &sqlite_file {
+        use std::os::unix::fs::PermissionsExt;
+        let mut wal = file.clone().into_os_string();
+        wal.push("-wal");
+        let mut shm = file.clone().into_os_string();
+        shm.push("-shm");
+        for f in [file.clone(), wal.into(), shm.into()] {
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("making {} private (0600)", f.display()))?;
+            }
+        }
+    }
     Ok(db)
 }
 
@@ -239,17 +305,13 @@ pub async fn serve(
     state: AppState,
     options: LeptosOptions,
     addr: std::net::SocketAddr,
+    limits: http::HttpLimits,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(url = %format!("http://{local}"), "listening");
     let verifier = state.verifier.clone();
-    axum::serve(
-        listener,
-        router(state, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    http::serve(listener, router(state, options), limits, shutdown_signal()).await?;
     // Usage still queued in memory is written before we go.
     verifier.usage.flush().await;
     tracing::info!("stopped");

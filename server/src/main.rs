@@ -66,7 +66,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 say(&banner);
             }
-            server::serve(state, server::leptos_options(&args), args.addr).await
+            server::serve(
+                state,
+                server::leptos_options(&args),
+                args.addr,
+                args.http_limits(),
+            )
+            .await
         }
         Command::Migrate => {
             server::connect(&global).await?;
@@ -175,9 +181,12 @@ async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow
             let (tenant_id, _) = tenant_by_slug(&db, &tenant).await?;
             let mut before = None;
             loop {
-                let (page, next) = keys::list(&db, tenant_id, "", all, before, 500)
+                let (page, next) = keys::list(&db, tenant_id, "", all, None, before, 500)
                     .await
                     .map_err(app_err)?;
+                // Names are typed by people: escape what a terminal would act on (escape
+                // sequences, bidi overrides, tabs that would shift the columns).
+                use latchkey_domain::text::escape_unsafe;
                 for k in page {
                     say(&format!(
                         "{}\t{}\t{}\t{:?}\t{}\t{}",
@@ -185,8 +194,8 @@ async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow
                         k.masked,
                         k.mode,
                         k.status,
-                        k.scopes.join(","),
-                        k.name
+                        escape_unsafe(&k.scopes.join(",")),
+                        escape_unsafe(&k.name)
                     ));
                 }
                 match next {

@@ -13,6 +13,7 @@ pub mod pepper;
 pub mod request;
 pub mod state;
 pub mod tenants;
+pub mod throttle;
 pub mod verify;
 
 pub use latchkey_domain::error::{AppError, AppResult, FieldError};

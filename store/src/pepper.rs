@@ -14,11 +14,11 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Resu
     }
     let path = data_dir.join("pepper");
     if let Ok(text) = std::fs::read_to_string(&path) {
+        refuse_if_shared(&path)?;
         return Pepper::new(text.trim().as_bytes().to_vec())
             .ok_or_else(|| anyhow!("the pepper file {} is too short", path.display()));
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    create_private_dir(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     // 64 base62 characters ≈ 381 bits, kept as text so operators can back it up easily.
     let fresh = random_base62(64);
     let mut opts = std::fs::OpenOptions::new();
@@ -38,6 +38,43 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Resu
         "generated a new API key pepper; back it up: without it no stored key verifies"
     );
     Pepper::new(fresh.into_bytes()).ok_or_else(|| anyhow!("pepper generation failed"))
+}
+
+/// Creates `dir` (and missing parents) readable by the owner only: it holds the pepper and the
+/// SQLite database. An existing directory is left as the operator set it.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Refuses a pepper file that group or others may read: anyone who can read it can mint digests.
+fn refuse_if_shared(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading the mode of {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "the pepper file {} is readable by group or others (mode {:o}); \
+                 run `chmod 600 {}` and start again",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -64,8 +101,35 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "the data directory is private");
+        }
         assert!(load_or_create(Some("abcd"), &dir).is_err());
         assert!(load_or_create(Some(&"ab".repeat(32)), &dir).is_ok());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pepper_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lk-pepper-{}", random_base62(8)));
+        load_or_create(None, &dir).expect("created");
+        let path = dir.join("pepper");
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            let err = load_or_create(None, &dir).expect_err("refused").to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+        // Owner-only modes (read-only included) are fine.
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            load_or_create(None, &dir).expect("accepted");
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -35,6 +35,9 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// Upper bound on how long a cached key may be stale after a change made by another process.
     pub key_cache_ttl: Duration,
+    /// Failed verifications of well-formed keys allowed per client address a minute; past it
+    /// the client is answered 429 without a storage read.
+    pub failed_auth_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             request_log_retention: Duration::from_secs(30 * 86_400),
             usage_flush_interval: Duration::from_secs(1),
             key_cache_ttl: Duration::from_secs(10),
+            failed_auth_per_minute: 120,
         }
     }
 }
@@ -82,6 +86,7 @@ impl AppState {
             pepper.clone(),
             VerifierConfig {
                 cache_ttl: settings.key_cache_ttl,
+                failed_per_minute: settings.failed_auth_per_minute,
                 limits: settings.limits,
                 ..VerifierConfig::default()
             },
@@ -91,26 +96,30 @@ impl AppState {
                 ..UsageConfig::default()
             },
         ));
-        spawn_upkeep(Arc::downgrade(&verifier));
+        let sign_in = Arc::new(sign_in);
+        spawn_upkeep(Arc::downgrade(&verifier), Arc::downgrade(&sign_in));
         Self {
             db,
             settings: Arc::new(settings),
             pepper,
-            sign_in: Arc::new(sign_in),
+            sign_in,
             verifier,
         }
     }
 }
 
 /// Once a minute, until the verifier is gone: drop idle rate-limit state and expired cache entries.
-fn spawn_upkeep(verifier: std::sync::Weak<Verifier>) {
+fn spawn_upkeep(verifier: std::sync::Weak<Verifier>, sign_in: std::sync::Weak<SignIn>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match verifier.upgrade() {
-                Some(v) => v.housekeeping(),
-                None => return,
+            match (verifier.upgrade(), sign_in.upgrade()) {
+                (Some(v), Some(s)) => {
+                    v.housekeeping();
+                    s.housekeeping();
+                }
+                _ => return,
             }
         }
     });

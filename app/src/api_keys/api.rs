@@ -49,6 +49,7 @@ pub async fn list_keys(
         session.tenant_id,
         &search,
         include_revoked,
+        None,
         before,
         50,
     )

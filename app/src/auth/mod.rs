@@ -12,7 +12,11 @@ pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     reload_on_success(sign_in, "/");
     let error = move || match sign_in.value().get() {
-        Some(Err(e)) => Some(e.field_message("password").unwrap_or_else(|| e.to_string())),
+        Some(Err(e)) => Some(
+            e.field_message("password")
+                .or_else(|| e.field_message("email"))
+                .unwrap_or_else(|| e.to_string()),
+        ),
         _ => None,
     };
     view! {

@@ -1,5 +1,8 @@
 //! `/v1/whoami` and `/v1/keys…`: the same validation, plan limit and audit events as the UI,
-//! plus the API's own rule that a key never grants more than it holds.
+//! plus the API's own rule that keys act only within their own rights (SPEC §3): a key sees and
+//! manages only keys it covers (`scopes::may_manage`; any other key answers 404 `not_found`,
+//! exactly like another tenant's), and a key it creates stays within its scopes, allowlist and
+//! expiry.
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller};
@@ -8,15 +11,114 @@ use super::schemas::{KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use latchkey_domain::cidr::Allowlist;
+use latchkey_domain::error::{AppError, FieldError};
 use latchkey_domain::keys::Mode;
 use latchkey_domain::scopes;
+use latchkey_domain::time::{civil_from_days, parse_date_end_ms};
 use latchkey_domain::views::{KeyEdit, KeyView, NewKey};
 use serde::{Deserialize, Serialize};
+use store::verify::KeyRecord;
 use store::AppState;
 use utoipa::{IntoParams, ToSchema};
 
 pub const READ: &str = "keys:read";
 pub const WRITE: &str = "keys:write";
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Why an allowlist beyond the caller's own is refused.
+const ALLOWLIST_BEYOND: &str =
+    "A key can only grant addresses within its own allowlist (an empty list allows any address).";
+
+/// One key of the caller's tenant that the caller covers. A key it does not cover answers
+/// exactly like another tenant's key (404 `not_found`), so its existence is not revealed.
+async fn covered(state: &AppState, caller: &Caller, id: &str) -> Result<KeyView, ApiError> {
+    let key = store::keys::get(&state.db, caller.tenant_id(), id).await?;
+    let me = &caller.0.key;
+    if scopes::may_manage(&me.scopes, me.mode, &key.scopes, key.mode) {
+        Ok(key)
+    } else {
+        Err(AppError::NotFound.into())
+    }
+}
+
+/// Whether `lines` lie within the caller's allowlist. Lines that do not parse pass here: the
+/// store's validation reports each of them.
+fn within_allowlist(lines: &str, me: &KeyRecord) -> bool {
+    Allowlist::parse_lines(lines).map_or(true, |asked| asked.is_within(&me.allowlist))
+}
+
+/// The last date (`YYYY-MM-DD`) whose end of day (how expiries are stored) is no later than
+/// `end_ms`.
+fn last_day_by(end_ms: i64) -> String {
+    let (y, m, d) = civil_from_days((end_ms + 1).div_euclid(MS_PER_DAY) - 1);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A new key's allowlist and expiry, bounded by its creator's: the creator's own when the
+/// request gives none, refused per field when wider or later.
+fn within_creator(
+    me: &KeyRecord,
+    allowlist: Option<Vec<String>>,
+    expires_on: Option<String>,
+    now_ms: i64,
+) -> Result<(String, String), ApiError> {
+    let mut problems = Vec::new();
+    let mut problem = |field: &str, message: String| {
+        problems.push(FieldError {
+            field: field.to_owned(),
+            message,
+        })
+    };
+    let allowlist = match allowlist {
+        None => me.allowlist.to_lines(),
+        Some(lines) => {
+            let text = lines.join("\n");
+            if !within_allowlist(&text, me) {
+                problem("allowlist", ALLOWLIST_BEYOND.to_owned());
+            }
+            text
+        }
+    };
+    let asked = expires_on
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let expires_on = match (asked, me.expires_at) {
+        (None, None) => String::new(),
+        (None, Some(end)) => {
+            let day = last_day_by(end);
+            // Only a key expiring before the end of today (a rolled key's overlap) has no day.
+            if parse_date_end_ms(&day).is_none_or(|d| d <= now_ms) {
+                problem(
+                    "expires_on",
+                    "This key expires today: it cannot create keys that outlive it.".to_owned(),
+                );
+            }
+            day
+        }
+        (Some(day), end) => {
+            // A date that does not parse is left to the store's validation.
+            if let (Some(end), Some(asked)) = (end, parse_date_end_ms(&day)) {
+                if asked > end {
+                    problem(
+                        "expires_on",
+                        format!(
+                            "Choose {} or earlier: a key cannot outlive the key that creates it.",
+                            last_day_by(end)
+                        ),
+                    );
+                }
+            }
+            day
+        }
+    };
+    if problems.is_empty() {
+        Ok((allowlist, expires_on))
+    } else {
+        Err(AppError::Validation(problems).into())
+    }
+}
 
 /// The calling key, its tenant and its remaining rate-limit budget. Needs no scope.
 #[utoipa::path(
@@ -64,7 +166,10 @@ pub struct KeyList {
     pub next_cursor: Option<String>,
 }
 
-/// The tenant's keys, newest first. Needs `keys:read`.
+/// The tenant's keys that the calling key covers (every scope of theirs it holds, and a mode it
+/// may use: a test key sees only test keys), newest first. Other keys are left out, so a page
+/// may hold fewer than `limit` keys (even none) and still have a `next_cursor`. Needs
+/// `keys:read`.
 #[utoipa::path(
     get,
     path = "/v1/keys",
@@ -72,7 +177,7 @@ pub struct KeyList {
     params(ListQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "One page of keys", body = KeyList),
+        (status = 200, description = "One page of the keys the calling key covers", body = KeyList),
         (status = 403, description = "insufficient_scope (keys:read)", body = ErrorBody),
         (status = 422, description = "validation_failed", body = ErrorBody),
     )
@@ -85,22 +190,31 @@ pub async fn list(
     caller.require(READ)?;
     let limit = page_limit(q.limit)?;
     let before = parse_cursor(q.cursor.as_deref())?;
+    let me = &caller.0.key;
+    // Storage leaves out the other mode; scopes are filtered here, after the page is cut, so
+    // the cursor still follows the rows read.
     let (keys, next) = store::keys::list(
         &state.db,
         caller.tenant_id(),
         q.search.as_deref().unwrap_or(""),
         q.include_revoked.unwrap_or(false),
+        (me.mode == Mode::Test).then_some(Mode::Test),
         before,
         limit,
     )
     .await?;
     Ok(Json(KeyList {
-        data: keys,
+        data: keys
+            .into_iter()
+            .filter(|k| scopes::may_manage(&me.scopes, me.mode, &k.scopes, k.mode))
+            .collect(),
         next_cursor: next.map(|n| n.to_string()),
     }))
 }
 
+/// A new key. Any other field is refused (400 `invalid_request`).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     pub name: String,
     #[serde(default)]
@@ -109,10 +223,11 @@ pub struct CreateKeyRequest {
     pub mode: Option<String>,
     /// From the scope catalogue; each must be held by the calling key.
     pub scopes: Vec<String>,
-    /// CIDRs or addresses; empty allows any address.
-    #[serde(default)]
-    pub allowlist: Vec<String>,
-    /// Last day the key works (UTC, `YYYY-MM-DD`).
+    /// CIDRs or addresses; empty allows any address. Omitted: the calling key's allowlist.
+    /// When the calling key has an allowlist, every entry must lie within it (so not empty).
+    pub allowlist: Option<Vec<String>>,
+    /// Last day the key works (UTC, `YYYY-MM-DD`). Omitted: the calling key's expiry (none if
+    /// it has none); never later than the calling key's expiry.
     pub expires_on: Option<String>,
 }
 
@@ -132,9 +247,10 @@ pub struct CreatedKey {
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Created; the only response that carries the secret", body = CreatedKey),
+        (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
         (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks) or mode_not_allowed", body = ErrorBody),
         (status = 409, description = "conflict: the plan's active-key limit is reached", body = ErrorBody),
-        (status = 422, description = "validation_failed, per field", body = ErrorBody),
+        (status = 422, description = "validation_failed, per field; also `allowlist` beyond the calling key's own and `expires_on` after the calling key's expiry", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -172,6 +288,8 @@ pub async fn create(
         e.required_scope = Some(lacking.clone());
         return Err(e);
     }
+    let (allowlist, expires_on) =
+        within_creator(me, body.allowlist, body.expires_on, store::db::now_ms())?;
     let (key, secret) = store::keys::create(
         &state.db,
         &state.pepper,
@@ -184,8 +302,8 @@ pub async fn create(
             description: body.description,
             mode: Some(mode),
             scopes: wanted,
-            allowlist: body.allowlist.join("\n"),
-            expires_on: body.expires_on.unwrap_or_default(),
+            allowlist,
+            expires_on,
         },
         Some(&me.scopes),
     )
@@ -199,7 +317,7 @@ pub async fn create(
     ))
 }
 
-/// One key of the caller's tenant. Needs `keys:read`.
+/// One key of the caller's tenant that the calling key covers. Needs `keys:read`.
 #[utoipa::path(
     get,
     path = "/v1/keys/{id}",
@@ -208,7 +326,7 @@ pub async fn create(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key", body = KeyView),
-        (status = 404, description = "not_found (also for other tenants' keys)", body = ErrorBody),
+        (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover (a scope it lacks, or live for a test key)", body = ErrorBody),
     )
 )]
 pub async fn get(
@@ -217,21 +335,39 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(READ)?;
-    Ok(Json(
-        store::keys::get(&state.db, caller.tenant_id(), &id).await?,
-    ))
+    Ok(Json(covered(&state, &caller, &id).await?))
 }
 
-/// Only these change; mode and scopes never do (roll or create a key instead).
+const IMMUTABLE: &str =
+    "Mode and scopes never change after creation; roll the key or create a new one.";
+
+/// Only these change. Naming `mode` or `scopes` answers 422 `validation_failed` (they never
+/// change: roll or create a key instead); any other field 400 `invalid_request`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
     pub name: Option<String>,
     pub description: Option<String>,
-    /// Replaces the allowlist; empty allows any address.
+    /// Replaces the allowlist; empty allows any address. Must lie within the calling key's own
+    /// allowlist when it has one.
     pub allowlist: Option<Vec<String>>,
+    /// Refused whenever present (even `null`): read only so it can be named in the answer.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(ignore)]
+    pub scopes: Option<serde_json::Value>,
+    /// As `scopes`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(ignore)]
+    pub mode: Option<serde_json::Value>,
 }
 
-/// Edits name, description or allowlist; effective on the next request. Needs `keys:write`.
+/// A field that counts as given whenever it appears, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+/// Edits name, description or allowlist of a key the calling key covers; effective on the next
+/// request. Needs `keys:write`.
 #[utoipa::path(
     patch,
     path = "/v1/keys/{id}",
@@ -241,9 +377,10 @@ pub struct UpdateKeyRequest {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key as it is now", body = KeyView),
-        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
+        (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
         (status = 409, description = "conflict: the key is revoked", body = ErrorBody),
-        (status = 422, description = "validation_failed, per field", body = ErrorBody),
+        (status = 422, description = "validation_failed, per field; also `mode` or `scopes` (immutable) and `allowlist` beyond the calling key's own", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -253,8 +390,27 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateKeyRequest>,
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
+    let immutable: Vec<FieldError> = [
+        ("scopes", body.scopes.is_some()),
+        ("mode", body.mode.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, named)| *named)
+    .map(|(field, _)| FieldError {
+        field: field.to_owned(),
+        message: IMMUTABLE.to_owned(),
+    })
+    .collect();
+    if !immutable.is_empty() {
+        return Err(AppError::Validation(immutable).into());
+    }
     let tenant_id = caller.tenant_id();
-    let current = store::keys::get(&state.db, tenant_id, &id).await?;
+    let current = covered(&state, &caller, &id).await?;
+    if let Some(lines) = &body.allowlist {
+        if !within_allowlist(&lines.join("\n"), &caller.0.key) {
+            return Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND));
+        }
+    }
     let key = store::keys::update(
         &state.db,
         tenant_id,
@@ -278,7 +434,7 @@ pub struct RevokeQuery {
     pub reason: Option<String>,
 }
 
-/// Revokes a key; refused from its very next request. Needs `keys:write`.
+/// Revokes a key the calling key covers; refused from its very next request. Needs `keys:write`.
 #[utoipa::path(
     delete,
     path = "/v1/keys/{id}",
@@ -287,7 +443,7 @@ pub struct RevokeQuery {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The revoked key", body = KeyView),
-        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
     )
 )]
 pub async fn revoke(
@@ -298,6 +454,7 @@ pub async fn revoke(
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
     let tenant_id = caller.tenant_id();
+    covered(&state, &caller, &id).await?;
     let key = store::keys::revoke(
         &state.db,
         tenant_id,
@@ -308,4 +465,19 @@ pub async fn revoke(
     .await?;
     state.verifier.forget_key(tenant_id, &id).await;
     Ok(Json(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_day_ends_no_later_than_the_expiry() {
+        let end = parse_date_end_ms("2031-03-04").expect("date");
+        // An expiry at the end of a day is that day; a moment earlier, the day before.
+        assert_eq!(last_day_by(end), "2031-03-04");
+        assert_eq!(last_day_by(end - 1), "2031-03-03");
+        assert_eq!(last_day_by(end + 1), "2031-03-04");
+        assert_eq!(last_day_by(end - MS_PER_DAY + 1), "2031-03-03");
+    }
 }

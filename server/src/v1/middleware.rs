@@ -62,14 +62,14 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
     // The request-log labels are only taken for identified keys: junk costs no allocations.
     let (mut res, logged, rate) = match outcome {
         Ok(verified) => {
-            let logged = Some((verified.key.clone(), log_labels(&req)));
+            let logged = Some((verified.key.clone(), log_labels(&req), false));
             let rate = verified.rate;
             req.extensions_mut().insert(Caller(verified, client));
             (next.run(req).await, logged, Some(rate))
         }
         Err(VerifyError::Refused(refusal)) => (
             ApiError::from(refusal.rejection).into_response(),
-            refusal.key.map(|k| (k, log_labels(&req))),
+            refusal.key.map(|k| (k, log_labels(&req), true)),
             refusal.rate,
         ),
         Err(VerifyError::Unavailable) => (ApiError::unavailable().into_response(), None, None),
@@ -77,7 +77,7 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
     if let Some(rate) = rate {
         rate_headers(res.headers_mut(), rate);
     }
-    if let Some((key, (method, path, request_id))) = logged {
+    if let Some((key, (method, path, request_id), refused)) = logged {
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
@@ -88,6 +88,7 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
             client_ip: client,
             latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             request_id,
+            refused,
         });
     }
     res
@@ -102,7 +103,8 @@ fn log_labels(req: &Request) -> (String, String, String) {
         .unwrap_or_default();
     (
         req.method().as_str().to_owned(),
-        req.uri().path().to_owned(),
+        // Only the head of a path is kept: it may be up to 64 KiB of an attacker's choosing.
+        store::verify::usage::clipped(req.uri().path()),
         request_id,
     )
 }

@@ -5,15 +5,21 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::RequestId;
 use super::schemas::{KeySummary, RateLimitSummary, TenantSummary};
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use latchkey_domain::keys::constant_time_eq;
 use latchkey_domain::verify::{credential, Rejection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::net::IpAddr;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 use store::verify::usage::UsageEvent;
 use store::verify::{VerifyError, RATE_WINDOW_SECS};
 use store::AppState;
@@ -45,6 +51,152 @@ pub struct VerifyResponse {
     pub rate_limit: Option<RateLimitSummary>,
 }
 
+/// Failed service-token attempts one client address may make a minute before `429`.
+pub const FAILURES_PER_MINUTE: u32 = 10;
+/// The most addresses the guard tracks: past it, stale ones are pruned (in a flood of fresh
+/// ones, all of them), so a flood from many addresses cannot grow memory without bound.
+pub const TRACKED_MAX: usize = 10_000;
+
+type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+
+/// Throttles failed service-token attempts on `POST /v1/verify` per client address (IPv6 by
+/// /64, which one host can rotate through). An address over the limit is refused outright until
+/// it cools down, right token or not: otherwise a guesser would still see which guess is right.
+#[derive(Clone)]
+pub struct VerifyGuard(Arc<Guard>);
+
+struct Guard {
+    quota: Quota,
+    bound: usize,
+    /// One GCRA state per address that failed lately; only failures are counted.
+    failures: RwLock<Limiter>,
+    /// Addresses over the limit and until when; it only ever holds such addresses.
+    blocked: RwLock<HashMap<IpAddr, Instant>>,
+}
+
+impl Default for VerifyGuard {
+    fn default() -> Self {
+        Self::new(FAILURES_PER_MINUTE, TRACKED_MAX)
+    }
+}
+
+impl VerifyGuard {
+    pub fn new(failures_per_minute: u32, bound: usize) -> Self {
+        let quota =
+            Quota::per_minute(NonZeroU32::new(failures_per_minute).unwrap_or(NonZeroU32::MIN));
+        Self(Arc::new(Guard {
+            quota,
+            bound: bound.max(1),
+            failures: RwLock::new(RateLimiter::keyed(quota)),
+            blocked: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    /// Seconds until `client` may try again, while it is over the limit.
+    pub fn blocked(&self, client: IpAddr) -> Option<u64> {
+        // A poisoned lock only means another request panicked; the map itself is still whole.
+        let blocked = self
+            .0
+            .blocked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let until = *blocked.get(&bucket(client))?;
+        until
+            .checked_duration_since(Instant::now())
+            .map(retry_after_secs)
+    }
+
+    /// Counts a failed attempt from `client`; seconds to wait when it is over the limit.
+    pub fn failed(&self, client: IpAddr) -> Option<u64> {
+        let key = bucket(client);
+        let (outcome, tracked) = {
+            let failures = self
+                .0
+                .failures
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            (failures.check_key(&key), failures.len())
+        };
+        if tracked > self.0.bound {
+            self.prune();
+        }
+        let wait = outcome.err()?.wait_time_from(DefaultClock::default().now());
+        self.block(key, wait);
+        Some(retry_after_secs(wait))
+    }
+
+    /// How many addresses the guard holds state for (the larger of its two maps).
+    pub fn tracked(&self) -> usize {
+        let failures = self
+            .0
+            .failures
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let blocked = self
+            .0
+            .blocked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        failures.len().max(blocked.len())
+    }
+
+    fn prune(&self) {
+        let mut failures = self
+            .0
+            .failures
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        failures.retain_recent();
+        // Still over half the bound: a flood of fresh addresses. Forget their counts rather
+        // than grow (or scan again on every failure); every address already over the limit
+        // stays in `blocked`. Each prune frees at least half, so its cost is amortised.
+        if failures.len() > self.0.bound / 2 {
+            *failures = RateLimiter::keyed(self.0.quota);
+        }
+    }
+
+    fn block(&self, key: IpAddr, wait: Duration) {
+        let now = Instant::now();
+        let mut blocked = self
+            .0
+            .blocked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if blocked.len() >= self.0.bound {
+            blocked.retain(|_, until| *until > now);
+        }
+        // Full of live blocks: the failure is still refused, just not remembered beyond it.
+        if blocked.len() < self.0.bound || blocked.contains_key(&key) {
+            blocked.insert(key, now + wait);
+        }
+    }
+}
+
+/// The throttle's key for an address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+        },
+        v4 => v4,
+    }
+}
+
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + 1
+}
+
+fn too_many_failures(retry_after_secs: u64) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many wrong service tokens from this address; try again after Retry-After seconds.",
+    );
+    e.retry_after_secs = Some(retry_after_secs);
+    e
+}
+
 fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(expected) = state.settings.service_token_sha256 else {
         return false;
@@ -70,17 +222,32 @@ fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
         (status = 200, description = "The verdict: valid, or not with the reason code", body = VerifyResponse),
         (status = 401, description = "invalid_service_token", body = ErrorBody),
         (status = 422, description = "validation_failed (ip)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many wrong service tokens from this address", body = ErrorBody),
     )
 )]
 pub async fn verify(
     State(state): State<AppState>,
+    Extension(guard): Extension<VerifyGuard>,
     Extension(request_id): Extension<RequestId>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let started = Instant::now();
+    // Throttled per client address as audit and sign-in see it (unknown: 0.0.0.0).
+    let client = store::request::client_ip(
+        connect.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        &headers,
+        &state.settings.trusted_proxies,
+    );
+    if let Some(secs) = guard.blocked(client) {
+        return Err(too_many_failures(secs));
+    }
     // The token before the body: strangers learn nothing, not even what a valid body is.
     if !service_token_ok(&state, &headers) {
+        if let Some(secs) = guard.failed(client) {
+            return Err(too_many_failures(secs));
+        }
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_service_token",
@@ -144,11 +311,12 @@ pub async fn verify(
             key_row_id: key.row_id,
             at_ms: store::db::now_ms(),
             method: "VERIFY".to_owned(),
-            path: scope.unwrap_or("(any scope)").to_owned(),
+            path: store::verify::usage::clipped(scope.unwrap_or("(any scope)")),
             status,
             client_ip: ip,
             latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             request_id: request_id.0,
+            refused: status >= 400,
         });
     }
     Ok(Json(answer))
@@ -168,5 +336,59 @@ fn refused(answer: VerifyResponse, r: Rejection) -> VerifyResponse {
         required_scope,
         retry_after_secs,
         ..answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_failure_in_a_minute_is_refused_and_blocks_the_address() {
+        let guard = VerifyGuard::default();
+        let ip: IpAddr = "203.0.113.9".parse().expect("ip");
+        for i in 0..FAILURES_PER_MINUTE {
+            assert_eq!(guard.blocked(ip), None, "attempt {i}");
+            assert_eq!(guard.failed(ip), None, "attempt {i}");
+        }
+        let wait = guard.failed(ip).expect("over the limit");
+        assert!((1..=61).contains(&wait), "{wait}");
+        assert!(guard.blocked(ip).is_some(), "even a right token waits");
+        // Other addresses are not affected; an IPv6 host counts by its /64.
+        assert_eq!(guard.blocked("203.0.113.10".parse().expect("ip")), None);
+        let v6: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        for _ in 0..FAILURES_PER_MINUTE {
+            assert_eq!(guard.failed(v6), None);
+        }
+        assert!(guard
+            .failed("2001:db8:1:2:ffff::9".parse().expect("ip"))
+            .is_some());
+        assert!(guard
+            .blocked("2001:db8:1:2::42".parse().expect("ip"))
+            .is_some());
+        assert_eq!(guard.blocked("2001:db8:1:3::1".parse().expect("ip")), None);
+    }
+
+    #[test]
+    fn a_flood_of_fresh_addresses_stays_within_the_bound() {
+        let bound = TRACKED_MAX;
+        let guard = VerifyGuard::new(FAILURES_PER_MINUTE, bound);
+        let blocked_first: IpAddr = "198.51.100.1".parse().expect("ip");
+        for _ in 0..=FAILURES_PER_MINUTE {
+            guard.failed(blocked_first);
+        }
+        for i in 0..20_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            assert_eq!(guard.failed(ip), None);
+            assert!(guard.tracked() <= bound, "{} after {i}", guard.tracked());
+        }
+        // IPv6 /64s too (each a distinct key).
+        for i in 0..20_000u128 {
+            let ip = IpAddr::V6(Ipv6Addr::from((0x2001_0db8_u128 << 96) | (i << 64)));
+            guard.failed(ip);
+        }
+        assert!(guard.tracked() <= bound, "{}", guard.tracked());
+        // The address that was over the limit before the flood is still refused.
+        assert!(guard.blocked(blocked_first).is_some());
     }
 }

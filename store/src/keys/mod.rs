@@ -174,12 +174,14 @@ pub async fn create(
     Ok((key, secret))
 }
 
-/// One page of keys, newest first, by keyset on the row id (fast at any depth).
+/// One page of keys, newest first, by keyset on the row id (fast at any depth). `mode`, when
+/// given, keeps only keys of that mode (a test key listing through `/v1` sees only test keys).
 pub async fn list(
     db: &Db,
     tenant_id: i64,
     search: &str,
     include_revoked: bool,
+    mode: Option<Mode>,
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<(Vec<KeyView>, Option<i64>)> {
@@ -188,8 +190,14 @@ pub async fn list(
         sql.push_str(" AND status = 'active'");
     }
     let search = search.trim();
+    // Optional filters take the next placeholders, in the order they are bound below.
+    let mut next = 4;
     if !search.is_empty() {
-        sql.push_str(" AND LOWER(name) LIKE $4 ESCAPE '\\'");
+        sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    if mode.is_some() {
+        sql.push_str(&format!(" AND mode = ${next}"));
     }
     sql.push_str(" ORDER BY id DESC LIMIT $3");
     let pattern = format!(
@@ -206,6 +214,9 @@ pub async fn list(
         .bind(limit + 1);
     if !search.is_empty() {
         q = q.bind(pattern);
+    }
+    if let Some(mode) = mode {
+        q = q.bind(mode.as_str());
     }
     let rows = q.fetch_all(&db.pool).await?;
     let now = now_ms();
@@ -300,6 +311,10 @@ pub async fn revoke(
             "reason",
             format!("Use at most {DESCRIPTION_MAX} characters."),
         ));
+    }
+    // The reason is shown in the audit log and the CLI: no terminal escapes or bidi tricks.
+    if let Some(msg) = latchkey_domain::text::unsafe_text_error(reason) {
+        return Err(AppError::field("reason", msg));
     }
     let key = get(db, tenant_id, public_id).await?;
     if key.status == KeyStatus::Revoked {

@@ -4,6 +4,7 @@
 use latchkey_domain::cidr::Allowlist;
 use latchkey_domain::error::{AppError, AppResult, FieldError};
 use latchkey_domain::scopes;
+use latchkey_domain::text;
 use latchkey_domain::views::{KeyEdit, NewKey};
 
 pub const NAME_MAX: usize = 100;
@@ -98,6 +99,8 @@ fn common(
             "name",
             format!("Use at most {NAME_MAX} characters."),
         );
+    } else if let Some(msg) = text::unsafe_text_error(name) {
+        push(errors, "name", msg);
     }
     if description.trim().chars().count() > DESCRIPTION_MAX {
         push(
@@ -105,6 +108,8 @@ fn common(
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
+    } else if let Some(msg) = text::unsafe_text_error(description.trim()) {
+        push(errors, "description", msg);
     }
     match Allowlist::parse_lines(allowlist) {
         Ok(a) => Some(a),

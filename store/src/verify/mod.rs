@@ -8,11 +8,14 @@
 
 mod limiter;
 mod request_ids;
+pub mod throttle;
 pub mod usage;
 
+use crate::throttle::client_key;
 use limiter::Limiters;
 pub use limiter::{RateInfo, RATE_WINDOW_SECS};
 pub use request_ids::RequestIds;
+use throttle::{FailedAuth, BLOCK_SECS};
 
 use crate::db::{now_ms, Db};
 use crate::limits::Limits;
@@ -93,6 +96,10 @@ pub struct VerifierConfig {
     /// Upper bound on how stale an entry may be (changes from other processes).
     pub cache_ttl: Duration,
     pub limits: Limits,
+    /// Failed verifications of well-formed keys allowed per client address a minute.
+    pub failed_per_minute: u32,
+    /// Most client addresses the failure throttle tracks at once.
+    pub failed_clients_cap: usize,
 }
 
 impl Default for VerifierConfig {
@@ -101,6 +108,8 @@ impl Default for VerifierConfig {
             cache_capacity: 100_000,
             cache_ttl: Duration::from_secs(10),
             limits: Limits::default(),
+            failed_per_minute: 120,
+            failed_clients_cap: 100_000,
         }
     }
 }
@@ -117,6 +126,9 @@ pub struct Verifier {
     /// Bumped by every invalidation, so a lookup that raced a write never re-caches stale data.
     epoch: AtomicU64,
     limiters: Limiters,
+    failed: FailedAuth,
+    /// Key lookups that reached storage (the throttle's effect is visible here).
+    pub storage_lookups: AtomicU64,
     pub usage: usage::Usage,
     pub request_ids: RequestIds,
 }
@@ -151,6 +163,8 @@ impl Verifier {
             tenants: bounded(config.cache_capacity / 10 + 100, ttl),
             epoch: AtomicU64::new(0),
             limiters: Limiters::new(config.limits),
+            failed: FailedAuth::new(config.failed_per_minute, config.failed_clients_cap),
+            storage_lookups: AtomicU64::new(0),
             request_ids: RequestIds::new(),
         }
     }
@@ -190,10 +204,12 @@ impl Verifier {
         // Typos and junk stop here, before any hashing or storage.
         let parsed = keys::parse(presented).map_err(|_| Rejection::InvalidApiKey)?;
         let digest = Digest::of(&self.pepper, parsed.full);
-        let key = self
-            .key_by_digest(&digest)
-            .await?
-            .ok_or(Rejection::InvalidApiKey)?;
+        let client_key = client_key(client);
+        let storage_allowed = !self.failed.is_blocked(client_key);
+        let Some(key) = self.key_by_digest(&digest, storage_allowed).await? else {
+            self.failed.failed(client_key);
+            return Err(Rejection::InvalidApiKey.into());
+        };
         let tenant = self.tenant(key.tenant_id).await?;
         let state = KeyState {
             revoked: key.revoked,
@@ -210,7 +226,13 @@ impl Verifier {
         }
     }
 
-    async fn key_by_digest(&self, digest: &Digest) -> Result<Option<Arc<KeyRecord>>, VerifyError> {
+    /// The key with this digest: from the cache, else (when `storage_allowed`) from storage.
+    /// A throttled client gets `rate_limited` for anything not already cached.
+    async fn key_by_digest(
+        &self,
+        digest: &Digest,
+        storage_allowed: bool,
+    ) -> Result<Option<Arc<KeyRecord>>, VerifyError> {
         if self.caching {
             if let Some(hit) = self.keys.get(digest) {
                 return Ok(Some(hit));
@@ -219,6 +241,13 @@ impl Verifier {
                 return Ok(None);
             }
         }
+        if !storage_allowed {
+            return Err(Rejection::RateLimited {
+                retry_after_secs: BLOCK_SECS,
+            }
+            .into());
+        }
+        self.storage_lookups.fetch_add(1, Ordering::Relaxed);
         let epoch = self.epoch.load(Ordering::SeqCst);
         let row = sqlx::query_as::<_, VerifyRow>(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE digest = $1"
@@ -318,11 +347,19 @@ impl Verifier {
         self.tenants.invalidate(&tenant_id);
     }
 
-    /// Periodic upkeep: forget rate-limit state of keys that are idle and full again.
+    /// Periodic upkeep: forget rate-limit and throttle state that is idle again, bound the
+    /// throttle's memory, expire cache entries.
     pub fn housekeeping(&self) {
         self.limiters.retain_recent();
+        self.failed.housekeeping();
+        self.usage.housekeeping();
         self.keys.run_pending_tasks();
         self.unknown.run_pending_tasks();
+    }
+
+    /// (clients with a failure budget, clients blocked): the throttle's memory, for tests.
+    pub fn failure_throttle_sizes(&self) -> (usize, u64) {
+        self.failed.sizes()
     }
 }
 

@@ -1,15 +1,27 @@
 //! Usage: each identified `/v1` request becomes a request-log row and moves the key's "last
 //! used", written in batches by one background task. The request path only pushes onto a
-//! bounded queue (`try_send`): it never waits for storage, and a full queue drops (and counts)
-//! rather than slowing verification down.
+//! queue bounded by count and by bytes (`try_send`): it never waits for storage, and a full
+//! queue drops (and counts) rather than slowing verification down.
+//!
+//! Refusals of an identified key (revoked, expired, wrong address, suspended, rate limited)
+//! are what a leaked-then-revoked key produces at any rate an attacker likes, so they are
+//! logged at most `refusal_rows_per_minute` times per key; the rest are counted and written
+//! as one summary row per key a minute. A refusal never moves "last used".
 
 use crate::db::{now_ms, Db, Engine};
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+/// Longest path a request-log row keeps, in bytes (a path may be up to 64 KiB).
+pub const PATH_MAX: usize = 256;
 
 /// One request made with an identified key.
 #[derive(Debug, Clone)]
@@ -23,6 +35,15 @@ pub struct UsageEvent {
     pub client_ip: Option<IpAddr>,
     pub latency_us: u64,
     pub request_id: String,
+    /// Verification refused the key: logged within the per-key budget, never "last used".
+    pub refused: bool,
+}
+
+impl UsageEvent {
+    /// What this event holds in memory while queued (the queue's byte bound counts this).
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.method.len() + self.path.len() + self.request_id.len()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +54,12 @@ pub struct UsageConfig {
     pub batch_max: usize,
     /// Queue length; beyond it events are dropped and counted.
     pub queue: usize,
+    /// Queue size in bytes; beyond it events are dropped and counted.
+    pub queue_bytes: usize,
+    /// Refusals logged per key per minute (GCRA: a burst of this many, then evenly).
+    pub refusal_rows_per_minute: u32,
+    /// How often the counts of refusals not logged are written (one row per key).
+    pub summary_every: Duration,
     /// Request-log rows older than this are pruned.
     pub retention: Duration,
     pub prune_every: Duration,
@@ -44,6 +71,9 @@ impl Default for UsageConfig {
             flush_interval: Duration::from_secs(1),
             batch_max: 2_000,
             queue: 100_000,
+            queue_bytes: 64 << 20,
+            refusal_rows_per_minute: 60,
+            summary_every: Duration::from_secs(60),
             retention: Duration::from_secs(30 * 86_400),
             prune_every: Duration::from_secs(3_600),
         }
@@ -59,6 +89,10 @@ pub struct UsageStats {
     pub flushes: AtomicU64,
     pub rows_written: AtomicU64,
     pub failed_rows: AtomicU64,
+    /// Refusals past their key's log budget: counted, not logged one by one.
+    pub refusals_unlogged: AtomicU64,
+    /// Bytes of the events queued now.
+    pub queued_bytes: AtomicUsize,
 }
 
 enum Msg {
@@ -66,9 +100,23 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
+/// Refusals of one key not logged one by one since the last summary.
+#[derive(Debug, Clone, Copy)]
+struct Unlogged {
+    tenant_id: i64,
+    count: u64,
+    last_status: u16,
+}
+
+type KeyedLimiter = RateLimiter<i64, DefaultKeyedStateStore<i64>, DefaultClock>;
+
 pub struct Usage {
     tx: mpsc::Sender<Msg>,
     pub stats: Arc<UsageStats>,
+    max_bytes: usize,
+    refusal_budget: KeyedLimiter,
+    /// Keyed by key row id; keys are rows of our own table, so this is bounded by them.
+    unlogged: Arc<Mutex<HashMap<i64, Unlogged>>>,
 }
 
 /// Rows per INSERT statement (9 parameters each, far below both engines' limits).
@@ -79,20 +127,57 @@ impl Usage {
     pub fn start(db: Db, config: UsageConfig) -> Self {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(UsageStats::default());
-        tokio::spawn(run(db, rx, config, stats.clone()));
-        Self { tx, stats }
+        let unlogged = Arc::new(Mutex::new(HashMap::new()));
+        let per_minute =
+            NonZeroU32::new(config.refusal_rows_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let usage = Self {
+            tx,
+            stats: stats.clone(),
+            max_bytes: config.queue_bytes,
+            refusal_budget: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            unlogged: unlogged.clone(),
+        };
+        tokio::spawn(run(db, rx, config, stats, unlogged));
+        usage
     }
 
     /// Queues one event. Never waits.
-    pub fn record(&self, event: UsageEvent) {
+    pub fn record(&self, mut event: UsageEvent) {
+        if event.refused && self.refusal_budget.check_key(&event.key_row_id).is_err() {
+            self.stats.refusals_unlogged.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut map) = self.unlogged.lock() {
+                let entry = map.entry(event.key_row_id).or_insert(Unlogged {
+                    tenant_id: event.tenant_id,
+                    count: 0,
+                    last_status: event.status,
+                });
+                entry.count += 1;
+                entry.last_status = event.status;
+            }
+            return;
+        }
+        truncate(&mut event.path, PATH_MAX);
+        let bytes = event.bytes();
+        let queued = self.stats.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if queued + bytes > self.max_bytes {
+            self.stats.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         match self.tx.try_send(Msg::Event(event)) {
             Ok(()) => {
                 self.stats.recorded.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {
+                self.stats.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Forgets the refusal budgets of keys that are idle again (periodic upkeep).
+    pub fn housekeeping(&self) {
+        self.refusal_budget.retain_recent();
     }
 
     /// Writes everything queued so far and waits for it (shutdown, tests).
@@ -104,9 +189,61 @@ impl Usage {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Msg>, config: UsageConfig, stats: Arc<UsageStats>) {
+/// The head of `s` a request-log row keeps (at most [`PATH_MAX`] bytes), copied.
+pub fn clipped(s: &str) -> String {
+    let mut end = s.len().min(PATH_MAX);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// Cuts `s` to at most `max` bytes, on a character boundary.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// One summary row per key whose refusals were not all logged, then empties the counts.
+fn summaries(unlogged: &Mutex<HashMap<i64, Unlogged>>) -> Vec<UsageEvent> {
+    let taken = match unlogged.lock() {
+        Ok(mut map) => std::mem::take(&mut *map),
+        Err(_) => return Vec::new(),
+    };
+    let now = now_ms();
+    taken
+        .into_iter()
+        .map(|(key_row_id, u)| UsageEvent {
+            tenant_id: u.tenant_id,
+            key_row_id,
+            at_ms: now,
+            method: "REFUSED".to_owned(),
+            path: format!("{} more refusals not logged one by one", u.count),
+            status: u.last_status,
+            client_ip: None,
+            latency_us: 0,
+            request_id: String::new(),
+            refused: true,
+        })
+        .collect()
+}
+
+async fn run(
+    db: Db,
+    mut rx: mpsc::Receiver<Msg>,
+    config: UsageConfig,
+    stats: Arc<UsageStats>,
+    unlogged: Arc<Mutex<HashMap<i64, Unlogged>>>,
+) {
     let mut pending: Vec<UsageEvent> = Vec::with_capacity(config.batch_max);
     let mut inbox: Vec<Msg> = Vec::with_capacity(1024);
+    let mut summary_tick = tokio::time::interval(config.summary_every);
+    summary_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tick = tokio::time::interval(config.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune_tick = tokio::time::interval(config.prune_every);
@@ -122,12 +259,14 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>, config: UsageConfig, stats: Ar
                 for msg in inbox.drain(..) {
                     match msg {
                         Msg::Event(e) => {
+                            stats.queued_bytes.fetch_sub(e.bytes(), Ordering::Relaxed);
                             pending.push(e);
                             if pending.len() >= config.batch_max {
                                 write(&db, &mut pending, &stats).await;
                             }
                         }
                         Msg::Flush(ack) => {
+                            pending.extend(summaries(&unlogged));
                             write(&db, &mut pending, &stats).await;
                             let _ = ack.send(());
                         }
@@ -138,6 +277,9 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>, config: UsageConfig, stats: Ar
                 if !pending.is_empty() {
                     write(&db, &mut pending, &stats).await;
                 }
+            }
+            _ = summary_tick.tick() => {
+                pending.extend(summaries(&unlogged));
             }
             _ = prune_tick.tick() => {
                 let cutoff = now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
@@ -224,7 +366,7 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
         q.execute(&mut *tx).await?;
     }
     let mut last_used: HashMap<i64, i64> = HashMap::new();
-    for e in batch {
+    for e in batch.iter().filter(|e| !e.refused) {
         let at = last_used.entry(e.key_row_id).or_insert(e.at_ms);
         *at = (*at).max(e.at_ms);
     }
