@@ -10,6 +10,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::RwLock;
+use std::time::Duration;
 
 /// A client address as throttles key it: IPv6 by /64 (one subscriber's prefix), IPv4 whole,
 /// and every unknown address (in-process callers) as one client.
@@ -17,7 +18,63 @@ pub fn client_key(ip: Option<IpAddr>) -> u128 {
     match ip {
         None => u128::MAX,
         Some(IpAddr::V4(v4)) => u128::from(v4.to_ipv6_mapped()),
-        Some(IpAddr::V6(v6)) => u128::from(v6) & !((1u128 << 64) - 1),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => u128::from(v4.to_ipv6_mapped()),
+            None => u128::from(v6) & !((1u128 << 64) - 1),
+        },
+    }
+}
+
+/// How long a client that spent its failure budget stays blocked.
+pub const BLOCK_SECS: u64 = 60;
+
+/// Failures per client: past the budget the client is blocked for [`BLOCK_SECS`], whatever it
+/// sends. Used for unknown keys (before they cost storage reads) and wrong service tokens
+/// (a blocked guesser must not learn which guess was right). Both maps are bounded.
+pub struct FailureGate {
+    failures: Bounded<u128>,
+    blocked: moka::sync::Cache<u128, ()>,
+    cap: usize,
+}
+
+impl FailureGate {
+    pub fn new(per_minute: u32, cap: usize) -> Self {
+        Self {
+            failures: Bounded::per_minute(per_minute, cap),
+            blocked: moka::sync::Cache::builder()
+                .max_capacity(cap.max(1) as u64)
+                .time_to_live(Duration::from_secs(BLOCK_SECS))
+                .build(),
+            cap: cap.max(1),
+        }
+    }
+
+    pub fn is_blocked(&self, client: u128) -> bool {
+        self.blocked.contains_key(&client)
+    }
+
+    /// Counts one failure; returns whether the client is now blocked. A flood of distinct
+    /// clients prunes the budgets as soon as it passes the cap, not only at the next upkeep.
+    pub fn failed(&self, client: u128) -> bool {
+        let spent = self.failures.check(&client).is_err();
+        if spent {
+            self.blocked.insert(client, ());
+        }
+        if self.failures.len() > self.cap {
+            self.failures.housekeeping();
+        }
+        spent
+    }
+
+    pub fn housekeeping(&self) {
+        self.failures.housekeeping();
+        self.blocked.run_pending_tasks();
+    }
+
+    /// (clients with a failure budget, clients blocked): for tests and metrics.
+    pub fn sizes(&self) -> (usize, u64) {
+        self.blocked.run_pending_tasks();
+        (self.failures.len(), self.blocked.entry_count())
     }
 }
 

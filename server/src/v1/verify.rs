@@ -8,18 +8,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use latchkey_domain::keys::constant_time_eq;
 use latchkey_domain::verify::{credential, Rejection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use store::throttle::{client_key, FailureGate, BLOCK_SECS};
 use store::verify::usage::UsageEvent;
 use store::verify::{VerifyError, RATE_WINDOW_SECS};
 use store::AppState;
@@ -57,22 +53,11 @@ pub const FAILURES_PER_MINUTE: u32 = 10;
 /// ones, all of them), so a flood from many addresses cannot grow memory without bound.
 pub const TRACKED_MAX: usize = 10_000;
 
-type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
-
 /// Throttles failed service-token attempts on `POST /v1/verify` per client address (IPv6 by
 /// /64, which one host can rotate through). An address over the limit is refused outright until
 /// it cools down, right token or not: otherwise a guesser would still see which guess is right.
 #[derive(Clone)]
-pub struct VerifyGuard(Arc<Guard>);
-
-struct Guard {
-    quota: Quota,
-    bound: usize,
-    /// One GCRA state per address that failed lately; only failures are counted.
-    failures: RwLock<Limiter>,
-    /// Addresses over the limit and until when; it only ever holds such addresses.
-    blocked: RwLock<HashMap<IpAddr, Instant>>,
-}
+pub struct VerifyGuard(Arc<FailureGate>);
 
 impl Default for VerifyGuard {
     fn default() -> Self {
@@ -82,109 +67,28 @@ impl Default for VerifyGuard {
 
 impl VerifyGuard {
     pub fn new(failures_per_minute: u32, bound: usize) -> Self {
-        let quota =
-            Quota::per_minute(NonZeroU32::new(failures_per_minute).unwrap_or(NonZeroU32::MIN));
-        Self(Arc::new(Guard {
-            quota,
-            bound: bound.max(1),
-            failures: RwLock::new(RateLimiter::keyed(quota)),
-            blocked: RwLock::new(HashMap::new()),
-        }))
+        Self(Arc::new(FailureGate::new(failures_per_minute, bound)))
     }
 
     /// Seconds until `client` may try again, while it is over the limit.
     pub fn blocked(&self, client: IpAddr) -> Option<u64> {
-        // A poisoned lock only means another request panicked; the map itself is still whole.
-        let blocked = self
-            .0
-            .blocked
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let until = *blocked.get(&bucket(client))?;
-        until
-            .checked_duration_since(Instant::now())
-            .map(retry_after_secs)
+        self.0
+            .is_blocked(client_key(Some(client)))
+            .then_some(BLOCK_SECS)
     }
 
     /// Counts a failed attempt from `client`; seconds to wait when it is over the limit.
     pub fn failed(&self, client: IpAddr) -> Option<u64> {
-        let key = bucket(client);
-        let (outcome, tracked) = {
-            let failures = self
-                .0
-                .failures
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            (failures.check_key(&key), failures.len())
-        };
-        if tracked > self.0.bound {
-            self.prune();
-        }
-        let wait = outcome.err()?.wait_time_from(DefaultClock::default().now());
-        self.block(key, wait);
-        Some(retry_after_secs(wait))
+        self.0
+            .failed(client_key(Some(client)))
+            .then_some(BLOCK_SECS)
     }
 
     /// How many addresses the guard holds state for (the larger of its two maps).
     pub fn tracked(&self) -> usize {
-        let failures = self
-            .0
-            .failures
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let blocked = self
-            .0
-            .blocked
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        failures.len().max(blocked.len())
+        let (budgets, blocked) = self.0.sizes();
+        budgets.max(usize::try_from(blocked).unwrap_or(usize::MAX))
     }
-
-    fn prune(&self) {
-        let mut failures = self
-            .0
-            .failures
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        failures.retain_recent();
-        // Still over half the bound: a flood of fresh addresses. Forget their counts rather
-        // than grow (or scan again on every failure); every address already over the limit
-        // stays in `blocked`. Each prune frees at least half, so its cost is amortised.
-        if failures.len() > self.0.bound / 2 {
-            *failures = RateLimiter::keyed(self.0.quota);
-        }
-    }
-
-    fn block(&self, key: IpAddr, wait: Duration) {
-        let now = Instant::now();
-        let mut blocked = self
-            .0
-            .blocked
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if blocked.len() >= self.0.bound {
-            blocked.retain(|_, until| *until > now);
-        }
-        // Full of live blocks: the failure is still refused, just not remembered beyond it.
-        if blocked.len() < self.0.bound || blocked.contains_key(&key) {
-            blocked.insert(key, now + wait);
-        }
-    }
-}
-
-/// The throttle's key for an address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64.
-fn bucket(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
-        },
-        v4 => v4,
-    }
-}
-
-fn retry_after_secs(wait: Duration) -> u64 {
-    wait.as_secs() + 1
 }
 
 fn too_many_failures(retry_after_secs: u64) -> ApiError {
@@ -342,6 +246,7 @@ fn refused(answer: VerifyResponse, r: Rejection) -> VerifyResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     #[test]
     fn the_eleventh_failure_in_a_minute_is_refused_and_blocks_the_address() {

@@ -8,14 +8,12 @@
 
 mod limiter;
 mod request_ids;
-pub mod throttle;
 pub mod usage;
 
-use crate::throttle::client_key;
+use crate::throttle::{client_key, FailureGate, BLOCK_SECS};
 use limiter::Limiters;
 pub use limiter::{RateInfo, RATE_WINDOW_SECS};
 pub use request_ids::RequestIds;
-use throttle::{FailedAuth, BLOCK_SECS};
 
 use crate::db::{now_ms, Db};
 use crate::limits::Limits;
@@ -126,7 +124,7 @@ pub struct Verifier {
     /// Bumped by every invalidation, so a lookup that raced a write never re-caches stale data.
     epoch: AtomicU64,
     limiters: Limiters,
-    failed: FailedAuth,
+    failed: FailureGate,
     /// Key lookups that reached storage (the throttle's effect is visible here).
     pub storage_lookups: AtomicU64,
     pub usage: usage::Usage,
@@ -163,7 +161,7 @@ impl Verifier {
             tenants: bounded(config.cache_capacity / 10 + 100, ttl),
             epoch: AtomicU64::new(0),
             limiters: Limiters::new(config.limits),
-            failed: FailedAuth::new(config.failed_per_minute, config.failed_clients_cap),
+            failed: FailureGate::new(config.failed_per_minute, config.failed_clients_cap),
             storage_lookups: AtomicU64::new(0),
             request_ids: RequestIds::new(),
         }
@@ -207,7 +205,7 @@ impl Verifier {
         let client_key = client_key(client);
         let storage_allowed = !self.failed.is_blocked(client_key);
         let Some(key) = self.key_by_digest(&digest, storage_allowed).await? else {
-            self.failed.failed(client_key);
+            let _ = self.failed.failed(client_key);
             return Err(Rejection::InvalidApiKey.into());
         };
         let tenant = self.tenant(key.tenant_id).await?;
