@@ -151,7 +151,10 @@ pub enum Action {
     ViewBilling,
     ChangePlan,
     ViewKeys,
+    /// Create and edit keys.
     ManageKeys,
+    /// Revoke a key: also on a suspended (Starter) tenant, so keys can be cleaned up there.
+    RevokeKey,
     ViewRequestLog,
     ViewAudit,
     ViewMembers,
@@ -175,7 +178,9 @@ impl Action {
             Action::ViewTenant | Action::ViewBilling => true,
             Action::ChangePlan => role == Owner,
             Action::ViewKeys | Action::ViewRequestLog => matches!(role, Owner | Admin | Member),
-            Action::ManageKeys | Action::ViewAudit => matches!(role, Owner | Admin),
+            Action::ManageKeys | Action::RevokeKey | Action::ViewAudit => {
+                matches!(role, Owner | Admin)
+            }
             Action::ViewMembers | Action::ManageMembers => matches!(role, Owner | Admin),
         }
     }
@@ -184,8 +189,15 @@ impl Action {
     pub fn needs_api_keys(self) -> bool {
         matches!(
             self,
-            Action::ViewKeys | Action::ManageKeys | Action::ViewRequestLog
+            Action::ViewKeys | Action::ManageKeys | Action::RevokeKey | Action::ViewRequestLog
         )
+    }
+
+    /// What a suspended (Starter) tenant's owners and admins may still do with the keys they
+    /// kept: list them and revoke them, nothing else.
+    fn allowed_while_suspended(self, role: Role) -> bool {
+        matches!(self, Action::ViewKeys | Action::RevokeKey)
+            && matches!(role, Role::Owner | Role::Admin)
     }
 
     /// Role first, then plan: a member of a Starter tenant is told about their role, not the plan.
@@ -193,7 +205,7 @@ impl Action {
         if !self.allowed_for(role) {
             return Err(Denial::Role);
         }
-        if self.needs_api_keys() && !plan.limits().api_keys {
+        if self.needs_api_keys() && !plan.limits().api_keys && !self.allowed_while_suspended(role) {
             return Err(Denial::Plan);
         }
         Ok(())
@@ -220,6 +232,7 @@ mod tests {
         let table = [
             (ViewKeys, true, true, true, false),
             (ManageKeys, true, true, false, false),
+            (RevokeKey, true, true, false, false),
             (ViewRequestLog, true, true, true, false),
             (ViewAudit, true, true, false, false),
             (ChangePlan, true, false, false, false),
@@ -236,10 +249,23 @@ mod tests {
 
     #[test]
     fn starter_plan_gates_keys_but_not_billing() {
-        assert_eq!(
-            Action::ViewKeys.check(Role::Owner, Plan::Starter),
-            Err(Denial::Plan)
-        );
+        // A suspended tenant's owners and admins may list and revoke what they kept; no more.
+        let suspended = [
+            (Action::ViewKeys, Role::Owner, Ok(())),
+            (Action::ViewKeys, Role::Admin, Ok(())),
+            (Action::RevokeKey, Role::Owner, Ok(())),
+            (Action::RevokeKey, Role::Admin, Ok(())),
+            (Action::ViewKeys, Role::Member, Err(Denial::Plan)),
+            (Action::ManageKeys, Role::Owner, Err(Denial::Plan)),
+            (Action::ViewRequestLog, Role::Owner, Err(Denial::Plan)),
+        ];
+        for (action, role, want) in suspended {
+            assert_eq!(
+                action.check(role, Plan::Starter),
+                want,
+                "{action:?} {role:?}"
+            );
+        }
         assert_eq!(
             Action::ManageKeys.check(Role::Owner, Plan::Professional),
             Ok(())

@@ -186,12 +186,6 @@ async fn every_key_function_refuses_those_who_may_not_and_changes_nothing() {
                 StatusCode::FORBIDDEN,
                 StatusCode::FORBIDDEN,
             ),
-            (
-                "starter owner",
-                &starter,
-                StatusCode::FORBIDDEN,
-                StatusCode::FORBIDDEN,
-            ),
         ] {
             assert_eq!(
                 app.call_json("keys/list", list.clone(), Some(cookie))
@@ -216,11 +210,27 @@ async fn every_key_function_refuses_those_who_may_not_and_changes_nothing() {
                 assert_eq!(r.status, write, "{who} {f}: {}", r.body);
             }
         }
-        // The Starter owner is told about the plan, not the role.
+        // The Starter owner lists only their own (suspended) tenant's keys, is told about the
+        // plan for creating and editing, and cannot find Acme's key to read or revoke it.
         let r = app
-            .call_json("keys/create", new_key("x"), Some(&starter))
+            .call_json("keys/list", list.clone(), Some(&starter))
             .await;
-        assert_eq!(r.json(), json!("PlanRequired"));
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.body.contains(&id));
+        assert_eq!(r.json()["suspended"], true);
+        for f in ["keys/create", "keys/update"] {
+            let body = if f == "keys/create" {
+                new_key("x")
+            } else {
+                update.clone()
+            };
+            let r = app.call_json(f, body, Some(&starter)).await;
+            assert_eq!(r.json(), json!("PlanRequired"), "starter owner {f}");
+        }
+        for (f, body) in [("keys/get", get.clone()), ("keys/revoke", revoke.clone())] {
+            let r = app.call_json(f, body, Some(&starter)).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "starter owner {f}");
+        }
 
         // Another tenant's owner cannot see or touch Acme's key: it does not exist for them.
         let r = app
@@ -503,6 +513,73 @@ async fn keyset_paging_walks_every_key_once() {
         assert_eq!(seen[0], "key_0119");
         seen.dedup();
         assert_eq!(seen.len(), 120);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_lists_and_revokes_its_keys_and_an_upgrade_revives_no_revoked_key() {
+    on_every_engine(|app| async move {
+        let owner = app.sign_in("owner@acme.test").await;
+        let admin = app.sign_in("admin@acme.test").await;
+        let member = app.sign_in("member@acme.test").await;
+        let kept = app
+            .make_key("acme", &["*"], latchkey_domain::keys::Mode::Test, "")
+            .await;
+        let plan = |p: &'static str| {
+            let owner = owner.clone();
+            let app = &app;
+            async move {
+                let r = app.call("change_plan", &[("plan", p)], Some(&owner)).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            }
+        };
+        plan("starter").await;
+        let list = json!({"search": "", "include_revoked": true, "before": null});
+        for who in [&owner, &admin] {
+            let r = app.call_json("keys/list", list.clone(), Some(who)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let page = r.json();
+            assert_eq!(page["suspended"], true);
+            assert_eq!(page["can_manage"], false);
+            assert_eq!(page["can_revoke"], true);
+            assert!(r.body.contains(&kept.id));
+        }
+        // Members see nothing of a suspended tenant's keys; nobody creates or edits there.
+        let r = app
+            .call_json("keys/list", list.clone(), Some(&member))
+            .await;
+        assert_eq!(r.json(), json!("PlanRequired"));
+        let r = app
+            .call_json(
+                "keys/update",
+                json!({"edit": {"id": kept.id, "name": "x", "description": "", "allowlist": ""}}),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(r.json(), json!("PlanRequired"));
+        let r = app
+            .call_json(
+                "keys/revoke",
+                json!({"id": kept.id, "reason": "cleaning up"}),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["status"], "revoked");
+        // Upgrading restores suspended keys, never a revoked one.
+        plan("professional").await;
+        let r = app
+            .send(
+                axum::http::Request::get("/v1/whoami")
+                    .header("authorization", format!("Bearer {}", kept.secret))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("key_revoked"), "{}", r.body);
         app
     })
     .await;

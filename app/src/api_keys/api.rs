@@ -13,6 +13,10 @@ pub struct KeyPage {
     /// Pass as `before` to get the next (older) page; `None` on the last page.
     pub next_before: Option<i64>,
     pub can_manage: bool,
+    /// May revoke keys (also while suspended, unlike `can_manage`).
+    pub can_revoke: bool,
+    /// The tenant's plan has no API keys: its keys are kept but refused (SPEC §2).
+    pub suspended: bool,
     pub active_count: i64,
     pub active_limit: u32,
     pub catalogue: Vec<String>,
@@ -57,7 +61,9 @@ pub async fn list_keys(
     Ok(KeyPage {
         keys,
         next_before,
-        can_manage: Action::ManageKeys.allowed_for(session.role),
+        can_manage: Action::ManageKeys.check(session.role, session.plan).is_ok(),
+        can_revoke: Action::RevokeKey.check(session.role, session.plan).is_ok(),
+        suspended: !session.plan.limits().api_keys,
         active_count: store::keys::active_count(&state.db.pool, session.tenant_id).await?,
         active_limit: session.plan.limits().max_active_keys,
         catalogue: state.settings.scope_catalogue.clone(),
@@ -79,7 +85,7 @@ pub async fn get_key(id: String) -> Result<KeyDetail, AppError> {
     };
     Ok(KeyDetail {
         key,
-        can_manage: Action::ManageKeys.allowed_for(session.role),
+        can_manage: Action::ManageKeys.check(session.role, session.plan).is_ok(),
         audit,
     })
 }
@@ -127,7 +133,7 @@ pub async fn revoke_key(id: String, reason: String) -> Result<KeyView, AppError>
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ManageKeys).await?;
+    let session = require(Action::RevokeKey).await?;
     let state = state()?;
     let key =
         store::keys::revoke(&state.db, session.tenant_id, &session.actor(), &id, &reason).await?;

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 pub fn KeyRow(
     key: KeyView,
     can_manage: bool,
+    can_revoke: bool,
     dialog: RwSignal<Dialog>,
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
@@ -73,6 +74,11 @@ pub fn KeyRow(
                                 >
                                     "Edit"
                                 </button>
+                            }
+                        })}
+                    {(can_revoke && editable)
+                        .then(|| {
+                            view! {
                                 <button
                                     type="button"
                                     class="btn btn-small"

@@ -6,7 +6,7 @@ use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::key_row::KeyRow;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
-use crate::components::{gate, DataTable, Loaded, PageHeader, Pager, Ready};
+use crate::components::{gate, DataTable, Loaded, PageHeader, Pager, Ready, UpgradeCard};
 use leptos::prelude::*;
 
 /// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
@@ -46,12 +46,21 @@ fn KeysManager() -> impl IntoView {
     };
 
     // The page once a list has loaded; `gate` turns a plan or role refusal into its card.
+    // A suspended (Starter) tenant sees the upgrade card, and below it the keys it kept (to
+    // revoke them) when there are any.
     let loaded = move |p: KeyPage| {
+        if p.suspended && p.keys.is_empty() {
+            return view! { <UpgradeCard/> }.into_any();
+        }
+        let suspended = p.suspended;
         let can_manage = p.can_manage;
+        let can_revoke = p.can_revoke;
         let catalogue = p.catalogue.clone();
         let next = p.next_before;
         let empty = p.keys.is_empty();
         view! {
+            {suspended.then(|| view! { <UpgradeCard/> })}
+            {(!suspended).then(|| view! {
             <PageHeader
                 title="API Keys"
                 description="Keys let your services call the API; each is scoped, and its secret is shown once."
@@ -73,6 +82,7 @@ fn KeysManager() -> impl IntoView {
                         }
                     })}
             </PageHeader>
+            })}
             <Ready testid="keys-ready"/>
             <p class="muted" data-testid="key-usage">
                 {format!("{} of {} active keys used", p.active_count, p.active_limit)}
@@ -125,7 +135,7 @@ fn KeysManager() -> impl IntoView {
                             .into_iter()
                             .map(|k| {
                                 view! {
-                                    <KeyRow key=k can_manage=can_manage dialog=dialog notice=notice/>
+                                    <KeyRow key=k can_manage=can_manage can_revoke=can_revoke dialog=dialog notice=notice/>
                                 }
                             })
                             .collect_view()}
@@ -133,6 +143,7 @@ fn KeysManager() -> impl IntoView {
             <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
             <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
         }
+        .into_any()
     };
 
     view! {

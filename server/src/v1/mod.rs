@@ -10,6 +10,7 @@ pub mod keys;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
+pub mod rights;
 pub mod schemas;
 pub mod verify;
 

@@ -1,0 +1,138 @@
+//! Signing in: throttled, constant-cost for unknown emails, and bounded under a flood.
+
+use super::{create_session, first_tenant_of, validate_email, verify_password};
+use crate::audit::{self, Actor, Event};
+use crate::db::Db;
+use crate::throttle::{client_key, Bounded};
+use latchkey_domain::error::{AppError, AppResult};
+use sha2::{Digest as _, Sha256};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long a client that failed a sign-in stays "a client that failed recently".
+pub const FAILED_CLIENT_SECS: u64 = 15 * 60;
+
+/// The sign-in form's process-wide state, every part bounded under a flood: attempts per
+/// client address (IPv6 by /64), failures per email (keyed by a fixed-size hash, never the
+/// text), the clients that failed recently, and a dummy hash verified against when an email is
+/// unknown, so both failures cost the same time.
+///
+/// The per-email lock applies only to clients that failed recently: a stranger guessing an
+/// owner's password cannot keep the owner, signing in correctly from elsewhere, out.
+pub struct SignIn {
+    by_ip: Bounded<u128>,
+    failures_by_email: Bounded<[u8; 16]>,
+    failed_clients: moka::sync::Cache<u128, ()>,
+    dummy_password_hash: String,
+}
+
+/// Most keys each sign-in throttle keeps after upkeep.
+const SIGN_IN_CAP: usize = 100_000;
+
+impl SignIn {
+    pub fn new(per_email: u32, per_ip: u32) -> Self {
+        Self {
+            by_ip: Bounded::per_minute(per_ip, SIGN_IN_CAP),
+            failures_by_email: Bounded::per_minute(per_email, SIGN_IN_CAP),
+            failed_clients: moka::sync::Cache::builder()
+                .max_capacity(SIGN_IN_CAP as u64)
+                .time_to_live(Duration::from_secs(FAILED_CLIENT_SECS))
+                .build(),
+            dummy_password_hash: super::dummy_password_hash(),
+        }
+    }
+
+    /// Upkeep (the server runs it every minute): prune and bound every throttle.
+    pub fn housekeeping(&self) {
+        self.by_ip.housekeeping();
+        self.failures_by_email.housekeeping();
+        self.failed_clients.run_pending_tasks();
+    }
+
+    /// (clients, emails, clients that failed recently) held now: for tests and metrics.
+    pub fn sizes(&self) -> (usize, usize, u64) {
+        self.failed_clients.run_pending_tasks();
+        (
+            self.by_ip.len(),
+            self.failures_by_email.len(),
+            self.failed_clients.entry_count(),
+        )
+    }
+}
+
+/// A fixed-size key for an email: the limiter never holds what a stranger typed.
+fn email_key(email: &str) -> [u8; 16] {
+    let digest = Sha256::digest(email.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+fn throttled(r: Result<(), u64>) -> AppResult<()> {
+    r.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+}
+
+/// Signs in and returns the new session's cookie token. An unknown email and a wrong password
+/// get the same answer in about the same time; attempts are throttled per client address, and
+/// failures per email for clients that failed recently.
+pub async fn sign_in(
+    db: &Db,
+    gate: &SignIn,
+    session_ttl: Duration,
+    email: &str,
+    password: String,
+    ip: IpAddr,
+) -> AppResult<String> {
+    // Length and shape first: nothing a stranger sends is kept before this passes.
+    let email = validate_email(email)?;
+    let client = client_key(Some(ip));
+    throttled(gate.by_ip.check(&client))?;
+    let email_key = email_key(&email);
+    let failed_before = gate.failed_clients.contains_key(&client);
+    if failed_before {
+        throttled(gate.failures_by_email.check(&email_key))?;
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct Login {
+        id: i64,
+        password_hash: String,
+    }
+    let row = sqlx::query_as::<_, Login>("SELECT id, password_hash FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(&db.pool)
+        .await?;
+    let (user_id, phc) = match row {
+        Some(r) => (Some(r.id), r.password_hash),
+        None => (None, gate.dummy_password_hash.clone()),
+    };
+    let ok = verify_password(password, phc).await?;
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        if !failed_before {
+            // A first failure spends from the email's budget too, without being refused by it.
+            let _ = gate.failures_by_email.check(&email_key);
+        }
+        gate.failed_clients.insert(client, ());
+        tracing::info!(%ip, "sign-in failed");
+        return Err(AppError::field(
+            "password",
+            "That email and password don't match an account.",
+        ));
+    };
+    let tenant_id = first_tenant_of(db, user_id).await?;
+    let token = create_session(db, user_id, tenant_id, session_ttl).await?;
+    audit::record(
+        &db.pool,
+        &Actor::user(user_id, &email, &email, Some(ip)),
+        Event {
+            tenant_id,
+            action: "user.signed_in",
+            target_type: Some("user"),
+            target_id: Some(user_id.to_string()),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tracing::info!(user_id, %ip, "signed in");
+    Ok(token)
+}
