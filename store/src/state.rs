@@ -57,7 +57,7 @@ impl Default for Settings {
             request_log_retention: Duration::from_secs(30 * 86_400),
             usage_flush_interval: Duration::from_secs(1),
             key_cache_ttl: Duration::from_secs(10),
-            failed_auth_per_minute: 120,
+            failed_auth_per_minute: VerifierConfig::default().failed_per_minute,
         }
     }
 }

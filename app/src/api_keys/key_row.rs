@@ -19,8 +19,6 @@ pub fn KeyRow(
     let id = key.id.clone();
     let href = format!("/keys/{}", key.id);
     let editable = key.status != KeyStatus::Revoked;
-    let k_edit = key.clone();
-    let k_revoke = key.clone();
     view! {
         <tr data-testid="key-row" data-key-id=key.id.clone()>
             <td>
@@ -62,34 +60,27 @@ pub fn KeyRow(
                     >
                         "Copy ID"
                     </button>
-                    {(can_manage && editable)
-                        .then(|| {
+                    {[
+                        (can_manage, "edit-key", "Edit", Dialog::Edit as fn(KeyView) -> Dialog),
+                        (can_revoke, "revoke-key", "Revoke", Dialog::Revoke),
+                    ]
+                        .into_iter()
+                        .filter(|(allowed, ..)| *allowed && editable)
+                        .map(|(_, testid, label, open)| {
+                            let k = key.clone();
                             view! {
                                 <button
                                     type="button"
                                     class="btn btn-small"
-                                    data-testid="edit-key"
-                                    aria-label=format!("Edit {}", k_edit.name)
-                                    on:click=move |_| dialog.set(Dialog::Edit(k_edit.clone()))
+                                    data-testid=testid
+                                    aria-label=format!("{label} {}", k.name)
+                                    on:click=move |_| dialog.set(open(k.clone()))
                                 >
-                                    "Edit"
+                                    {label}
                                 </button>
                             }
-                        })}
-                    {(can_revoke && editable)
-                        .then(|| {
-                            view! {
-                                <button
-                                    type="button"
-                                    class="btn btn-small"
-                                    data-testid="revoke-key"
-                                    aria-label=format!("Revoke {}", k_revoke.name)
-                                    on:click=move |_| dialog.set(Dialog::Revoke(k_revoke.clone()))
-                                >
-                                    "Revoke"
-                                </button>
-                            }
-                        })}
+                        })
+                        .collect_view()}
                 </div>
             </td>
         </tr>

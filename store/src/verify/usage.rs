@@ -156,7 +156,9 @@ impl Usage {
             }
             return;
         }
-        truncate(&mut event.path, PATH_MAX);
+        if event.path.len() > PATH_MAX {
+            event.path = clipped(&event.path);
+        }
         let bytes = event.bytes();
         let queued = self.stats.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         if queued + bytes > self.max_bytes {
@@ -196,17 +198,6 @@ pub fn clipped(s: &str) -> String {
         end -= 1;
     }
     s[..end].to_owned()
-}
-
-/// Cuts `s` to at most `max` bytes, on a character boundary.
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
 }
 
 /// One summary row per key whose refusals were not all logged, then empties the counts.
