@@ -203,8 +203,7 @@ impl Verifier {
         let parsed = keys::parse(presented).map_err(|_| Rejection::InvalidApiKey)?;
         let digest = Digest::of(&self.pepper, parsed.full);
         let client_key = client_key(client);
-        let storage_allowed = !self.failed.is_blocked(client_key);
-        let Some(key) = self.key_by_digest(&digest, storage_allowed).await? else {
+        let Some(key) = self.key_by_digest(&digest, client_key).await? else {
             let _ = self.failed.failed(client_key);
             return Err(Rejection::InvalidApiKey.into());
         };
@@ -224,12 +223,12 @@ impl Verifier {
         }
     }
 
-    /// The key with this digest: from the cache, else (when `storage_allowed`) from storage.
-    /// A throttled client gets `rate_limited` for anything not already cached.
+    /// The key with this digest: from the cache, else from storage unless `client` is blocked
+    /// (then `rate_limited`). The block list is read only on a cache miss, off the hot path.
     async fn key_by_digest(
         &self,
         digest: &Digest,
-        storage_allowed: bool,
+        client: u128,
     ) -> Result<Option<Arc<KeyRecord>>, VerifyError> {
         if self.caching {
             if let Some(hit) = self.keys.get(digest) {
@@ -239,7 +238,7 @@ impl Verifier {
                 return Ok(None);
             }
         }
-        if !storage_allowed {
+        if self.failed.is_blocked(client) {
             return Err(Rejection::RateLimited {
                 retry_after_secs: BLOCK_SECS,
             }
