@@ -2,9 +2,9 @@
 
 use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
-use crate::auth::api::{current_session, SessionInfo, SignOut, SwitchTenant};
+use crate::auth::api::{current_session, SessionInfo, SignOut, SignOutEverywhere, SwitchTenant};
 use crate::auth::SignInPage;
-use crate::components::{reload_on_success, silent, Loaded};
+use crate::components::{reload_on_success, silent, Loaded, SessionResource};
 use crate::error::AppError;
 use crate::members::MembersPage;
 use crate::tenants::BillingPage;
@@ -32,9 +32,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
-
-/// The signed-in session, shared by the shell with every page under it.
-pub type SessionResource = Resource<Result<Option<SessionInfo>, AppError>>;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -214,6 +211,8 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
 fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     reload_on_success(sign_out, "/signin");
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    reload_on_success(everywhere, "/signin");
     view! {
         <div class="user-menu">
             <span class="user-name" data-testid="user-name" title=email>{name}</span>
@@ -227,6 +226,17 @@ fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl In
                 }
             >
                 "Sign out"
+            </button>
+            <button
+                type="button"
+                class="btn btn-ghost"
+                data-testid="sign-out-everywhere"
+                title="End your sessions on every device and browser"
+                on:click=move |_| {
+                    everywhere.dispatch(SignOutEverywhere {});
+                }
+            >
+                "Sign out everywhere"
             </button>
         </div>
     }

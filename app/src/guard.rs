@@ -7,7 +7,7 @@ use latchkey_domain::policy::Denial;
 use latchkey_domain::Action;
 use leptos::prelude::use_context;
 use std::net::{IpAddr, SocketAddr};
-use store::auth::{Session, SESSION_COOKIE};
+use store::auth::Session;
 use store::request;
 use store::AppState;
 
@@ -20,10 +20,18 @@ fn parts() -> AppResult<Parts> {
     use_context::<Parts>().ok_or_else(|| AppError::internal("request parts missing from context"))
 }
 
-/// The guard: a valid session, a membership in the session's tenant, and a role and plan that
-/// allow `action`. Everything after it works only on `session.tenant_id`.
-pub async fn require(action: Action) -> AppResult<Session> {
-    let session = optional_session().await?.ok_or(AppError::Unauthorized)?;
+/// The guard: a valid session, a membership in the session's tenant, a role and plan that allow
+/// `action`, and `tenant` (the organisation the page was drawn for) still being the session's
+/// tenant. Everything after it works only on `session.tenant_id`.
+///
+/// The tenant check is there because the session is shared by every tab: after a switch to
+/// another organisation in one tab, a page still open in another must not retarget its change
+/// (a plan change, a revoke) at the organisation the user switched to.
+pub async fn require(action: Action, tenant: i64) -> AppResult<Session> {
+    let session = signed_in().await?;
+    if session.tenant_id != tenant {
+        return Err(AppError::Conflict(STALE_TENANT.to_owned()));
+    }
     match action.check(session.role, session.plan) {
         Ok(()) => Ok(session),
         Err(Denial::Role) => Err(AppError::Forbidden),
@@ -31,23 +39,39 @@ pub async fn require(action: Action) -> AppResult<Session> {
     }
 }
 
+/// What a page in another tab is told after the organisation changed under it.
+pub const STALE_TENANT: &str =
+    "You switched to another organisation in another tab. Reload the page to continue.";
+
+/// The guard for what concerns the person, not a tenant (switching tenant, signing out
+/// everywhere): a valid session.
+pub async fn signed_in() -> AppResult<Session> {
+    optional_session().await?.ok_or(AppError::Unauthorized)
+}
+
 /// The caller's session if signed in, without an action check (the shell's session probe).
 pub async fn optional_session() -> AppResult<Option<Session>> {
     let state = state()?;
     let parts = parts()?;
-    let Some(token) = session_token(&parts) else {
+    let Some(token) = session_token(&state, &parts) else {
         return Ok(None);
     };
-    store::auth::session(&state.db, &token, client_ip_of(&state, &parts)).await
+    store::auth::session(
+        &state.db,
+        &token,
+        client_ip_of(&state, &parts),
+        state.settings.session_idle,
+    )
+    .await
 }
 
 /// The session cookie's value, if the request carries one.
 pub fn current_session_token() -> AppResult<Option<String>> {
-    Ok(session_token(&parts()?))
+    Ok(session_token(&state()?, &parts()?))
 }
 
-fn session_token(parts: &Parts) -> Option<String> {
-    request::cookie(&parts.headers, SESSION_COOKIE)
+fn session_token(state: &AppState, parts: &Parts) -> Option<String> {
+    request::cookie(&parts.headers, state.settings.session_cookie_name())
 }
 
 fn client_ip_of(state: &AppState, parts: &Parts) -> IpAddr {

@@ -142,7 +142,13 @@ pub struct ServeArgs {
     /// Directory with the built site (`pkg/`); cargo-leptos's `LEPTOS_SITE_ROOT` is read too.
     #[arg(long, env = "LATCHKEY_SITE_ROOT")]
     pub site_root: Option<String>,
-    /// Force the cookie `Secure` flag on or off; default: off only when listening on loopback.
+    /// The URL people open, e.g. `https://keys.example.com` behind a TLS proxy. An `https`
+    /// URL makes cookies `Secure` (named `__Host-lk_session`) and turns on HSTS, whatever
+    /// address the server itself listens on.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Force the cookie `Secure` flag on or off; default: from `--public-url`, else off only
+    /// when listening on loopback.
     #[arg(long, env = "LATCHKEY_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed. Repeat or comma-separate.
@@ -155,6 +161,9 @@ pub struct ServeArgs {
     /// Session lifetime in hours.
     #[arg(long, env = "LATCHKEY_SESSION_TTL_HOURS", default_value_t = 12)]
     pub session_ttl_hours: u64,
+    /// Minutes a session may go unused before it ends (each use renews it).
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
     /// Sign-in attempts per minute for one email.
     #[arg(
         long = "sign-in-per-email",
@@ -206,6 +215,16 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// Whether cookies are `Secure`: said outright, else what the public URL says, else only
+    /// plain HTTP on loopback goes without.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| match &self.public_url {
+                Some(url) => url.starts_with("https://"),
+                None => !self.addr.ip().is_loopback(),
+            })
+    }
+
     pub fn http_limits(&self) -> crate::http::HttpLimits {
         use std::time::Duration;
         crate::http::HttpLimits {
@@ -256,6 +275,14 @@ pub enum MemberCommand {
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = s.parse().map_err(|e| format!("not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https" | "http"), Some(_)) => Ok(s.trim_end_matches('/').to_owned()),
+        _ => Err("the public URL must look like https://keys.example.com".to_owned()),
+    }
 }
 
 fn parse_plan(s: &str) -> Result<Plan, String> {

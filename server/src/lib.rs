@@ -2,6 +2,7 @@
 //! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
 
 pub mod config;
+pub mod headers;
 pub mod http;
 pub mod v1;
 
@@ -46,7 +47,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
     let ctx = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            headers::set_page_policy();
+        }
     };
     let shell = {
         let options = options.clone();
@@ -68,12 +72,21 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             _,
         >(ctx, app::shell))
         .layer(middleware::from_fn(guard_server_fns))
+        .layer(middleware::from_fn_with_state(
+            state.app.clone(),
+            headers::site,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http());
     // `/v1` sits outside the site's layers: it has its own envelope (request ids, JSON errors)
     // and its answers are small, so per-request tracing and compression would only cost
     // (measured: about 6 µs of server CPU per call, a fifth of a verified request).
-    let api = v1::router(state.app.clone()).with_state(state.app.clone());
+    let api = v1::router(state.app.clone())
+        .layer(middleware::from_fn_with_state(
+            state.app.clone(),
+            headers::api,
+        ))
+        .with_state(state.app.clone());
     Router::new().merge(api).merge(site.with_state(state))
 }
 
@@ -197,8 +210,9 @@ pub async fn build_state(
     let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
     let catalogue = scope_catalogue(global)?;
     let settings = Settings {
-        insecure_cookies: !args.secure_cookies.unwrap_or(!args.addr.ip().is_loopback()),
+        insecure_cookies: !args.secure_cookies(),
         session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
+        session_idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
         trusted_proxies: args.trusted_proxies.clone(),
         sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
         sign_in_per_ip_per_minute: args.sign_in_per_ip_per_minute,

@@ -2,7 +2,7 @@
 //! appended inside the caller's transaction, and read back newest first. Rows are never
 //! updated or deleted (the schema refuses it).
 
-use crate::db::{keyset_page, now_ms, Db, Keyed};
+use crate::db::{keyset_page, now_ms, storable, Db, Keyed};
 use latchkey_domain::error::AppResult;
 use latchkey_domain::views::AuditRow;
 use std::net::IpAddr;
@@ -161,6 +161,10 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<(Vec<AuditEventRow>, Option<i64>)> {
+    let texts = [&filter.target_id, &filter.actor, &filter.action];
+    if texts.into_iter().flatten().any(|t| !storable(t)) {
+        return Ok((Vec::new(), None));
+    }
     let mut sql = format!("SELECT {COLUMNS} FROM audit_events WHERE tenant_id = $1 AND id < $2");
     let mut texts: Vec<&str> = Vec::new();
     let mut numbers: Vec<i64> = Vec::new();

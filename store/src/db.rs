@@ -93,6 +93,13 @@ impl Db {
     }
 }
 
+/// Whether `s` can be (part of) a stored text. PostgreSQL text never holds NUL and refuses it as
+/// a parameter (an error, not an empty answer), so a lookup or filter with one matches nothing:
+/// callers answer that without asking storage, alike on both engines.
+pub fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 /// Milliseconds since the Unix epoch: the one time representation in storage (portable).
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -1,7 +1,7 @@
 //! The one piece of shared server state, handed to every route and (through the context) every
 //! server function.
 
-use crate::auth::SignIn;
+use crate::auth::{SessionPolicy, SignIn};
 use crate::db::Db;
 use crate::limits::Limits;
 use crate::verify::usage::UsageConfig;
@@ -13,10 +13,13 @@ use std::time::Duration;
 /// Settings the app needs at run time; the binary fills it from flags and `LATCHKEY_*` env.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Whether cookies may omit `Secure` (only when serving plain HTTP on loopback).
+    /// Whether cookies may omit `Secure` (only when the public URL is plain HTTP). Secure
+    /// deployments also name the cookie `__Host-lk_session` and send HSTS.
     pub insecure_cookies: bool,
-    /// Session lifetime.
+    /// Session lifetime from sign-in.
     pub session_ttl: Duration,
+    /// A session unused for this long ends, whatever its lifetime left.
+    pub session_idle: Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Sign-in attempts allowed per minute, per email and per client address.
@@ -45,6 +48,7 @@ impl Default for Settings {
         Self {
             insecure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(30 * 60),
             trusted_proxies: Vec::new(),
             sign_in_per_email_per_minute: 10,
             sign_in_per_ip_per_minute: 30,
@@ -59,6 +63,20 @@ impl Default for Settings {
             key_cache_ttl: Duration::from_secs(10),
             failed_auth_per_minute: VerifierConfig::default().failed_per_minute,
         }
+    }
+}
+
+impl Settings {
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            ttl: self.session_ttl,
+            idle: self.session_idle,
+        }
+    }
+
+    /// The session cookie's name (`__Host-` prefixed when Secure).
+    pub fn session_cookie_name(&self) -> &'static str {
+        crate::auth::session_cookie_name(!self.insecure_cookies)
     }
 }
 

@@ -1,4 +1,5 @@
-//! DTOs and server functions for Settings ▸ API Keys. Every function starts with `require`.
+//! DTOs and server functions for Settings ▸ API Keys. Every function starts with `require`,
+//! and carries the tenant the page was drawn for (`tenant`), which the guard checks.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -39,6 +40,7 @@ pub struct KeyDetail {
 
 #[server(endpoint = "keys/list", input = Json)]
 pub async fn list_keys(
+    tenant: i64,
     search: String,
     include_revoked: bool,
     before: Option<i64>,
@@ -46,7 +48,7 @@ pub async fn list_keys(
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ViewKeys).await?;
+    let session = require(Action::ViewKeys, tenant).await?;
     let state = state()?;
     let (keys, next_before) = store::keys::list(
         &state.db,
@@ -71,11 +73,11 @@ pub async fn list_keys(
 }
 
 #[server(endpoint = "keys/get", input = Json)]
-pub async fn get_key(id: String) -> Result<KeyDetail, AppError> {
+pub async fn get_key(tenant: i64, id: String) -> Result<KeyDetail, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ViewKeys).await?;
+    let session = require(Action::ViewKeys, tenant).await?;
     let state = state()?;
     let key = store::keys::get(&state.db, session.tenant_id, &id).await?;
     let audit = if Action::ViewAudit.allowed_for(session.role) {
@@ -91,11 +93,11 @@ pub async fn get_key(id: String) -> Result<KeyDetail, AppError> {
 }
 
 #[server(endpoint = "keys/create", input = Json)]
-pub async fn create_key(new: NewKey) -> Result<CreatedKey, AppError> {
+pub async fn create_key(tenant: i64, new: NewKey) -> Result<CreatedKey, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ManageKeys).await?;
+    let session = require(Action::ManageKeys, tenant).await?;
     let state = state()?;
     let (key, secret) = store::keys::create(
         &state.db,
@@ -115,11 +117,11 @@ pub async fn create_key(new: NewKey) -> Result<CreatedKey, AppError> {
 }
 
 #[server(endpoint = "keys/update", input = Json)]
-pub async fn update_key(edit: KeyEdit) -> Result<KeyView, AppError> {
+pub async fn update_key(tenant: i64, edit: KeyEdit) -> Result<KeyView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ManageKeys).await?;
+    let session = require(Action::ManageKeys, tenant).await?;
     let state = state()?;
     let id = edit.id.clone();
     let key = store::keys::update(&state.db, session.tenant_id, &session.actor(), edit).await?;
@@ -129,11 +131,11 @@ pub async fn update_key(edit: KeyEdit) -> Result<KeyView, AppError> {
 }
 
 #[server(endpoint = "keys/revoke", input = Json)]
-pub async fn revoke_key(id: String, reason: String) -> Result<KeyView, AppError> {
+pub async fn revoke_key(tenant: i64, id: String, reason: String) -> Result<KeyView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::RevokeKey).await?;
+    let session = require(Action::RevokeKey, tenant).await?;
     let state = state()?;
     let key =
         store::keys::revoke(&state.db, session.tenant_id, &session.actor(), &id, &reason).await?;
@@ -151,11 +153,15 @@ pub struct RequestPage {
 
 /// A key's request log, newest first (owner, admin, member).
 #[server(endpoint = "keys/requests", input = Json)]
-pub async fn key_requests(id: String, before: Option<i64>) -> Result<RequestPage, AppError> {
+pub async fn key_requests(
+    tenant: i64,
+    id: String,
+    before: Option<i64>,
+) -> Result<RequestPage, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ViewRequestLog).await?;
+    let session = require(Action::ViewRequestLog, tenant).await?;
     let state = state()?;
     let (rows, next_before) =
         store::keys::request_log(&state.db, session.tenant_id, &id, before, 25).await?;

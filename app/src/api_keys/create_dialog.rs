@@ -4,7 +4,7 @@ use crate::api_keys::api::{CreateKey, NewKey};
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::key_fields::KeyTextFields;
 use crate::api_keys::secret_reveal::SecretReveal;
-use crate::components::{field_error, form_error, Modal};
+use crate::components::{field_error, form_error, Modal, PageTenant};
 use latchkey_domain::keys::Mode;
 use leptos::prelude::*;
 
@@ -50,9 +50,11 @@ pub fn CreateKeyDialog(
         }
     };
     let open = Signal::derive(move || dialog.with(|d| *d == Dialog::Create));
+    let tenant = PageTenant::from_context();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(CreateKey {
+            tenant: tenant.now(),
             new: NewKey {
                 name: name.get_untracked(),
                 description: description.get_untracked(),

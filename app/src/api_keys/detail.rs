@@ -2,7 +2,9 @@
 
 use crate::api_keys::api::*;
 use crate::api_keys::request_log::RequestLog;
-use crate::components::{mode_pill, scope_badges, silent, status_pill, DataTable, Loaded};
+use crate::components::{
+    mode_pill, scope_badges, silent, status_pill, DataTable, Loaded, PageTenant,
+};
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -13,13 +15,16 @@ use leptos_router::hooks::use_params_map;
 pub fn KeyDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let detail = Resource::new(id, get_key);
+    let tenant = PageTenant::from_context();
+    let detail = Resource::new(id, move |id| async move {
+        get_key(tenant.get().await?, id).await
+    });
     // Keyset paging through the log: `before` for this page, the ones we came through to go back.
     let before = RwSignal::new(None::<i64>);
     let history = RwSignal::new(Vec::<Option<i64>>::new());
     let requests = Resource::new(
         move || (id(), before.get()),
-        |(id, before)| key_requests(id, before),
+        move |(id, before)| async move { key_requests(tenant.get().await?, id, before).await },
     );
     view! {
         <p><a href="/keys">"← API Keys"</a></p>

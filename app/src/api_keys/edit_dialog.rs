@@ -3,7 +3,7 @@
 use crate::api_keys::api::{KeyEdit, UpdateKey};
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::key_fields::KeyTextFields;
-use crate::components::{form_error, mode_pill, scope_badges, Modal};
+use crate::components::{form_error, mode_pill, scope_badges, Modal, PageTenant};
 use leptos::prelude::*;
 
 #[component]
@@ -11,6 +11,7 @@ pub fn EditKeyDialog(dialog: RwSignal<Dialog>, action: ServerAction<UpdateKey>) 
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let allowlist = RwSignal::new(String::new());
+    let tenant = PageTenant::from_context();
     let editing = Memo::new(move |_| match dialog.get() {
         Dialog::Edit(k) => Some(k),
         _ => None,
@@ -47,6 +48,7 @@ pub fn EditKeyDialog(dialog: RwSignal<Dialog>, action: ServerAction<UpdateKey>) 
                                 ev.prevent_default();
                                 action
                                     .dispatch(UpdateKey {
+                                        tenant: tenant.now(),
                                         edit: KeyEdit {
                                             id: id.clone(),
                                             name: name.get_untracked(),
@@ -64,7 +66,7 @@ pub fn EditKeyDialog(dialog: RwSignal<Dialog>, action: ServerAction<UpdateKey>) 
                                     allowlist=allowlist
                                     action=action
                                 />
-                                <dl class="facts" style="margin-top:1rem">
+                                <dl class="facts facts-spaced">
                                     <dt>"Mode"</dt>
                                     <dd>{mode_pill(k.mode)}</dd>
                                     <dt>"Scopes"</dt>

@@ -6,7 +6,9 @@ use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::key_row::KeyRow;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
-use crate::components::{gate, DataTable, Loaded, PageHeader, Pager, Ready, UpgradeCard};
+use crate::components::{
+    gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, UpgradeCard,
+};
 use leptos::prelude::*;
 
 /// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
@@ -28,6 +30,7 @@ fn KeysManager() -> impl IntoView {
     let revoke = ServerAction::<RevokeKey>::new();
     let dialog = RwSignal::new(Dialog::Closed);
     let notice = RwSignal::new(None::<String>);
+    let tenant = PageTenant::from_context();
 
     let page = Resource::new(
         move || {
@@ -38,7 +41,9 @@ fn KeysManager() -> impl IntoView {
                 create.version().get() + update.version().get() + revoke.version().get(),
             )
         },
-        |(search, include_revoked, before, _)| list_keys(search, include_revoked, before),
+        move |(search, include_revoked, before, _)| async move {
+            list_keys(tenant.get().await?, search, include_revoked, before).await
+        },
     );
     let reset_paging = move || {
         before.set(None);

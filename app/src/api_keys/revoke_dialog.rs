@@ -2,7 +2,7 @@
 
 use crate::api_keys::api::RevokeKey;
 use crate::api_keys::dialog::Dialog;
-use crate::components::{form_error, Modal};
+use crate::components::{form_error, Modal, PageTenant};
 use leptos::prelude::*;
 
 #[component]
@@ -12,6 +12,7 @@ pub fn RevokeKeyDialog(
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
+    let tenant = PageTenant::from_context();
     let target = Memo::new(move |_| match dialog.get() {
         Dialog::Revoke(k) => Some(k),
         _ => None,
@@ -65,6 +66,7 @@ pub fn RevokeKeyDialog(
                                     on:click=move |_| {
                                         action
                                             .dispatch(RevokeKey {
+                                                tenant: tenant.now(),
                                                 id: id.clone(),
                                                 reason: reason.get_untracked(),
                                             });

@@ -27,7 +27,7 @@ pub fn SecretReveal(
         <div class="secret-box">
             <code data-testid="new-secret">{secret}</code>
         </div>
-        <div class="dialog-actions" style="justify-content:flex-start">
+        <div class="dialog-actions dialog-actions-start">
             <button
                 type="button"
                 class="btn btn-primary"

@@ -43,16 +43,17 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
 /// attempts are throttled per email and per client address.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    use crate::guard::{current_client_ip, set_session_cookie, state};
+    use crate::guard::{current_client_ip, current_session_token, set_session_cookie, state};
 
     let state = state()?;
     let token = store::auth::sign_in(
         &state.db,
         &state.sign_in,
-        state.settings.session_ttl,
+        state.settings.session_policy(),
         &email,
         password,
         current_client_ip()?,
+        current_session_token()?.as_deref(),
     )
     .await?;
     set_session_cookie(&state, &token, state.settings.session_ttl.as_secs());
@@ -72,13 +73,25 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends every session of the signed-in person, on every device, this one included.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    use crate::guard::{set_session_cookie, signed_in, state};
+
+    let session = signed_in().await?;
+    let state = state()?;
+    let ended = store::auth::end_all_sessions(&state.db, session.user_id).await?;
+    set_session_cookie(&state, "", 0);
+    tracing::info!(user_id = session.user_id, ended, "signed out everywhere");
+    Ok(())
+}
+
 /// Moves the session to another tenant the user belongs to.
 #[server(endpoint = "switch_tenant")]
 pub async fn switch_tenant(tenant_id: i64) -> Result<(), AppError> {
-    use crate::guard::{current_session_token, require, state};
-    use latchkey_domain::Action;
+    use crate::guard::{current_session_token, signed_in, state};
 
-    let session = require(Action::ViewTenant).await?;
+    let session = signed_in().await?;
     let token = current_session_token()?.unwrap_or_default();
     store::auth::switch_tenant(&state()?.db, session.user_id, &token, tenant_id).await
 }

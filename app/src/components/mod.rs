@@ -12,6 +12,7 @@ pub mod pager;
 pub mod pills;
 pub mod ready;
 pub mod table;
+pub mod tenant;
 
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
@@ -24,3 +25,4 @@ pub use pager::Pager;
 pub use pills::{mode_pill, scope_badges, status_pill};
 pub use ready::Ready;
 pub use table::DataTable;
+pub use tenant::{PageTenant, SessionResource};

@@ -34,7 +34,7 @@ pub fn DataTable(
             {empty
                 .map(|(testid, message)| {
                     view! {
-                        <p class="muted" style="padding:1rem" data-testid=testid>
+                        <p class="muted table-empty" data-testid=testid>
                             {message}
                         </p>
                     }

@@ -20,11 +20,11 @@ pub struct BillingInfo {
 }
 
 #[server(endpoint = "billing")]
-pub async fn get_billing() -> Result<BillingInfo, AppError> {
+pub async fn get_billing(tenant: i64) -> Result<BillingInfo, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ViewBilling).await?;
+    let session = require(Action::ViewBilling, tenant).await?;
     // The limits the verifier enforces, which the operator may have overridden.
     let limits = state()?.settings.limits;
     Ok(BillingInfo {
@@ -43,11 +43,11 @@ pub async fn get_billing() -> Result<BillingInfo, AppError> {
 
 /// Owner only. No payment: the plan changes at once and the change is audited.
 #[server(endpoint = "change_plan")]
-pub async fn change_plan(plan: Plan) -> Result<Plan, AppError> {
+pub async fn change_plan(tenant: i64, plan: Plan) -> Result<Plan, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
-    let session = require(Action::ChangePlan).await?;
+    let session = require(Action::ChangePlan, tenant).await?;
     let state = state()?;
     store::tenants::change_plan(&state.db, session.tenant_id, plan, &session.actor()).await?;
     // A downgrade suspends the tenant's keys from the very next request (and an upgrade

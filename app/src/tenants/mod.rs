@@ -3,14 +3,18 @@
 pub mod api;
 
 use crate::components::browser::navigate_hard;
-use crate::components::{ErrorNotice, Loaded, PageHeader};
+use crate::components::{ErrorNotice, Loaded, PageHeader, PageTenant};
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
 use leptos::prelude::*;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let change = ServerAction::<ChangePlan>::new();
-    let billing = Resource::new(move || change.version().get(), |_| get_billing());
+    let tenant = PageTenant::from_context();
+    let billing = Resource::new(
+        move || change.version().get(),
+        move |_| async move { get_billing(tenant.get().await?).await },
+    );
     // The plan shapes the whole app (header, API Keys gate): load it afresh once changed.
     Effect::new(move |_| {
         if let Some(Ok(_)) = change.value().get() {
@@ -36,6 +40,7 @@ pub fn BillingPage() -> impl IntoView {
 
 #[component]
 fn Plans(info: BillingInfo, change: ServerAction<ChangePlan>) -> impl IntoView {
+    let tenant = PageTenant::from_context();
     let current = info.plan;
     view! {
         <div class="card">
@@ -91,7 +96,10 @@ fn Plans(info: BillingInfo, change: ServerAction<ChangePlan>) -> impl IntoView {
                                         data-testid=format!("choose-plan-{}", plan.as_str())
                                         disabled=move || change.pending().get()
                                         on:click=move |_| {
-                                            change.dispatch(ChangePlan { plan });
+                                            change.dispatch(ChangePlan {
+                                                tenant: tenant.now(),
+                                                plan,
+                                            });
                                         }
                                     >
                                         {format!("Switch to {}", plan.label())}

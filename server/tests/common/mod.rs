@@ -14,6 +14,18 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
+/// The server functions that act on a tenant, and so carry it.
+pub const TENANT_SCOPED: &[&str] = &[
+    "billing",
+    "change_plan",
+    "keys/list",
+    "keys/get",
+    "keys/create",
+    "keys/update",
+    "keys/revoke",
+    "keys/requests",
+];
+
 /// One engine to run a scenario on.
 #[derive(Debug, Clone)]
 pub enum Engine {
@@ -129,7 +141,33 @@ impl TestApp {
             .await
     }
 
+    /// Tenant-scoped server functions carry the tenant the page was drawn for; unless a test
+    /// names one (`tenant`), this adds the session's current tenant, as the page would.
     pub async fn call_with(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let tenant;
+        let mut form = form.to_vec();
+        if TENANT_SCOPED.contains(&endpoint) && !form.iter().any(|(k, _)| *k == "tenant") {
+            tenant = self.page_tenant(cookie).await.to_string();
+            form.push(("tenant", &tenant));
+        }
+        self.post_form(endpoint, &form, cookie, extra).await
+    }
+
+    /// The tenant a page drawn now for this cookie would carry (0 when signed out).
+    pub async fn page_tenant(&self, cookie: Option<&str>) -> i64 {
+        let r = self
+            .post_form("session", &[], cookie, &[("sec-fetch-site", "same-origin")])
+            .await;
+        r.json()["tenant_id"].as_i64().unwrap_or(0)
+    }
+
+    async fn post_form(
         &self,
         endpoint: &str,
         form: &[(&str, &str)],
@@ -150,13 +188,19 @@ impl TestApp {
         self.send(req.body(Body::from(body)).unwrap()).await
     }
 
-    /// POSTs a JSON-input server function (the key functions) as the hydrated page does.
+    /// POSTs a JSON-input server function (the key functions) as the hydrated page does,
+    /// with the page's tenant added as `call_with` does.
     pub async fn call_json(
         &self,
         endpoint: &str,
-        body: serde_json::Value,
+        mut body: serde_json::Value,
         cookie: Option<&str>,
     ) -> Resp {
+        if let Some(obj) = body.as_object_mut() {
+            if TENANT_SCOPED.contains(&endpoint) && !obj.contains_key("tenant") {
+                obj.insert("tenant".into(), self.page_tenant(cookie).await.into());
+            }
+        }
         let mut req = Request::post(format!("/api/{endpoint}"))
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")

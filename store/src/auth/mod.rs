@@ -16,7 +16,35 @@ mod sign_in;
 
 pub use sign_in::{sign_in, SignIn, FAILED_CLIENT_SECS};
 
+/// The session cookie's name over plain HTTP (local development, tests).
 pub const SESSION_COOKIE: &str = "lk_session";
+/// Its name when cookies are `Secure`: the `__Host-` prefix makes the browser refuse it unless
+/// it is Secure, host-only and `Path=/`, so a sibling subdomain cannot plant or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-lk_session";
+
+/// The session cookie's name for this deployment.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// How long sessions last: an absolute lifetime from sign-in, and an idle window that each use
+/// of the session renews.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub ttl: Duration,
+    pub idle: Duration,
+}
+
+/// A session's last use is written at most this often (not on every request).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// A signed-in person acting in one tenant with one role.
 #[derive(Debug, Clone)]
@@ -42,6 +70,7 @@ impl Session {
 struct SessionRow {
     user_id: i64,
     tenant_id: Option<i64>,
+    last_seen_at: i64,
     email: String,
     name: String,
 }
@@ -77,18 +106,44 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// The session a cookie token stands for, in the session's tenant if the user still belongs to
-/// it (else their first tenant). `Forbidden` when signed in but a member of nothing.
-pub async fn session(db: &Db, token: &str, client_ip: IpAddr) -> AppResult<Option<Session>> {
+/// it (else their first tenant). `None` once it is past its lifetime or idle for longer than
+/// `idle`. `Forbidden` when signed in but a member of nothing.
+pub async fn session(
+    db: &Db,
+    token: &str,
+    client_ip: IpAddr,
+    idle: Duration,
+) -> AppResult<Option<Session>> {
+    session_at(db, token, client_ip, idle, now_ms()).await
+}
+
+/// [`session`] at a given time (tests reach an idle expiry without waiting).
+pub async fn session_at(
+    db: &Db,
+    token: &str,
+    client_ip: IpAddr,
+    idle: Duration,
+    now: i64,
+) -> AppResult<Option<Session>> {
+    let hash = token_hash(token);
     let row = sqlx::query_as::<_, SessionRow>(
-        "SELECT s.user_id, s.tenant_id, u.email, u.name \
+        "SELECT s.user_id, s.tenant_id, s.last_seen_at, u.email, u.name \
          FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
     )
-    .bind(token_hash(token))
-    .bind(now_ms())
+    .bind(&hash)
+    .bind(now)
+    .bind(now.saturating_sub(millis(idle)))
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    if now - row.last_seen_at >= TOUCH_EVERY_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(&db.pool)
+            .await?;
+    }
     let membership = sqlx::query_as::<_, MembershipRow>(
         "SELECT t.id, t.name, t.plan, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
          WHERE m.user_id = $1 ORDER BY CASE WHEN t.id = $2 THEN 0 ELSE 1 END, t.name LIMIT 1",
@@ -134,6 +189,15 @@ pub async fn end_session(db: &Db, token: &str) -> AppResult<()> {
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// Ends every session of a user, on every device ("sign out everywhere"). Returns how many.
+pub async fn end_all_sessions(db: &Db, user_id: i64) -> AppResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
 }
 
 /// Moves a session to another tenant the user belongs to; `NotFound` otherwise (not revealing
@@ -251,25 +315,25 @@ pub async fn create_session(
     db: &Db,
     user_id: i64,
     tenant_id: Option<i64>,
-    ttl: Duration,
+    policy: SessionPolicy,
 ) -> AppResult<String> {
     let token = latchkey_domain::keys::random_base62(43);
     let now = now_ms();
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, expires_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $4)",
     )
     .bind(token_hash(&token))
     .bind(user_id)
     .bind(tenant_id)
     .bind(now)
-    .bind(now.saturating_add(ttl_ms))
+    .bind(now.saturating_add(millis(policy.ttl)))
     .execute(&db.pool)
     .await?;
-    // Expired sessions are swept opportunistically on sign-in; cheap with the PK and no hot path.
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+    // Expired and idle sessions are swept opportunistically on sign-in; no hot path pays.
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
+        .bind(now.saturating_sub(millis(policy.idle)))
         .execute(&db.pool)
         .await?;
     Ok(token)
@@ -277,8 +341,8 @@ pub async fn create_session(
 
 /// The `Set-Cookie` value for a session token, or for clearing it when `token` is empty.
 pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
-    let mut c =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+    let name = session_cookie_name(secure);
+    let mut c = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
     if secure {
         c.push_str("; Secure");
     }

@@ -1,6 +1,8 @@
 //! Signing in: throttled, constant-cost for unknown emails, and bounded under a flood.
 
-use super::{create_session, first_tenant_of, validate_email, verify_password};
+use super::{
+    create_session, end_session, first_tenant_of, validate_email, verify_password, SessionPolicy,
+};
 use crate::audit::{self, Actor, Event};
 use crate::db::Db;
 use crate::throttle::{client_key, Bounded};
@@ -74,14 +76,18 @@ fn throttled(r: Result<(), u64>) -> AppResult<()> {
 
 /// Signs in and returns the new session's cookie token. An unknown email and a wrong password
 /// get the same answer in about the same time; attempts are throttled per client address, and
-/// failures per email for clients that failed recently.
+/// failures per email for clients that failed recently. A session the browser presented
+/// (`replaces`) ends once the new one exists: a session id planted before sign-in (fixation)
+/// never becomes a signed-in one.
+#[allow(clippy::too_many_arguments)]
 pub async fn sign_in(
     db: &Db,
     gate: &SignIn,
-    session_ttl: Duration,
+    policy: SessionPolicy,
     email: &str,
     password: String,
     ip: IpAddr,
+    replaces: Option<&str>,
 ) -> AppResult<String> {
     // Length and shape first: nothing a stranger sends is kept before this passes.
     let email = validate_email(email)?;
@@ -120,7 +126,10 @@ pub async fn sign_in(
         ));
     };
     let tenant_id = first_tenant_of(db, user_id).await?;
-    let token = create_session(db, user_id, tenant_id, session_ttl).await?;
+    let token = create_session(db, user_id, tenant_id, policy).await?;
+    if let Some(old) = replaces {
+        end_session(db, old).await?;
+    }
     audit::record(
         &db.pool,
         &Actor::user(user_id, &email, &email, Some(ip)),

@@ -3,7 +3,7 @@
 //! dropping the verifier's cached entry.
 
 use crate::audit::{record, Actor, Event};
-use crate::db::{keyset_page, now_ms, Db, Keyed};
+use crate::db::{keyset_page, now_ms, storable, Db, Keyed};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
 use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey};
@@ -185,6 +185,9 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<(Vec<KeyView>, Option<i64>)> {
+    if !storable(search) {
+        return Ok((Vec::new(), None));
+    }
     let mut sql = format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id < $2");
     if !include_revoked {
         sql.push_str(" AND status = 'active'");
@@ -224,6 +227,9 @@ pub async fn list(
 }
 
 async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
+    if !storable(public_id) {
+        return Err(AppError::NotFound);
+    }
     sqlx::query_as::<_, KeyRow>(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND public_id = $2"
     ))
@@ -354,6 +360,9 @@ pub async fn revoke(
 
 /// Resolves a key's tenant for the operator CLI (`key revoke <id>` names no tenant).
 pub async fn tenant_of(db: &Db, public_id: &str) -> AppResult<i64> {
+    if !storable(public_id) {
+        return Err(AppError::NotFound);
+    }
     sqlx::query_scalar::<_, i64>("SELECT tenant_id FROM api_keys WHERE public_id = $1")
         .bind(public_id)
         .fetch_optional(&db.pool)

@@ -191,8 +191,14 @@ impl Usage {
     }
 }
 
-/// The head of `s` a request-log row keeps (at most [`PATH_MAX`] bytes), copied.
+/// The head of `s` a request-log row keeps (at most [`PATH_MAX`] bytes), copied, with any NUL
+/// replaced: PostgreSQL text cannot hold one, and the row would fail its whole batch.
 pub fn clipped(s: &str) -> String {
+    let s: std::borrow::Cow<'_, str> = if s.contains('\0') {
+        s.replace('\0', "\u{fffd}").into()
+    } else {
+        s.into()
+    };
     let mut end = s.len().min(PATH_MAX);
     while !s.is_char_boundary(end) {
         end -= 1;

@@ -1,0 +1,86 @@
+//! Security headers. Pages get a Content-Security-Policy whose only inline scripts are the ones
+//! the framework writes with this response's nonce (hydration and resource data); everything
+//! else gets a policy that allows nothing. Nothing is framed, sniffed or cached, apart from the
+//! built assets under `/pkg`.
+
+use axum::extract::{Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use store::AppState;
+
+/// The policy for a page rendered with `nonce`. `'wasm-unsafe-eval'` lets the page compile its
+/// own WebAssembly (from `'self'`), not evaluate strings.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// For every answer that is not a page (server functions, assets, errors).
+pub const NOTHING_POLICY: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Run in each page's render context (after leptos_axum has made the response's nonce): the
+/// page's policy names that nonce.
+pub fn set_page_policy() {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(v) = HeaderValue::from_str(&page_policy(&nonce)) {
+        res.insert_header(CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+/// Around every answer of the site.
+pub async fn site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Built assets have content-stable names per build and carry no secrets.
+    let cacheable = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NOTHING_POLICY),
+        );
+    }
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    common(h, !state.settings.insecure_cookies);
+    if !cacheable {
+        // Pages show a tenant's keys and server functions answer with them (once, a secret).
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Around every `/v1` answer: JSON only, never cached (a create or roll carries a secret).
+pub async fn api(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    common(h, !state.settings.insecure_cookies);
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn common(h: &mut HeaderMap, https: bool) {
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if https {
+        // Only when served over HTTPS (a Secure deployment): over plain HTTP it would be ignored,
+        // and on a shared development host it would pin HTTPS on every port.
+        h.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}
