@@ -6,6 +6,8 @@
 //!    `/v1/whoami` with a valid key against `/healthz`; against a naive verifier that runs
 //!    argon2id per request; and valid requests at a fixed rate alone and while ten times as
 //!    many invalid keys arrive.
+//!    Then floods with production throttles: RSS before/after, throttle sizes, and what a
+//!    revoked key's flood writes to the database.
 //! 3. The admin list server function at 1,000 and 100,000 keys in one tenant.
 //! 4. gzip sizes of the shipped wasm, js and css.
 
@@ -27,6 +29,8 @@ use store::verify::{Verifier, VerifierConfig};
 use store::{AppState, Settings};
 use tower::ServiceExt;
 
+mod floods;
+
 #[derive(Debug, clap::Parser)]
 #[command(about = "Latchkey's benchmark figures")]
 struct Args {
@@ -36,6 +40,9 @@ struct Args {
     /// Seconds per loopback run.
     #[arg(long, default_value_t = 8)]
     seconds: u64,
+    /// Seconds per flood (sign-in, unknown keys, revoked key).
+    #[arg(long, default_value_t = 60)]
+    flood_seconds: u64,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -229,15 +236,18 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         with_flood.rps / alone.rps
     ));
 
+    floods::run(work, &args.site_root, args.flood_seconds).await?;
+
     // 3. The admin list at 1k and 100k keys.
     say("Keys list server function (owner session, first page of 50, through the router)");
     let router = server::router(state.clone(), options.clone());
     for (n, slug) in [(1_000u32, "bulk-1k"), (100_000, "bulk-100k")] {
         let (cookie, tenant) = bulk_tenant(&state, &router, slug, n).await?;
-        let first = time_list(&router, &cookie, "", None, 30).await?;
+        let page = (cookie.as_str(), tenant);
+        let first = time_list(&router, page, "", None, 30).await?;
         let deep_before = deep_cursor(&db, tenant, n).await?;
-        let deep = time_list(&router, &cookie, "", Some(deep_before), 30).await?;
-        let search = time_list(&router, &cookie, "key 4242", None, 10).await?;
+        let deep = time_list(&router, page, "", Some(deep_before), 30).await?;
+        let search = time_list(&router, page, "key 4242", None, 10).await?;
         say(&format!(
             "  {n:>7} keys: first page {}  deep page {}  name search {}",
             ms(first),
@@ -296,6 +306,14 @@ where
         }
     }
     Ok(f64::from(n) / started.elapsed().as_secs_f64())
+}
+
+async fn tenant_id(db: &Db, slug: &str) -> Result<i64> {
+    Ok(store::tenants::by_slug(db, slug)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("tenant")?
+        .0)
 }
 
 async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String> {
@@ -626,12 +644,12 @@ async fn deep_cursor(db: &Db, tenant: i64, n: u32) -> Result<i64> {
 /// Median wall time of the list server function, in ms.
 async fn time_list(
     router: &axum::Router,
-    cookie: &str,
+    (cookie, tenant): (&str, i64),
     search: &str,
     before: Option<i64>,
     runs: usize,
 ) -> Result<f64> {
-    let body = serde_json::json!({"search": search, "include_revoked": false, "before": before})
+    let body = serde_json::json!({"tenant": tenant, "search": search, "include_revoked": false, "before": before})
         .to_string();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
