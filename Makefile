@@ -13,7 +13,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench tools node-deps chromium wrk fmt-check lint unit e2e build-debug build-release
+.PHONY: run test bench tools node-deps chromium wrk fmt-check lint unit e2e schemathesis build-debug build-release
 
 ## Tools, each installed only when missing.
 tools:
@@ -66,8 +66,13 @@ unit:
 e2e: build-debug node-deps chromium
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/run.sh
 
-## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium.
-test: tools node-deps chromium fmt-check lint unit e2e
+## The OpenAPI document against the live debug server: schemathesis (pinned, in a venv).
+schemathesis: build-debug
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey ./end2end/schemathesis.sh
+
+## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium,
+## then schemathesis against /v1/openapi.json.
+test: tools node-deps chromium fmt-check lint unit e2e schemathesis
 
 ## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness.
 bench: build-release wrk

@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiQuery, Caller};
-use super::paging::{page_limit, parse_cursor};
+use super::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -25,9 +25,11 @@ pub struct AuditQuery {
     pub since: Option<i64>,
     /// Unix ms, exclusive.
     pub until: Option<i64>,
-    /// 1 to 100, default 50.
+    /// Events a page holds: 1 to 100, default 50.
+    #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = cursor_schema)]
     pub cursor: Option<String>,
 }
 
@@ -61,7 +63,9 @@ pub struct AuditEventList {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page of events", body = AuditEventList),
-        (status = 403, description = "insufficient_scope (audit:read)", body = ErrorBody),
+        (status = 400, description = "invalid_request: the query string does not decode (e.g. a `since` that is not a number)", body = ErrorBody),
+        (status = 403, description = "insufficient_scope (audit:read), ip_not_allowed or plan_required", body = ErrorBody),
+        (status = 422, description = "validation_failed: `limit` out of range or a `cursor` that is not one", body = ErrorBody),
     )
 )]
 pub async fn list(

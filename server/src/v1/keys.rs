@@ -6,9 +6,9 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller};
-use super::paging::{page_limit, parse_cursor};
+use super::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
 use super::rights::{covered, within_allowlist, within_creator, ALLOWLIST_BEYOND};
-use super::schemas::{KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
+use super::schemas::{self, KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,6 +18,7 @@ use latchkey_domain::scopes;
 use latchkey_domain::views::{KeyEdit, KeyView, NewKey};
 use serde::{Deserialize, Serialize};
 use store::AppState;
+use utoipa::openapi::schema::{Array, Object};
 use utoipa::{IntoParams, ToSchema};
 
 pub const READ: &str = "keys:read";
@@ -31,9 +32,7 @@ pub const WRITE: &str = "keys:write";
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The calling key", body = WhoAmI),
-        (status = 401, description = "invalid_api_key, key_revoked or key_expired", body = ErrorBody),
         (status = 403, description = "ip_not_allowed or plan_required", body = ErrorBody),
-        (status = 429, description = "rate_limited", body = ErrorBody),
     )
 )]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
@@ -56,9 +55,11 @@ pub struct ListQuery {
     pub search: Option<String>,
     /// Include revoked keys (default: only active and expired ones).
     pub include_revoked: Option<bool>,
-    /// 1 to 100, default 50.
+    /// Keys a page reads: 1 to 100, default 50.
+    #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = cursor_schema)]
     pub cursor: Option<String>,
 }
 
@@ -81,8 +82,9 @@ pub struct KeyList {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page of the keys the calling key covers", body = KeyList),
-        (status = 403, description = "insufficient_scope (keys:read)", body = ErrorBody),
-        (status = 422, description = "validation_failed", body = ErrorBody),
+        (status = 400, description = "invalid_request: the query string does not decode (e.g. a `limit` that is not a number)", body = ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:read), ip_not_allowed or plan_required", body = ErrorBody),
+        (status = 422, description = "validation_failed: `limit` out of range or a `cursor` that is not one", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -119,19 +121,56 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
+    #[schema(schema_with = create_name)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = create_description)]
     pub description: String,
-    /// `live` or `test`; defaults to the calling key's mode. A test key cannot create live keys.
+    #[schema(schema_with = create_mode)]
     pub mode: Option<String>,
-    /// From the scope catalogue; each must be held by the calling key.
+    #[schema(schema_with = create_scopes)]
     pub scopes: Vec<String>,
-    /// CIDRs or addresses; empty allows any address. Omitted: the calling key's allowlist.
-    /// When the calling key has an allowlist, every entry must lie within it (so not empty).
+    #[schema(schema_with = create_allowlist)]
     pub allowlist: Option<Vec<String>>,
-    /// Last day the key works (UTC, `YYYY-MM-DD`). Omitted: the calling key's expiry (none if
-    /// it has none); never later than the calling key's expiry.
+    #[schema(schema_with = create_expires_on)]
     pub expires_on: Option<String>,
+}
+
+// The field schemas state what the server enforces; each says what its field means here.
+fn create_name() -> Object {
+    schemas::key_name(false, "The key's name.")
+}
+
+fn create_description() -> Object {
+    schemas::free_text(false, "What the key is for; default empty.")
+}
+
+fn create_mode() -> Object {
+    schemas::mode(
+        "`live` or `test`; omitted or `null`: the calling key's mode. A test key cannot create \
+         live keys (403 `mode_not_allowed`).",
+    )
+}
+
+fn create_scopes() -> Array {
+    schemas::scopes(
+        "From the scope catalogue; each must be held by the calling key (else 403 \
+         `insufficient_scope`).",
+    )
+}
+
+fn create_allowlist() -> Array {
+    schemas::allowlist(
+        "Omitted or `null`: the calling key's allowlist. When the calling key has one, every \
+         entry must lie within it (so the list may not be empty).",
+    )
+}
+
+fn create_expires_on() -> Object {
+    schemas::expiry_date(
+        "Last day the key works. Omitted or `null`: the calling key's expiry (none if it \
+         has none); never later than the calling key's expiry.",
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,9 +190,10 @@ pub struct CreatedKey {
     responses(
         (status = 201, description = "Created; the only response that carries the secret", body = CreatedKey),
         (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
-        (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks) or mode_not_allowed", body = ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks), mode_not_allowed, ip_not_allowed or plan_required", body = ErrorBody),
         (status = 409, description = "conflict: the plan's active-key limit is reached", body = ErrorBody),
-        (status = 422, description = "validation_failed, per field; also `allowlist` beyond the calling key's own and `expires_on` after the calling key's expiry", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+        (status = 422, description = "validation_failed, per field: a value outside its schema, and `allowlist` beyond the calling key's own or `expires_on` after the calling key's expiry", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -229,6 +269,7 @@ pub async fn create(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key", body = KeyView),
+        (status = 403, description = "insufficient_scope (keys:read), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover (a scope it lacks, or live for a test key)", body = ErrorBody),
     )
 )]
@@ -249,10 +290,11 @@ const IMMUTABLE: &str =
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
+    #[schema(schema_with = update_name)]
     pub name: Option<String>,
+    #[schema(schema_with = update_description)]
     pub description: Option<String>,
-    /// Replaces the allowlist; empty allows any address. Must lie within the calling key's own
-    /// allowlist when it has one.
+    #[schema(schema_with = update_allowlist)]
     pub allowlist: Option<Vec<String>>,
     /// Refused whenever present (even `null`): read only so it can be named in the answer.
     #[serde(default, deserialize_with = "present")]
@@ -262,6 +304,21 @@ pub struct UpdateKeyRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(ignore)]
     pub mode: Option<serde_json::Value>,
+}
+
+fn update_name() -> Object {
+    schemas::key_name(true, "The new name; omitted or `null`: unchanged.")
+}
+
+fn update_description() -> Object {
+    schemas::free_text(true, "The new description; omitted or `null`: unchanged.")
+}
+
+fn update_allowlist() -> Array {
+    schemas::allowlist(
+        "Replaces the allowlist; omitted or `null`: unchanged. Must lie within the calling key's \
+         own allowlist when it has one.",
+    )
 }
 
 /// A field that counts as given whenever it appears, `null` included.
@@ -281,9 +338,11 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     responses(
         (status = 200, description = "The key as it is now", body = KeyView),
         (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:write), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
         (status = 409, description = "conflict: the key is revoked", body = ErrorBody),
-        (status = 422, description = "validation_failed, per field; also `mode` or `scopes` (immutable) and `allowlist` beyond the calling key's own", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+        (status = 422, description = "validation_failed, per field: a value outside its schema, `mode` or `scopes` (immutable), and `allowlist` beyond the calling key's own", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -334,7 +393,12 @@ pub async fn update(
 #[into_params(parameter_in = Query)]
 pub struct RevokeQuery {
     /// Why, for the audit log.
+    #[param(schema_with = revoke_reason)]
     pub reason: Option<String>,
+}
+
+fn revoke_reason() -> Object {
+    schemas::free_text(false, "Shown in the audit log.")
 }
 
 /// Revokes a key the calling key covers; refused from its very next request. Needs `keys:write`.
@@ -345,8 +409,11 @@ pub struct RevokeQuery {
     params(("id" = String, Path, description = "The key's public id (`key_…`)"), RevokeQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The revoked key", body = KeyView),
+        (status = 200, description = "The revoked key (revoking a revoked key changes nothing)", body = KeyView),
+        (status = 400, description = "invalid_request: the query string does not decode", body = ErrorBody),
+        (status = 403, description = "insufficient_scope (keys:write), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
+        (status = 422, description = "validation_failed: `reason` outside its schema", body = ErrorBody),
     )
 )]
 pub async fn revoke(

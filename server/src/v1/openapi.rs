@@ -1,9 +1,19 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations (`utoipa`). A test checks
-//! it against the routes the router really answers.
+//! The OpenAPI 3 document, generated from the handlers' annotations (`utoipa`). The answers
+//! every key-authenticated route shares (401, 429, 503 from `key_auth`) and the headers of
+//! every answer are added here, in one place, so no operation can leave them out; the scope
+//! catalogue is the server's own. A test checks the document against the routes the router
+//! answers, and `end2end/schemathesis.sh` against the answers themselves.
 
 use super::error::{ErrorBody, ErrorDetail, FieldProblem};
+use axum::extract::State;
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use store::AppState;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -23,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         super::verify::verify,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
-    modifiers(&Security),
+    modifiers(&Security, &SharedAnswers),
     tags(
         (name = "keys", description = "API keys of the calling key's tenant"),
         (name = "audit", description = "The tenant's append-only audit log"),
@@ -53,7 +63,178 @@ impl Modify for Security {
     }
 }
 
+fn error_body() -> Content {
+    Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+        "ErrorBody",
+    ))))
+}
+
+fn header(ty: Type, description: &str) -> Header {
+    let schema = match ty {
+        Type::Integer => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(0)),
+        other => ObjectBuilder::new().schema_type(other),
+    };
+    HeaderBuilder::new()
+        .schema(schema)
+        .description(Some(description))
+        .build()
+}
+
+/// What `key_auth` answers on every key-authenticated route before the handler runs.
+fn key_auth_answers() -> [(&'static str, Response); 3] {
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", error_body())
+            .build()
+    };
+    [
+        (
+            "401",
+            error(
+                "invalid_api_key (missing, malformed, bad checksum or unknown: all alike), \
+                 key_revoked or key_expired",
+            ),
+        ),
+        (
+            "429",
+            error(
+                "rate_limited: the key's rate limit, or too many unknown keys from this \
+                 address; see Retry-After",
+            ),
+        ),
+        (
+            "503",
+            error("unavailable: key verification cannot reach storage; retry"),
+        ),
+    ]
+}
+
+/// The rate-limit headers `key_auth` adds to every answer once it has identified the key.
+fn rate_headers() -> [(&'static str, Header); 5] {
+    [
+        (
+            "RateLimit-Policy",
+            header(Type::String, "`\"per-key\";q=<limit>;w=<window secs>`"),
+        ),
+        (
+            "RateLimit",
+            header(
+                Type::String,
+                "`\"per-key\";r=<remaining>;t=<secs until full>`",
+            ),
+        ),
+        (
+            "X-RateLimit-Limit",
+            header(Type::Integer, "Requests allowed per window"),
+        ),
+        (
+            "X-RateLimit-Remaining",
+            header(Type::Integer, "Requests left in this window"),
+        ),
+        (
+            "X-RateLimit-Reset",
+            header(Type::Integer, "Seconds until the budget is full again"),
+        ),
+    ]
+}
+
+/// The answers and headers operations share: the key-authenticated ones get `key_auth`'s
+/// answers and rate-limit headers; every answer names its request id, every 401 its scheme and
+/// every 429 when to retry.
+struct SharedAnswers;
+
+impl Modify for SharedAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let api_key = SecurityRequirement::new("api_key", Vec::<String>::new());
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ];
+            for op in operations.into_iter().flatten() {
+                let keyed = op.security.as_ref().is_some_and(|s| s.contains(&api_key));
+                share(op, keyed);
+            }
+        }
+    }
+}
+
+fn share(op: &mut Operation, keyed: bool) {
+    let responses = &mut op.responses.responses;
+    if keyed {
+        for (status, response) in key_auth_answers() {
+            responses
+                .entry(status.to_owned())
+                .or_insert(RefOr::T(response));
+        }
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        // The 413 is answered by the body limit, before `/v1` sees the request.
+        if status == "413" {
+            continue;
+        }
+        let headers = &mut response.headers;
+        headers.insert(
+            "X-Request-Id".to_owned(),
+            header(Type::String, "This request's id, as in error bodies"),
+        );
+        if keyed {
+            headers.extend(rate_headers().map(|(name, h)| (name.to_owned(), h)));
+        }
+        match status.as_str() {
+            "401" => {
+                headers.insert(
+                    "WWW-Authenticate".to_owned(),
+                    header(Type::String, "`Bearer realm=\"latchkey\"`"),
+                );
+            }
+            "429" => {
+                headers.insert(
+                    "Retry-After".to_owned(),
+                    header(Type::Integer, "Seconds to wait before retrying"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The document for a server with this scope catalogue: `POST /v1/keys` takes exactly these
+/// scopes (any other is 422).
+pub fn for_catalogue(catalogue: &[String]) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let items = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("CreateKeyRequest"))
+        .and_then(|s| match s {
+            RefOr::T(Schema::Object(o)) => o.properties.get_mut("scopes"),
+            _ => None,
+        })
+        .and_then(|s| match s {
+            RefOr::T(Schema::Array(a)) => match &mut a.items {
+                ArrayItems::RefOrSchema(items) => Some(items.as_mut()),
+                ArrayItems::False => None,
+            },
+            _ => None,
+        });
+    if let Some(RefOr::T(Schema::Object(items))) = items {
+        items.enum_values = Some(catalogue.iter().map(|s| s.as_str().into()).collect());
+    }
+    doc
+}
+
 /// `GET /v1/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn document(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(for_catalogue(&state.settings.scope_catalogue))
 }

@@ -1,7 +1,14 @@
 //! Keyset paging parameters shared by the list endpoints: an opaque-looking cursor (the last
-//! row's id) and a bounded page size.
+//! row's id) and a bounded page size, with the schemas the document states them by.
 
 use super::error::ApiError;
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+
+pub const LIMIT_MIN: i64 = 1;
+pub const LIMIT_MAX: i64 = 100;
+pub const LIMIT_DEFAULT: i64 = 50;
+/// Cursors are row ids; 18 digits always fit an `i64`, so every match parses.
+pub const CURSOR_PATTERN: &str = "^[0-9]{1,18}$";
 
 pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
     match cursor.map(str::trim).filter(|c| !c.is_empty()) {
@@ -14,8 +21,30 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
 }
 
 pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=100 => Ok(n),
-        _ => Err(ApiError::validation("limit", "Use a limit from 1 to 100.")),
+    match limit.unwrap_or(LIMIT_DEFAULT) {
+        n @ LIMIT_MIN..=LIMIT_MAX => Ok(n),
+        _ => Err(ApiError::validation(
+            "limit",
+            format!("Use a limit from {LIMIT_MIN} to {LIMIT_MAX}."),
+        )),
     }
+}
+
+/// The `limit` parameter's schema.
+pub fn limit_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(LIMIT_MIN))
+        .maximum(Some(LIMIT_MAX))
+        .default(Some(LIMIT_DEFAULT.into()))
+        .build()
+}
+
+/// The `cursor` parameter's schema.
+pub fn cursor_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(CURSOR_PATTERN))
+        .build()
 }

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::RequestId;
-use super::schemas::{KeySummary, RateLimitSummary, TenantSummary};
+use super::schemas::{ip_address, KeySummary, RateLimitSummary, TenantSummary};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -19,6 +19,7 @@ use store::throttle::{client_key, FailureGate, BLOCK_SECS};
 use store::verify::usage::UsageEvent;
 use store::verify::{VerifyError, RATE_WINDOW_SECS};
 use store::AppState;
+use utoipa::openapi::schema::Schema;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,8 +28,15 @@ pub struct VerifyRequest {
     pub key: String,
     /// The scope the call needs; omitted: any valid key passes.
     pub scope: Option<String>,
-    /// The caller's address, checked against the key's allowlist. Required when it has one.
+    #[schema(schema_with = caller_ip)]
     pub ip: Option<String>,
+}
+
+fn caller_ip() -> Schema {
+    ip_address(
+        "The caller's address (IPv4 or IPv6), checked against the key's allowlist. Required when \
+         it has one.",
+    )
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -124,9 +132,12 @@ fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
     security(("service_token" = [])),
     responses(
         (status = 200, description = "The verdict: valid, or not with the reason code", body = VerifyResponse),
-        (status = 401, description = "invalid_service_token", body = ErrorBody),
-        (status = 422, description = "validation_failed (ip)", body = ErrorBody),
-        (status = 429, description = "rate_limited: too many wrong service tokens from this address", body = ErrorBody),
+        (status = 400, description = "invalid_request: the body is not a JSON verify request", body = ErrorBody),
+        (status = 401, description = "invalid_service_token: missing or wrong service token (checked before the body)", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+        (status = 422, description = "validation_failed: `ip` is not an address", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many wrong service tokens from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "unavailable: key verification cannot reach storage; retry", body = ErrorBody),
     )
 )]
 pub async fn verify(
