@@ -18,6 +18,13 @@ pub fn SecretReveal(
     let secret = created.secret.clone();
     let secret_copy = created.secret.clone();
     let secret_dl = created.secret.clone();
+    // The form that had focus is gone: keyboard users land on the copy button.
+    let copy_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(b) = copy_button.get() {
+            let _ = b.focus();
+        }
+    });
     view! {
         <h2>"Save your key"</h2>
         <p>
@@ -32,6 +39,7 @@ pub fn SecretReveal(
                 type="button"
                 class="btn btn-primary"
                 data-testid="copy-secret"
+                node_ref=copy_button
                 on:click=move |_| {
                     let s = secret_copy.clone();
                     spawn_local(async move {

@@ -34,6 +34,12 @@ pub fn Modal(
                     on_close.run(());
                 }
             }
+            // Esc while focus is outside the dialog's content (say, after the focused button
+            // was replaced) reaches the dialog only as `cancel`: ask, don't close.
+            on:cancel=move |ev: leptos::ev::Event| {
+                ev.prevent_default();
+                on_close.run(());
+            }
         >
             <div class="dialog-body">{move || open.get().then(|| children())}</div>
         </dialog>
