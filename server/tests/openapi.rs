@@ -359,3 +359,22 @@ async fn text_with_a_nul_matches_nothing_on_every_engine() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn an_id_that_is_not_utf8_is_refused_in_the_envelope() {
+    let app = TestApp::new(&engines()[0]).await;
+    let base = app.serve().await;
+    let key = app.make_key("acme", &["*"], Mode::Live, "").await;
+    for method in ["GET", "PATCH", "DELETE"] {
+        let mut req = http()
+            .request(method.parse().unwrap(), format!("{base}/v1/keys/key_%FF"))
+            .bearer_auth(&key.secret);
+        if method == "PATCH" {
+            req = req.json(&json!({}));
+        }
+        let r = read(req.send().await.unwrap()).await;
+        assert_eq!((r.status, r.code()), (400, "invalid_request"), "{method}");
+        assert!(r.header("x-request-id").is_some(), "{method}");
+    }
+    app.close().await;
+}

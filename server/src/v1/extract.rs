@@ -1,8 +1,8 @@
-//! What handlers extract: the request id, the verified caller, and JSON bodies and query strings
-//! whose rejections are answered in the API's own error format.
+//! What handlers extract: the request id, the verified caller, and JSON bodies, query strings
+//! and path segments whose rejections are answered in the API's own error format.
 
 use super::error::ApiError;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -89,6 +89,29 @@ where
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 format!("The query string is not valid: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// Path parameters whose rejections (a segment that is not UTF-8) are answered in the API's own
+/// error format, not as axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("The path is not valid: {}", e.body_text()),
             )),
         }
     }

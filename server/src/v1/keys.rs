@@ -5,11 +5,11 @@
 //! expiry.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
 use super::rights::{covered, within_allowlist, within_creator, ALLOWLIST_BEYOND};
 use super::schemas::{self, KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use latchkey_domain::error::{AppError, FieldError};
@@ -269,6 +269,7 @@ pub async fn create(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key", body = KeyView),
+        (status = 400, description = "invalid_request: the id is not UTF-8", body = ErrorBody),
         (status = 403, description = "insufficient_scope (keys:read), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover (a scope it lacks, or live for a test key)", body = ErrorBody),
     )
@@ -276,7 +277,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(READ)?;
     Ok(Json(covered(&state, &caller, &id).await?))
@@ -337,7 +338,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key as it is now", body = KeyView),
-        (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
+        (status = 400, description = "invalid_request: not JSON, a field this request does not take (named in the message), or an id that is not UTF-8", body = ErrorBody),
         (status = 403, description = "insufficient_scope (keys:write), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
         (status = 409, description = "conflict: the key is revoked", body = ErrorBody),
@@ -348,7 +349,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateKeyRequest>,
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
@@ -410,7 +411,7 @@ fn revoke_reason() -> Object {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The revoked key (revoking a revoked key changes nothing)", body = KeyView),
-        (status = 400, description = "invalid_request: the query string does not decode", body = ErrorBody),
+        (status = 400, description = "invalid_request: the query string does not decode, or the id is not UTF-8", body = ErrorBody),
         (status = 403, description = "insufficient_scope (keys:write), ip_not_allowed or plan_required", body = ErrorBody),
         (status = 404, description = "not_found: no such key, another tenant's, or one the calling key does not cover", body = ErrorBody),
         (status = 422, description = "validation_failed: `reason` outside its schema", body = ErrorBody),
@@ -419,7 +420,7 @@ fn revoke_reason() -> Object {
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RevokeQuery>,
 ) -> Result<Json<KeyView>, ApiError> {
     caller.require(WRITE)?;
