@@ -12,7 +12,7 @@ use leptos::prelude::*;
 pub fn CreateKeyDialog(
     dialog: RwSignal<Dialog>,
     action: ServerAction<CreateKey>,
-    catalogue: Vec<String>,
+    #[prop(into)] catalogue: Signal<Vec<String>>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -22,7 +22,6 @@ pub fn CreateKeyDialog(
     let expires_on = RwSignal::new(String::new());
     let confirming = RwSignal::new(false);
     let copied = RwSignal::new(None::<bool>);
-    let catalogue = StoredValue::new(catalogue);
 
     let created = move || {
         action
@@ -133,7 +132,7 @@ pub fn CreateKeyDialog(
 fn ModeAndScopes(
     mode: RwSignal<Mode>,
     scopes: RwSignal<Vec<String>>,
-    catalogue: StoredValue<Vec<String>>,
+    catalogue: Signal<Vec<String>>,
     action: ServerAction<CreateKey>,
 ) -> impl IntoView {
     view! {
@@ -163,7 +162,7 @@ fn ModeAndScopes(
             <legend>"Scopes"</legend>
             <div class="scope-list">
                 {catalogue
-                    .get_value()
+                    .get_untracked()
                     .into_iter()
                     .map(|s| {
                         let s2 = s.clone();

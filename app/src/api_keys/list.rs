@@ -45,6 +45,12 @@ fn KeysManager() -> impl IntoView {
             list_keys(tenant.get().await?, search, include_revoked, before).await
         },
     );
+    let catalogue = Signal::derive(move || {
+        page.get()
+            .and_then(Result::ok)
+            .map(|p| p.catalogue)
+            .unwrap_or_default()
+    });
     let reset_paging = move || {
         before.set(None);
         history.set(Vec::new());
@@ -60,7 +66,6 @@ fn KeysManager() -> impl IntoView {
         let suspended = p.suspended;
         let can_manage = p.can_manage;
         let can_revoke = p.can_revoke;
-        let catalogue = p.catalogue.clone();
         let next = p.next_before;
         let empty = p.keys.is_empty();
         view! {
@@ -146,7 +151,6 @@ fn KeysManager() -> impl IntoView {
                             .collect_view()}
             </DataTable>
             <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
-            <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
         }
         .into_any()
     };
@@ -157,6 +161,9 @@ fn KeysManager() -> impl IntoView {
                 {loaded(p)}
             </Loaded>
         </Transition>
+        // Outside the list, which reloads after every change: a dialog rebuilt by that reload
+        // would lose its state (say, the confirmation before a new secret is dropped).
+        <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
         <EditKeyDialog dialog=dialog action=update/>
         <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>
     }

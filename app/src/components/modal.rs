@@ -40,6 +40,16 @@ pub fn Modal(
                 ev.prevent_default();
                 on_close.run(());
             }
+            // The browser may close it anyway (Chrome lets a page refuse only one Esc per user
+            // gesture): while the app still holds it open, open it again and ask.
+            on:close=move |_| {
+                if open.get_untracked() {
+                    if let Some(d) = node.get_untracked() {
+                        let _ = d.show_modal();
+                    }
+                    on_close.run(());
+                }
+            }
         >
             <div class="dialog-body">{move || open.get().then(|| children())}</div>
         </dialog>
