@@ -76,6 +76,35 @@ pub fn format_date(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// How far `at` is from `now`, floored to its largest unit: `in 12 min`, `in 23 h`,
+/// `in 3 days`, `5 min ago`. Floored, so a deadline is never shown later than it is; hours run
+/// up to 48 so "in 1 day" never stands for 47 hours.
+pub fn relative(at: i64, now: i64) -> String {
+    const MIN: u64 = 60_000;
+    const HOUR: u64 = 60 * MIN;
+    const DAY: u64 = 24 * HOUR;
+    let gap = at.saturating_sub(now);
+    let span = gap.unsigned_abs();
+    let amount = match span {
+        s if s < MIN => {
+            let words = if gap >= 0 {
+                "in under a minute"
+            } else {
+                "under a minute ago"
+            };
+            return words.to_owned();
+        }
+        s if s < HOUR => format!("{} min", s / MIN),
+        s if s < 48 * HOUR => format!("{} h", s / HOUR),
+        s => format!("{} days", s / DAY),
+    };
+    if gap >= 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +151,36 @@ mod tests {
         ] {
             assert_eq!(parse_date_end_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn relative_durations_floor_to_one_unit() {
+        let (min, hour, day) = (60_000, 3_600_000, MS_PER_DAY);
+        let now = 1_763_804_280_000;
+        let rows = [
+            (0, "in under a minute"),
+            (59_999, "in under a minute"),
+            (min, "in 1 min"),
+            (12 * min + 59_999, "in 12 min"),
+            (hour - 1, "in 59 min"),
+            (hour, "in 1 h"),
+            (24 * hour - 1_000, "in 23 h"),
+            (24 * hour, "in 24 h"),
+            (48 * hour - 1, "in 47 h"),
+            (2 * day, "in 2 days"),
+            (3 * day + 14 * hour, "in 3 days"),
+            (7 * day - 1, "in 6 days"),
+            (400 * day, "in 400 days"),
+            (-1, "under a minute ago"),
+            (-5 * min, "5 min ago"),
+            (-3 * hour, "3 h ago"),
+            (-9 * day, "9 days ago"),
+        ];
+        for (gap, want) in rows {
+            assert_eq!(relative(now + gap, now), want, "{gap}");
+        }
+        // The extremes saturate instead of overflowing.
+        assert!(relative(i64::MIN, i64::MAX).ends_with(" days ago"));
+        assert!(relative(i64::MAX, i64::MIN).starts_with("in "));
     }
 }
