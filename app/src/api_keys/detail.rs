@@ -1,9 +1,12 @@
 //! `/keys/:id`: the key's facts, its request log and its audit trail.
 
 use crate::api_keys::api::*;
+use crate::api_keys::dialog::Dialog;
+use crate::api_keys::lifecycle::{notice_on_toggle, rollable, toggleable, ToggleEnabled};
 use crate::api_keys::request_log::RequestLog;
+use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::components::{
-    mode_pill, scope_badges, silent, status_pill, DataTable, Loaded, PageTenant,
+    form_error, key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready,
 };
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
@@ -16,9 +19,15 @@ pub fn KeyDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let tenant = PageTenant::from_context();
-    let detail = Resource::new(id, move |id| async move {
-        get_key(tenant.get().await?, id).await
-    });
+    let roll = ServerAction::<RollKey>::new();
+    let toggle = ServerAction::<SetKeyEnabled>::new();
+    let dialog = RwSignal::new(Dialog::Closed);
+    let notice = RwSignal::new(None::<String>);
+    notice_on_toggle(toggle, notice);
+    let detail = Resource::new(
+        move || (id(), roll.version().get() + toggle.version().get()),
+        move |(id, _)| async move { get_key(tenant.get().await?, id).await },
+    );
     // Keyset paging through the log: `before` for this page, the ones we came through to go back.
     let before = RwSignal::new(None::<i64>);
     let history = RwSignal::new(Vec::<Option<i64>>::new());
@@ -28,38 +37,96 @@ pub fn KeyDetailPage() -> impl IntoView {
     );
     view! {
         <p><a href="/keys">"← API Keys"</a></p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        {move || {
+            notice
+                .get()
+                .map(|n| view! { <p class="notice notice-ok" role="status" data-testid="notice">{n}</p> })
+        }}
+        {form_error(toggle)}
+        // A transition, so a roll or disable redraws the facts in place instead of "Loading…".
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=detail let:d>
-                <KeyFacts detail=d/>
+                <KeyFacts detail=d dialog=dialog toggle=toggle/>
             </Loaded>
-        </Suspense>
+        </Transition>
         <Transition fallback=|| view! { <p class="loading">"Loading requests…"</p> }>
             // Refusals are already explained by the key's own section above.
             <Loaded resource=requests on_error=silent let:page>
                 <RequestLog page=page before=before history=history/>
             </Loaded>
         </Transition>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             // No trail for roles that may not read the audit log; errors show in the facts above.
             <Loaded resource=detail on_error=silent let:d>
                 {d.audit.map(|rows| view! { <AuditTrail rows=rows/> })}
             </Loaded>
-        </Suspense>
+        </Transition>
+        // Outside the facts, which reload after the roll: a rebuilt dialog would lose the secret.
+        <RollKeyDialog dialog=dialog action=roll notice=notice/>
+    }
+}
+
+/// A link to another key of the same lineage (`/keys/<id>`), as a full page load like the
+/// list's links.
+fn key_link(label: &'static str, id: String, testid: &'static str) -> impl IntoView {
+    view! {
+        <p class="lineage" data-testid=testid>
+            {label}
+            " "
+            <a href=format!("/keys/{id}") rel="external">
+                <code>{id.clone()}</code>
+            </a>
+        </p>
     }
 }
 
 #[component]
-fn KeyFacts(detail: KeyDetail) -> impl IntoView {
+fn KeyFacts(
+    detail: KeyDetail,
+    dialog: RwSignal<Dialog>,
+    toggle: ServerAction<SetKeyEnabled>,
+) -> impl IntoView {
+    let now_ms = detail.now_ms;
     let k = detail.key;
+    let can_roll = detail.can_manage && rollable(&k);
+    let can_toggle = detail.can_manage && toggleable(&k);
+    // A rolled key stops at the end of its overlap, a time of day; a chosen expiry ends a day.
+    let expires = match (k.expires_at, k.rolled_to.is_some()) {
+        (Some(at), true) => format_ms(at),
+        (Some(at), false) => format_date(at),
+        (None, _) => "Never".into(),
+    };
+    let roll_target = k.clone();
     view! {
+        <Ready testid="detail-ready"/>
         <div class="page-header">
             <div>
                 <h1 data-testid="detail-name">{k.name.clone()}</h1>
                 {(!k.description.is_empty())
                     .then(|| view! { <p class="muted">{k.description.clone()}</p> })}
             </div>
-            <div>{status_pill(k.status)}</div>
+            <div class="detail-side">
+                <div class="state-cell">{key_state(&k, now_ms)}</div>
+                <div class="page-actions">
+                    {can_roll
+                        .then(|| {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="btn"
+                                    data-testid="roll-key"
+                                    on:click=move |_| dialog.set(Dialog::Roll(roll_target.clone()))
+                                >
+                                    "Roll"
+                                </button>
+                            }
+                        })}
+                    {can_toggle.then(|| view! { <ToggleEnabled key=k.clone() action=toggle class="btn"/> })}
+                </div>
+            </div>
         </div>
+        {k.rolled_to.clone().map(|to| key_link("Replaced by", to, "replaced-by"))}
+        {k.rolled_from.clone().map(|from| key_link("Replaces", from, "replaces"))}
         <div class="card">
             <dl class="facts">
                 <dt>"Key ID"</dt>
@@ -79,11 +146,19 @@ fn KeyFacts(detail: KeyDetail) -> impl IntoView {
                     }}
                 </dd>
                 <dt>"Expires"</dt>
-                <dd>{k.expires_at.map(format_date).unwrap_or_else(|| "Never".into())}</dd>
+                <dd data-testid="detail-expires">{expires}</dd>
                 <dt>"Created"</dt>
                 <dd>{format!("{} by {}", format_ms(k.created_at), k.created_by)}</dd>
                 <dt>"Last used"</dt>
                 <dd>{k.last_used_at.map(format_ms).unwrap_or_else(|| "Never".into())}</dd>
+                {k
+                    .disabled_at
+                    .map(|at| {
+                        view! {
+                            <dt>"Disabled"</dt>
+                            <dd>{format!("since {}", format_ms(at))}</dd>
+                        }
+                    })}
                 {k
                     .revoked_at
                     .map(|at| {

@@ -7,5 +7,6 @@ pub enum Dialog {
     Closed,
     Create,
     Edit(KeyView),
+    Roll(KeyView),
     Revoke(KeyView),
 }

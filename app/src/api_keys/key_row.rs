@@ -1,9 +1,10 @@
-//! One row of the keys table, with its copy, edit and revoke buttons.
+//! One row of the keys table, with its copy, edit, roll, disable and revoke buttons.
 
-use crate::api_keys::api::{KeyStatus, KeyView};
+use crate::api_keys::api::{KeyStatus, KeyView, SetKeyEnabled};
 use crate::api_keys::dialog::Dialog;
+use crate::api_keys::lifecycle::{rollable, toggleable, ToggleEnabled};
 use crate::components::browser::copy_text;
-use crate::components::{mode_pill, scope_badges, status_pill};
+use crate::components::{key_state, mode_pill, scope_badges};
 use latchkey_domain::time::format_ms;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,10 +16,38 @@ pub fn KeyRow(
     can_revoke: bool,
     dialog: RwSignal<Dialog>,
     notice: RwSignal<Option<String>>,
+    toggle: ServerAction<SetKeyEnabled>,
+    /// The server's time for the page, for "expires in 23 h".
+    now_ms: i64,
 ) -> impl IntoView {
     let id = key.id.clone();
     let href = format!("/keys/{}", key.id);
     let editable = key.status != KeyStatus::Revoked;
+    let can_roll = can_manage && rollable(&key);
+    let can_toggle = can_manage && toggleable(&key);
+    // A button that opens `open(key)`, when `allowed`.
+    let dialog_button = {
+        let key = key.clone();
+        move |allowed: bool,
+              testid: &'static str,
+              label: &'static str,
+              open: fn(KeyView) -> Dialog| {
+            let k = key.clone();
+            allowed.then(|| {
+                view! {
+                    <button
+                        type="button"
+                        class="btn btn-small"
+                        data-testid=testid
+                        aria-label=format!("{label} {}", k.name)
+                        on:click=move |_| dialog.set(open(k.clone()))
+                    >
+                        {label}
+                    </button>
+                }
+            })
+        }
+    };
     view! {
         <tr data-testid="key-row" data-key-id=key.id.clone()>
             <td>
@@ -33,7 +62,7 @@ pub fn KeyRow(
             <td>{format_ms(key.created_at)}</td>
             <td>{key.last_used_at.map(format_ms).unwrap_or_else(|| "Never".into())}</td>
             <td>{key.created_by.clone()}</td>
-            <td>{status_pill(key.status)}</td>
+            <td><div class="state-cell">{key_state(&key, now_ms)}</div></td>
             <td>
                 <div class="row-actions">
                     <button
@@ -60,27 +89,11 @@ pub fn KeyRow(
                     >
                         "Copy ID"
                     </button>
-                    {[
-                        (can_manage, "edit-key", "Edit", Dialog::Edit as fn(KeyView) -> Dialog),
-                        (can_revoke, "revoke-key", "Revoke", Dialog::Revoke),
-                    ]
-                        .into_iter()
-                        .filter(|(allowed, ..)| *allowed && editable)
-                        .map(|(_, testid, label, open)| {
-                            let k = key.clone();
-                            view! {
-                                <button
-                                    type="button"
-                                    class="btn btn-small"
-                                    data-testid=testid
-                                    aria-label=format!("{label} {}", k.name)
-                                    on:click=move |_| dialog.set(open(k.clone()))
-                                >
-                                    {label}
-                                </button>
-                            }
-                        })
-                        .collect_view()}
+                    {dialog_button(can_manage && editable, "edit-key", "Edit", Dialog::Edit)}
+                    {dialog_button(can_roll, "roll-key", "Roll", Dialog::Roll)}
+                    {can_toggle
+                        .then(|| view! { <ToggleEnabled key=key.clone() action=toggle class="btn btn-small"/> })}
+                    {dialog_button(can_revoke && editable, "revoke-key", "Revoke", Dialog::Revoke)}
                 </div>
             </td>
         </tr>

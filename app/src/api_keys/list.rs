@@ -5,9 +5,11 @@ use crate::api_keys::create_dialog::CreateKeyDialog;
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::key_row::KeyRow;
+use crate::api_keys::lifecycle::notice_on_toggle;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
+use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::components::{
-    gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, UpgradeCard,
+    form_error, gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, UpgradeCard,
 };
 use leptos::prelude::*;
 
@@ -22,27 +24,37 @@ pub fn KeysPage() -> impl IntoView {
 fn KeysManager() -> impl IntoView {
     let search = RwSignal::new(String::new());
     let include_revoked = RwSignal::new(false);
+    // `None` ("All"): every key but revoked ones, unless `include_revoked`.
+    let status = RwSignal::new(None::<KeyFilter>);
     // Keyset paging: `before` for the current page, and the ones we came through to go back.
     let before = RwSignal::new(None::<i64>);
     let history = RwSignal::new(Vec::<Option<i64>>::new());
     let create = ServerAction::<CreateKey>::new();
     let update = ServerAction::<UpdateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
+    let roll = ServerAction::<RollKey>::new();
+    let toggle = ServerAction::<SetKeyEnabled>::new();
     let dialog = RwSignal::new(Dialog::Closed);
     let notice = RwSignal::new(None::<String>);
     let tenant = PageTenant::from_context();
+    notice_on_toggle(toggle, notice);
 
     let page = Resource::new(
         move || {
             (
                 search.get(),
                 include_revoked.get(),
+                status.get(),
                 before.get(),
-                create.version().get() + update.version().get() + revoke.version().get(),
+                create.version().get()
+                    + update.version().get()
+                    + revoke.version().get()
+                    + roll.version().get()
+                    + toggle.version().get(),
             )
         },
-        move |(search, include_revoked, before, _)| async move {
-            list_keys(tenant.get().await?, search, include_revoked, before).await
+        move |(search, include_revoked, status, before, _)| async move {
+            list_keys(tenant.get().await?, search, include_revoked, status, before).await
         },
     );
     let catalogue = Signal::derive(move || {
@@ -67,6 +79,7 @@ fn KeysManager() -> impl IntoView {
         let can_manage = p.can_manage;
         let can_revoke = p.can_revoke;
         let next = p.next_before;
+        let now_ms = p.now_ms;
         let empty = p.keys.is_empty();
         view! {
             {suspended.then(|| view! { <UpgradeCard/> })}
@@ -108,6 +121,7 @@ fn KeysManager() -> impl IntoView {
                         }
                     })
             }}
+            {form_error(toggle)}
             <div class="toolbar">
                 <label class="sr-only" for="key-search">"Search keys by name"</label>
                 <input
@@ -125,6 +139,8 @@ fn KeysManager() -> impl IntoView {
                     <input
                         type="checkbox"
                         data-testid="include-revoked"
+                        // A status filter says exactly which keys to show.
+                        disabled=move || status.with(Option::is_some)
                         prop:checked=move || include_revoked.get()
                         on:change=move |ev| {
                             reset_paging();
@@ -133,6 +149,7 @@ fn KeysManager() -> impl IntoView {
                     />
                     " Include revoked"
                 </label>
+                <StatusFilter status=status on_change=Callback::new(move |_| reset_paging())/>
             </div>
             <DataTable
                 headers=&["Name", "Key", "Mode", "Scopes", "Created", "Last used", "Created by", "Status"]
@@ -145,7 +162,7 @@ fn KeysManager() -> impl IntoView {
                             .into_iter()
                             .map(|k| {
                                 view! {
-                                    <KeyRow key=k can_manage=can_manage can_revoke=can_revoke dialog=dialog notice=notice/>
+                                    <KeyRow key=k can_manage=can_manage can_revoke=can_revoke dialog=dialog notice=notice toggle=toggle now_ms=now_ms/>
                                 }
                             })
                             .collect_view()}
@@ -165,6 +182,40 @@ fn KeysManager() -> impl IntoView {
         // would lose its state (say, the confirmation before a new secret is dropped).
         <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
         <EditKeyDialog dialog=dialog action=update/>
+        <RollKeyDialog dialog=dialog action=roll notice=notice/>
         <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>
+    }
+}
+
+/// The status select: "All" (no filter) or one [`KeyFilter`]. `on_change` runs before the filter
+/// changes (to reset paging: a cursor from another filter means nothing here).
+#[component]
+fn StatusFilter(status: RwSignal<Option<KeyFilter>>, on_change: Callback<()>) -> impl IntoView {
+    view! {
+        <label class="toolbar-field">
+            "Status"
+            <select
+                data-testid="status-filter"
+                prop:value=move || status.get().map_or("", KeyFilter::as_str)
+                on:change=move |ev| {
+                    on_change.run(());
+                    status.set(event_target_value(&ev).parse().ok());
+                }
+            >
+                <option value="">"All"</option>
+                {KeyFilter::ALL
+                    .into_iter()
+                    .map(|f| {
+                        // `selected` too: the select is rebuilt with each list, and a value
+                        // set before its options exist would fall back to "All".
+                        view! {
+                            <option value=f.as_str() selected=move || status.get() == Some(f)>
+                                {f.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
     }
 }

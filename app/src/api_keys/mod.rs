@@ -1,4 +1,5 @@
-//! Settings ▸ API Keys: the list, the create dialog (secret shown once), edit, revoke, detail.
+//! Settings ▸ API Keys: the list, the create dialog (secret shown once), edit, roll, disable,
+//! revoke, detail.
 
 pub mod api;
 
@@ -8,9 +9,11 @@ mod dialog;
 mod edit_dialog;
 mod key_fields;
 mod key_row;
+mod lifecycle;
 mod list;
 mod request_log;
 mod revoke_dialog;
+mod roll_dialog;
 mod secret_reveal;
 
 pub use detail::KeyDetailPage;

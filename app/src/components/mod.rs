@@ -22,7 +22,7 @@ pub use loaded::{silent, ErrorView, Loaded};
 pub use modal::Modal;
 pub use page_header::{ComingSoon, PageHeader};
 pub use pager::Pager;
-pub use pills::{mode_pill, scope_badges, status_pill};
+pub use pills::{key_state, mode_pill, scope_badges, status_pill};
 pub use ready::Ready;
 pub use table::DataTable;
 pub use tenant::{PageTenant, SessionResource};

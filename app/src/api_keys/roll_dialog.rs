@@ -1,0 +1,182 @@
+//! The roll dialog: how long the old key keeps working, then the new key's secret, shown once.
+
+use crate::api_keys::api::{KeyStatus, KeyView, Overlap, RollKey};
+use crate::api_keys::dialog::Dialog;
+use crate::api_keys::secret_reveal::SecretReveal;
+use crate::components::{form_error, Modal, PageTenant};
+use latchkey_domain::time::format_ms;
+use leptos::prelude::*;
+
+/// The overlap offered first: long enough to redeploy a service, short enough to matter.
+const DEFAULT_OVERLAP: Overlap = Overlap::Day;
+
+/// What the chosen overlap does to the old key, in one sentence.
+fn what_happens(overlap: Overlap) -> String {
+    match overlap {
+        Overlap::Now => "The old key stops working at once; only the new key works.".to_owned(),
+        o => format!("The old key keeps working for {}, then stops.", o.label()),
+    }
+}
+
+/// What the page says once the dialog with the new secret is closed.
+fn rolled_notice(old: &KeyView) -> String {
+    match (old.status, old.expires_at) {
+        (KeyStatus::Active | KeyStatus::Disabled, Some(at)) => format!(
+            "Rolled “{}”. The old key stops working at {}.",
+            old.name,
+            format_ms(at)
+        ),
+        _ => format!("Rolled “{}”. The old key no longer works.", old.name),
+    }
+}
+
+/// Opened by `Dialog::Roll`. Lives outside the list (or detail) that reloads after the roll, so
+/// the reload cannot rebuild it and lose the secret or the confirmation before closing.
+#[component]
+pub fn RollKeyDialog(
+    dialog: RwSignal<Dialog>,
+    action: ServerAction<RollKey>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let overlap = RwSignal::new(DEFAULT_OVERLAP);
+    let confirming = RwSignal::new(false);
+    let copied = RwSignal::new(None::<bool>);
+    let target = Memo::new(move |_| match dialog.get() {
+        Dialog::Roll(k) => Some(k),
+        _ => None,
+    });
+    let rolled = move || {
+        action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+    };
+    let reset = move || {
+        if let Some(Some(Ok(r))) = action.value().try_with_untracked(|v| v.clone()) {
+            notice.set(Some(rolled_notice(&r.old)));
+        }
+        overlap.set(DEFAULT_OVERLAP);
+        confirming.set(false);
+        copied.set(None);
+        // Drop the secret from memory and the page.
+        action.value().set(None);
+        dialog.set(Dialog::Closed);
+    };
+    let request_close = move || {
+        let revealed = action.value().with_untracked(|v| matches!(v, Some(Ok(_))));
+        if revealed {
+            confirming.set(true);
+        } else {
+            reset();
+        }
+    };
+    let open = Signal::derive(move || target.with(Option::is_some));
+
+    view! {
+        <Modal
+            open=open
+            on_close=Callback::new(move |_| request_close())
+            label="Roll API key"
+            testid="roll-dialog"
+        >
+            {move || match rolled() {
+                Some(r) => view! {
+                    <SecretReveal
+                        created=r.created
+                        copied=copied
+                        confirming=confirming
+                        on_close=Callback::new(move |_| reset())
+                    />
+                }
+                    .into_any(),
+                None => target
+                    .get()
+                    .map(|k| {
+                        view! { <RollForm key=k overlap=overlap action=action cancel=Callback::new(move |_| reset())/> }
+                    })
+                    .into_any(),
+            }}
+        </Modal>
+    }
+}
+
+/// The first step: the overlap (a radio group) and what it will do.
+#[component]
+fn RollForm(
+    key: KeyView,
+    overlap: RwSignal<Overlap>,
+    action: ServerAction<RollKey>,
+    cancel: Callback<()>,
+) -> impl IntoView {
+    let tenant = PageTenant::from_context();
+    let id = key.id.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(RollKey {
+            tenant: tenant.now(),
+            id: id.clone(),
+            overlap: overlap.get_untracked(),
+        });
+    };
+    let own_expiry = key.expires_at.map(|at| {
+        format!(
+            " It stops sooner if its own expiry ({}) comes first.",
+            format_ms(at)
+        )
+    });
+    view! {
+        <form on:submit=submit novalidate>
+            <h2>"Roll “" {key.name.clone()} "”"</h2>
+            <p>
+                "A new key with the same name, mode, scopes and allowlist replaces "
+                <code>{key.masked.clone()}</code>
+                ". Its secret is shown once; the old key can't be rolled again."
+            </p>
+            {(key.status == KeyStatus::Disabled)
+                .then(|| {
+                    view! {
+                        <p class="hint">"The old key is disabled and stays so; the new key works at once."</p>
+                    }
+                })}
+            {form_error(action)}
+            <fieldset class="plain">
+                <legend>"How long the old key keeps working"</legend>
+                <div class="radio-stack">
+                    {Overlap::ALL
+                        .into_iter()
+                        .map(|o| {
+                            view! {
+                                <label>
+                                    <input
+                                        type="radio"
+                                        name="overlap"
+                                        value=o.as_str()
+                                        autofocus=o == DEFAULT_OVERLAP
+                                        prop:checked=move || overlap.get() == o
+                                        on:change=move |_| overlap.set(o)
+                                    />
+                                    {o.label()}
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            </fieldset>
+            <p class="roll-effect" data-testid="roll-effect" aria-live="polite">
+                {move || format!("{}{}", what_happens(overlap.get()), own_expiry.clone().unwrap_or_default())}
+            </p>
+            <div class="dialog-actions">
+                <button type="button" class="btn" on:click=move |_| cancel.run(())>
+                    "Cancel"
+                </button>
+                <button
+                    type="submit"
+                    class="btn btn-primary"
+                    data-testid="confirm-roll"
+                    disabled=move || action.pending().get()
+                >
+                    {move || if action.pending().get() { "Rolling…" } else { "Roll key" }}
+                </button>
+            </div>
+        </form>
+    }
+}
