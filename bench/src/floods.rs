@@ -18,7 +18,7 @@ local n = 0
 request = function()
   n = n + 1
   local email = string.rep("x", 230) .. string.format("%08d", n) .. "@flood.example"
-  local ip = string.format("10.%d.%d.%d", (n // 65536) % 256, (n // 256) % 256, n % 256)
+  local ip = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
   return wrk.format("POST", "/api/sign_in", {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Accept"] = "application/json",
@@ -140,7 +140,12 @@ pub async fn run(work: &Path, site_root: &Path, secs: u64) -> Result<()> {
     ));
 
     let revoked = make_key(&state, acme, "revoked").await?;
-    let (keys, _) = store::keys::list(&state.db, acme, "revoked", false, None, None, 1)
+    let query = store::keys::KeyQuery {
+        search: "revoked",
+        limit: 1,
+        ..Default::default()
+    };
+    let (keys, _) = store::keys::list(&state.db, acme, &query)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let id = keys

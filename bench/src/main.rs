@@ -43,6 +43,9 @@ struct Args {
     /// Seconds per flood (sign-in, unknown keys, revoked key).
     #[arg(long, default_value_t = 60)]
     flood_seconds: u64,
+    /// Run only the floods (their figures, not the rest).
+    #[arg(long)]
+    floods_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -80,6 +83,9 @@ fn settings() -> Settings {
 }
 
 async fn run(args: &Args, work: &Path) -> Result<()> {
+    if args.floods_only {
+        return floods::run(work, &args.site_root, args.flood_seconds).await;
+    }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
     store::demo::seed_demo(&db)

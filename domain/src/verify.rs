@@ -2,7 +2,7 @@
 //! `Authorization` header, the answer codes, and the order in which a found key's rules apply.
 //!
 //! The order matters to a caller: only once the digest matched may an answer say anything more
-//! specific than `invalid_api_key`; a revoked or expired key says so before anything else; a
+//! specific than `invalid_api_key`; a revoked, disabled or expired key says so before anything else; a
 //! suspended tenant (plan) comes before the per-request rules (address, then scope).
 
 use crate::cidr::Allowlist;
@@ -18,6 +18,8 @@ pub enum Rejection {
     /// Missing, malformed, bad checksum or unknown: all alike, so nothing is learned by probing.
     InvalidApiKey,
     KeyRevoked,
+    /// A reversible stop (re-enabled by an owner or admin).
+    KeyDisabled,
     KeyExpired,
     IpNotAllowed,
     /// The endpoint needs this scope and the key lacks it.
@@ -34,6 +36,7 @@ impl Rejection {
         match self {
             Rejection::InvalidApiKey => "invalid_api_key",
             Rejection::KeyRevoked => "key_revoked",
+            Rejection::KeyDisabled => "key_disabled",
             Rejection::KeyExpired => "key_expired",
             Rejection::IpNotAllowed => "ip_not_allowed",
             Rejection::InsufficientScope(_) => "insufficient_scope",
@@ -44,7 +47,10 @@ impl Rejection {
 
     pub fn status(&self) -> u16 {
         match self {
-            Rejection::InvalidApiKey | Rejection::KeyRevoked | Rejection::KeyExpired => 401,
+            Rejection::InvalidApiKey
+            | Rejection::KeyRevoked
+            | Rejection::KeyDisabled
+            | Rejection::KeyExpired => 401,
             Rejection::IpNotAllowed | Rejection::InsufficientScope(_) | Rejection::PlanRequired => {
                 403
             }
@@ -59,6 +65,9 @@ impl Rejection {
                     .into()
             }
             Rejection::KeyRevoked => "This API key has been revoked.".into(),
+            Rejection::KeyDisabled => {
+                "This API key is disabled; an owner or admin can enable it again.".into()
+            }
             Rejection::KeyExpired => "This API key has expired.".into(),
             Rejection::IpNotAllowed => {
                 "This API key may not be used from this IP address (see its allowlist).".into()
@@ -112,6 +121,7 @@ pub fn credential(header: &[u8]) -> Option<Cow<'_, str>> {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyState<'a> {
     pub revoked: bool,
+    pub disabled: bool,
     pub expires_at: Option<i64>,
     pub allowlist: &'a Allowlist,
 }
@@ -126,6 +136,9 @@ pub fn admit(
 ) -> Result<(), Rejection> {
     if key.revoked {
         return Err(Rejection::KeyRevoked);
+    }
+    if key.disabled {
+        return Err(Rejection::KeyDisabled);
     }
     if key.expires_at.is_some_and(|at| at <= now_ms) {
         return Err(Rejection::KeyExpired);
@@ -195,6 +208,7 @@ mod tests {
     fn state(allowlist: &Allowlist) -> KeyState<'_> {
         KeyState {
             revoked: false,
+            disabled: false,
             expires_at: None,
             allowlist,
         }
@@ -248,10 +262,19 @@ mod tests {
             admit(expiring, pro, Some(inside), 1_000),
             Err(Rejection::KeyExpired)
         );
+        // Disabled right after revoked: before expiry, plan and address.
+        let disabled = KeyState {
+            disabled: true,
+            ..expiring
+        };
+        assert_eq!(
+            admit(disabled, Plan::Starter, Some(outside), 5_000),
+            Err(Rejection::KeyDisabled)
+        );
         // Revoked before everything.
         let revoked = KeyState {
             revoked: true,
-            ..expiring
+            ..disabled
         };
         assert_eq!(
             admit(revoked, Plan::Starter, None, 5_000),
@@ -274,6 +297,7 @@ mod tests {
         let table = [
             (Rejection::InvalidApiKey, 401, "invalid_api_key"),
             (Rejection::KeyRevoked, 401, "key_revoked"),
+            (Rejection::KeyDisabled, 401, "key_disabled"),
             (Rejection::KeyExpired, 401, "key_expired"),
             (Rejection::IpNotAllowed, 403, "ip_not_allowed"),
             (

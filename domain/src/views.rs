@@ -5,23 +5,27 @@ use crate::keys::Mode;
 use crate::Role;
 use serde::{Deserialize, Serialize};
 
-/// A key's state as users see it. Stored rows hold only `active` / `revoked`; "expired" is
-/// derived from the expiry time at read, so it appears the moment the time passes.
+/// A key's state as users see it. Stored rows hold only `active` / `revoked` (and when it was
+/// disabled); "expired" is derived from the expiry time at read, so it appears the moment the
+/// time passes. A rolled key in its overlap is `Active` with `rolled_to` set, then `Expired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
+    Disabled,
     Revoked,
     Expired,
 }
 
 impl KeyStatus {
-    /// The one mapping from a stored status (and expiry) to what a key is now.
-    pub fn of(stored: &str, expires_at: Option<i64>, now_ms: i64) -> Self {
+    /// The one mapping from a stored status (disabled, expiry) to what a key is now. Revoked
+    /// and expired are final, so they win over a disable.
+    pub fn of(stored: &str, disabled: bool, expires_at: Option<i64>, now_ms: i64) -> Self {
         match stored {
             "revoked" => KeyStatus::Revoked,
             _ if expires_at.is_some_and(|e| e <= now_ms) => KeyStatus::Expired,
+            _ if disabled => KeyStatus::Disabled,
             _ => KeyStatus::Active,
         }
     }
@@ -29,6 +33,7 @@ impl KeyStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             KeyStatus::Active => "active",
+            KeyStatus::Disabled => "disabled",
             KeyStatus::Revoked => "revoked",
             KeyStatus::Expired => "expired",
         }
@@ -37,9 +42,129 @@ impl KeyStatus {
     pub fn label(self) -> &'static str {
         match self {
             KeyStatus::Active => "Active",
+            KeyStatus::Disabled => "Disabled",
             KeyStatus::Revoked => "Revoked",
             KeyStatus::Expired => "Expired",
         }
+    }
+}
+
+/// How soon "expiring" is: within this many milliseconds (7 days).
+pub const EXPIRING_WITHIN_MS: i64 = 7 * 86_400_000;
+
+/// Which keys a list shows. `None` (no filter) is every key but revoked ones, unless the list
+/// asks to include them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFilter {
+    /// Working now (not disabled, revoked or expired), rolled keys in their overlap included.
+    Active,
+    /// Active and expiring within 7 days.
+    Expiring,
+    Disabled,
+    Revoked,
+    Expired,
+}
+
+impl KeyFilter {
+    pub const ALL: [KeyFilter; 5] = [
+        KeyFilter::Active,
+        KeyFilter::Expiring,
+        KeyFilter::Disabled,
+        KeyFilter::Revoked,
+        KeyFilter::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFilter::Active => "active",
+            KeyFilter::Expiring => "expiring",
+            KeyFilter::Disabled => "disabled",
+            KeyFilter::Revoked => "revoked",
+            KeyFilter::Expired => "expired",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyFilter::Active => "Active",
+            KeyFilter::Expiring => "Expiring within 7 days",
+            KeyFilter::Disabled => "Disabled",
+            KeyFilter::Revoked => "Revoked",
+            KeyFilter::Expired => "Expired",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyFilter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        KeyFilter::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| "Use active, expiring, disabled, revoked or expired.".to_owned())
+    }
+}
+
+/// How long a rolled key keeps working beside its replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Overlap {
+    #[serde(rename = "now")]
+    Now,
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+}
+
+impl Overlap {
+    pub const ALL: [Overlap; 4] = [Overlap::Now, Overlap::Hour, Overlap::Day, Overlap::Week];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Now => "now",
+            Overlap::Hour => "1h",
+            Overlap::Day => "24h",
+            Overlap::Week => "7d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Overlap::Now => "Now: the old key stops at once",
+            Overlap::Hour => "1 hour",
+            Overlap::Day => "24 hours",
+            Overlap::Week => "7 days",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        match self {
+            Overlap::Now => 0,
+            Overlap::Hour => 3_600_000,
+            Overlap::Day => 86_400_000,
+            Overlap::Week => 7 * 86_400_000,
+        }
+    }
+
+    /// When the rolled key stops: after the overlap, never later than its own expiry.
+    pub fn old_key_expiry(self, own_expiry: Option<i64>, now_ms: i64) -> i64 {
+        let end = now_ms.saturating_add(self.millis());
+        own_expiry.map_or(end, |e| e.min(end))
+    }
+}
+
+impl std::str::FromStr for Overlap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Overlap::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| "Use now, 1h, 24h or 7d.".to_owned())
     }
 }
 
@@ -58,8 +183,14 @@ pub struct KeyView {
     /// e.g. `lk_live_Ab3x…9fQ2`.
     pub masked: String,
     pub status: KeyStatus,
-    /// Unix milliseconds.
+    /// Unix milliseconds. A rolled key's is the end of its overlap.
     pub expires_at: Option<i64>,
+    /// When it was disabled; `None` while enabled.
+    pub disabled_at: Option<i64>,
+    /// The key that replaced this one (it was rolled; it cannot be rolled again).
+    pub rolled_to: Option<String>,
+    /// The key this one replaced.
+    pub rolled_from: Option<String>,
     pub created_at: i64,
     pub created_by: String,
     pub last_used_at: Option<i64>,
@@ -126,19 +257,53 @@ mod tests {
     #[test]
     fn stored_status_maps_to_one_state() {
         let rows = [
-            ("active", None, KeyStatus::Active),
-            ("active", Some(2_000), KeyStatus::Active),
-            ("active", Some(1_000), KeyStatus::Expired),
-            ("active", Some(999), KeyStatus::Expired),
-            ("revoked", Some(999), KeyStatus::Revoked),
-            ("revoked", None, KeyStatus::Revoked),
+            ("active", false, None, KeyStatus::Active),
+            ("active", false, Some(2_000), KeyStatus::Active),
+            ("active", false, Some(1_000), KeyStatus::Expired),
+            ("active", false, Some(999), KeyStatus::Expired),
+            ("active", true, None, KeyStatus::Disabled),
+            ("active", true, Some(2_000), KeyStatus::Disabled),
+            ("active", true, Some(999), KeyStatus::Expired),
+            ("revoked", false, Some(999), KeyStatus::Revoked),
+            ("revoked", true, None, KeyStatus::Revoked),
+            ("revoked", false, None, KeyStatus::Revoked),
         ];
-        for (stored, expires, want) in rows {
+        for (stored, disabled, expires, want) in rows {
             assert_eq!(
-                KeyStatus::of(stored, expires, 1_000),
+                KeyStatus::of(stored, disabled, expires, 1_000),
                 want,
-                "{stored} {expires:?}"
+                "{stored} {disabled} {expires:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_overlap_never_outlasts_the_key() {
+        let hour = 3_600_000;
+        let rows = [
+            (Overlap::Now, None, 1_000),
+            (Overlap::Hour, None, 1_000 + hour),
+            (Overlap::Day, None, 1_000 + 24 * hour),
+            (Overlap::Week, None, 1_000 + 168 * hour),
+            (Overlap::Week, Some(5_000), 5_000),
+            (Overlap::Hour, Some(1_000 + 2 * hour), 1_000 + hour),
+            (Overlap::Now, Some(500), 500),
+        ];
+        for (overlap, own, want) in rows {
+            assert_eq!(
+                overlap.old_key_expiry(own, 1_000),
+                want,
+                "{overlap:?} {own:?}"
+            );
+        }
+        for o in Overlap::ALL {
+            assert_eq!(o.as_str().parse::<Overlap>(), Ok(o));
+            let json = serde_json::to_string(&o).expect("json");
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+        }
+        for f in KeyFilter::ALL {
+            assert_eq!(f.as_str().parse::<KeyFilter>(), Ok(f));
+        }
+        assert!("soon".parse::<Overlap>().is_err());
     }
 }

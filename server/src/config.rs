@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use latchkey_domain::keys::Mode;
+use latchkey_domain::views::Overlap;
 use latchkey_domain::{Plan, Role};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,6 +125,21 @@ pub enum KeyCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Roll a key: print a replacement's secret once; the old key works for the overlap.
+    Roll {
+        id: String,
+        /// How long the old key keeps working: now, 1h, 24h or 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_overlap)]
+        overlap: Overlap,
+    },
+    /// Disable a key (reversible: `key enable`); it is refused from its next request.
+    Disable { id: String },
+    /// Enable a disabled key again.
+    Enable { id: String },
+}
+
+fn parse_overlap(s: &str) -> Result<Overlap, String> {
+    s.parse()
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {

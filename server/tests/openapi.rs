@@ -85,7 +85,7 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
     let doc = document(&base).await;
     let envelope = json!({"$ref": "#/components/schemas/ErrorBody"});
     let ops = operations(&doc);
-    assert_eq!(ops.len(), 8);
+    assert_eq!(ops.len(), 9);
     for (name, op) in ops {
         let keyed = secured_by(op, "api_key");
         assert!(
@@ -177,7 +177,7 @@ async fn request_schemas_state_the_limits_the_server_enforces() {
     let mut fields: Vec<&str> = uprops.keys().map(String::as_str).collect();
     fields.sort();
     // `mode` and `scopes` are refused (422): the document does not offer them.
-    assert_eq!(fields, ["allowlist", "description", "name"]);
+    assert_eq!(fields, ["allowlist", "description", "enabled", "name"]);
     assert_eq!(uprops["name"]["maxLength"], NAME_MAX);
     assert_eq!(uprops["allowlist"]["maxItems"], 100);
 

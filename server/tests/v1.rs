@@ -767,6 +767,7 @@ async fn the_openapi_document_matches_the_routes() {
             "GET /v1/keys/{id}",
             "PATCH /v1/keys/{id}",
             "DELETE /v1/keys/{id}",
+            "POST /v1/keys/{id}/roll",
             "GET /v1/audit-events",
             "POST /v1/verify",
         ];
@@ -790,7 +791,7 @@ async fn the_openapi_document_matches_the_routes() {
             );
         }
         // And a route that is not documented does not exist.
-        let r = get_with_key(&base, "/v1/keys/key_x/roll", None).await;
+        let r = get_with_key(&base, "/v1/keys/key_x/restore", None).await;
         assert_eq!(r.status, 404);
         // Both security schemes are declared.
         assert!(doc.body["components"]["securitySchemes"]["api_key"].is_object());

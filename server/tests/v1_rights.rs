@@ -7,23 +7,13 @@
 
 mod common;
 
+use common::api as call;
 use common::*;
 use latchkey_domain::keys::Mode;
 use latchkey_domain::time::{civil_from_days, parse_date_end_ms};
 use serde_json::{json, Value};
 
 const MS_PER_DAY: i64 = 86_400_000;
-
-/// `METHOD base+path` with the key as Bearer and an optional JSON body.
-async fn call(base: &str, method: &str, path: &str, key: &str, body: Option<Value>) -> HttpResp {
-    let mut req = http()
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    read(req.send().await.unwrap()).await
-}
 
 async fn column(app: &TestApp, id: &str, col: &str) -> String {
     app.scalar_text(&format!(

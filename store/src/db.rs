@@ -17,11 +17,33 @@ pub enum Engine {
     Postgres,
 }
 
-/// The pool plus which engine it talks to (for the few places DDL-level behaviour differs).
+/// The pool plus which engine it talks to (for the few places DDL-level behaviour differs), and
+/// the clock every rule about time reads (expiry, overlaps), so tests move time instead of
+/// sleeping.
 #[derive(Debug, Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
+    pub clock: Clock,
+}
+
+/// The wall clock, plus an offset that only tests move. Shared by every clone of a `Db`.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        now_ms().saturating_add(self.offset_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every reader of it) forward.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Engine {
@@ -71,7 +93,11 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine,
+            clock: Clock::default(),
+        })
     }
 
     /// Applies the embedded migrations for this engine.

@@ -44,6 +44,17 @@ pub async fn create_tenant(db: &Db, slug: &str, name: &str, plan: Plan) -> AppRe
     )
 }
 
+/// A tenant's plan, by id (the CLI names keys, not tenants, when rolling).
+pub async fn plan_of(db: &Db, tenant_id: i64) -> AppResult<Plan> {
+    sqlx::query_scalar::<_, String>("SELECT plan FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .parse()
+        .map_err(AppError::internal)
+}
+
 /// A tenant's id and plan, by slug (the CLI names tenants by slug).
 pub async fn by_slug(db: &Db, slug: &str) -> AppResult<Option<(i64, Plan)>> {
     #[derive(sqlx::FromRow)]

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-pub use latchkey_domain::views::{AuditRow, KeyEdit, KeyStatus, KeyView, NewKey, RequestRow};
+pub use latchkey_domain::views::{
+    AuditRow, KeyEdit, KeyFilter, KeyStatus, KeyView, NewKey, Overlap, RequestRow,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyPage {
@@ -21,6 +23,9 @@ pub struct KeyPage {
     pub active_count: i64,
     pub active_limit: u32,
     pub catalogue: Vec<String>,
+    /// The server's clock when the page was read: relative times ("expires in 23 h") render
+    /// from it, so the server's HTML and the hydrated page say the same.
+    pub now_ms: i64,
 }
 
 /// The one response that carries a plaintext key: shown once, then gone.
@@ -36,6 +41,8 @@ pub struct KeyDetail {
     pub can_manage: bool,
     /// `None` when the caller's role may not read the audit log.
     pub audit: Option<Vec<AuditRow>>,
+    /// As [`KeyPage::now_ms`].
+    pub now_ms: i64,
 }
 
 #[server(endpoint = "keys/list", input = Json)]
@@ -43,6 +50,9 @@ pub async fn list_keys(
     tenant: i64,
     search: String,
     include_revoked: bool,
+    /// Only keys in this state; `None`: every key but revoked ones (unless `include_revoked`).
+    #[server(default)]
+    status: Option<KeyFilter>,
     before: Option<i64>,
 ) -> Result<KeyPage, AppError> {
     use crate::guard::{require, state};
@@ -50,25 +60,27 @@ pub async fn list_keys(
 
     let session = require(Action::ViewKeys, tenant).await?;
     let state = state()?;
-    let (keys, next_before) = store::keys::list(
-        &state.db,
-        session.tenant_id,
-        &search,
+    // Read before the list, so every key it shows as active expires after this.
+    let now_ms = state.db.clock.now_ms();
+    let query = store::keys::KeyQuery {
+        search: &search,
         include_revoked,
-        None,
+        status,
         before,
-        50,
-    )
-    .await?;
+        limit: 50,
+        ..Default::default()
+    };
+    let (keys, next_before) = store::keys::list(&state.db, session.tenant_id, &query).await?;
     Ok(KeyPage {
         keys,
         next_before,
         can_manage: Action::ManageKeys.check(session.role, session.plan).is_ok(),
         can_revoke: Action::RevokeKey.check(session.role, session.plan).is_ok(),
         suspended: !session.plan.limits().api_keys,
-        active_count: store::keys::active_count(&state.db.pool, session.tenant_id).await?,
+        active_count: store::keys::count_active(&state.db, session.tenant_id).await?,
         active_limit: session.plan.limits().max_active_keys,
         catalogue: state.settings.scope_catalogue.clone(),
+        now_ms,
     })
 }
 
@@ -79,6 +91,7 @@ pub async fn get_key(tenant: i64, id: String) -> Result<KeyDetail, AppError> {
 
     let session = require(Action::ViewKeys, tenant).await?;
     let state = state()?;
+    let now_ms = state.db.clock.now_ms();
     let key = store::keys::get(&state.db, session.tenant_id, &id).await?;
     let audit = if Action::ViewAudit.allowed_for(session.role) {
         Some(store::audit::key_trail(&state.db, session.tenant_id, &id).await?)
@@ -89,6 +102,7 @@ pub async fn get_key(tenant: i64, id: String) -> Result<KeyDetail, AppError> {
         key,
         can_manage: Action::ManageKeys.check(session.role, session.plan).is_ok(),
         audit,
+        now_ms,
     })
 }
 
@@ -140,6 +154,58 @@ pub async fn revoke_key(tenant: i64, id: String, reason: String) -> Result<KeyVi
     let key =
         store::keys::revoke(&state.db, session.tenant_id, &session.actor(), &id, &reason).await?;
     // Takes effect on the very next request, not when a cache entry happens to expire.
+    state.verifier.forget_key(session.tenant_id, &id).await;
+    Ok(key)
+}
+
+/// A roll's answer: the replacement with its secret (shown once, like a new key's), and the old
+/// key as it now is (working until the end of the overlap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolledKey {
+    pub created: CreatedKey,
+    pub old: KeyView,
+}
+
+/// Rolls a key: a replacement with the same rights, the old key kept for `overlap`.
+#[server(endpoint = "keys/roll", input = Json)]
+pub async fn roll_key(tenant: i64, id: String, overlap: Overlap) -> Result<RolledKey, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageKeys, tenant).await?;
+    let state = state()?;
+    let rolled = store::keys::roll(
+        &state.db,
+        &state.pepper,
+        session.tenant_id,
+        session.plan,
+        &session.actor(),
+        &id,
+        overlap,
+    )
+    .await?;
+    // "Now" stops the old key on its very next request.
+    state.verifier.forget_key(session.tenant_id, &id).await;
+    Ok(RolledKey {
+        created: CreatedKey {
+            key: rolled.new,
+            secret: rolled.secret.expose().to_owned(),
+        },
+        old: rolled.old,
+    })
+}
+
+/// Disables (`enabled = false`) or re-enables a key, from its next request.
+#[server(endpoint = "keys/set_enabled", input = Json)]
+pub async fn set_key_enabled(tenant: i64, id: String, enabled: bool) -> Result<KeyView, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageKeys, tenant).await?;
+    let state = state()?;
+    let key =
+        store::keys::set_enabled(&state.db, session.tenant_id, &session.actor(), &id, enabled)
+            .await?;
     state.verifier.forget_key(session.tenant_id, &id).await;
     Ok(key)
 }

@@ -178,7 +178,7 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// e.g. `invalid_api_key`, `key_revoked`, `key_expired`, `ip_not_allowed`,
+    /// e.g. `invalid_api_key`, `key_revoked`, `key_disabled`, `key_expired`, `ip_not_allowed`,
     /// `insufficient_scope`, `plan_required`, `rate_limited`, `validation_failed`, `not_found`.
     pub code: String,
     pub message: String,

@@ -53,8 +53,12 @@ pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
 pub struct ListQuery {
     /// Case-insensitive substring of the name.
     pub search: Option<String>,
-    /// Include revoked keys (default: only active and expired ones).
+    /// Include revoked keys (default: only active, disabled and expired ones). Ignored with
+    /// `status`.
     pub include_revoked: Option<bool>,
+    /// Only keys in this state: `active` (working now), `expiring` (active, expiring within 7
+    /// days), `disabled`, `revoked` or `expired`.
+    pub status: Option<latchkey_domain::views::KeyFilter>,
     /// Keys a page reads: 1 to 100, default 50.
     #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
@@ -98,16 +102,15 @@ pub async fn list(
     let me = &caller.0.key;
     // Storage leaves out the other mode; scopes are filtered here, after the page is cut, so
     // the cursor still follows the rows read.
-    let (keys, next) = store::keys::list(
-        &state.db,
-        caller.tenant_id(),
-        q.search.as_deref().unwrap_or(""),
-        q.include_revoked.unwrap_or(false),
-        (me.mode == Mode::Test).then_some(Mode::Test),
+    let query = store::keys::KeyQuery {
+        search: q.search.as_deref().unwrap_or(""),
+        include_revoked: q.include_revoked.unwrap_or(false),
+        status: q.status,
+        mode: (me.mode == Mode::Test).then_some(Mode::Test),
         before,
         limit,
-    )
-    .await?;
+    };
+    let (keys, next) = store::keys::list(&state.db, caller.tenant_id(), &query).await?;
     Ok(Json(KeyList {
         data: keys
             .into_iter()
@@ -297,6 +300,9 @@ pub struct UpdateKeyRequest {
     pub description: Option<String>,
     #[schema(schema_with = update_allowlist)]
     pub allowlist: Option<Vec<String>>,
+    /// `false` disables the key (`401 key_disabled` from its next request, reversible);
+    /// `true` enables it again. Omitted or `null`: unchanged. A revoked key stays revoked.
+    pub enabled: Option<bool>,
     /// Refused whenever present (even `null`): read only so it can be named in the answer.
     #[serde(default, deserialize_with = "present")]
     #[schema(ignore)]
@@ -327,8 +333,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-/// Edits name, description or allowlist of a key the calling key covers; effective on the next
-/// request. Needs `keys:write`.
+/// Edits name, description or allowlist of a key the calling key covers, or disables or enables
+/// it; effective on the next request. Needs `keys:write`.
 #[utoipa::path(
     patch,
     path = "/v1/keys/{id}",
@@ -374,7 +380,7 @@ pub async fn update(
             return Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND));
         }
     }
-    let key = store::keys::update(
+    let mut key = store::keys::update(
         &state.db,
         tenant_id,
         &caller.actor(),
@@ -386,6 +392,9 @@ pub async fn update(
         },
     )
     .await?;
+    if let Some(enabled) = body.enabled {
+        key = store::keys::set_enabled(&state.db, tenant_id, &caller.actor(), &id, enabled).await?;
+    }
     state.verifier.forget_key(tenant_id, &id).await;
     Ok(Json(key))
 }

@@ -1,7 +1,8 @@
 //! The key-authenticated API (`/v1`, SPEC §5). This file is only the router; the parts live
 //! beside it: `error` (the JSON error envelope), `extract` (request id, caller, JSON/query
 //! extractors), `middleware` (envelope, key authentication, rate-limit headers), `paging`,
-//! `schemas` (shared response types), the handlers (`keys`, `audit`, `verify`) and `openapi`.
+//! `schemas` (shared response types), the handlers (`keys`, `roll`, `audit`, `verify`) and
+//! `openapi`.
 
 pub mod audit;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod paging;
 pub mod rights;
+pub mod roll;
 pub mod schemas;
 pub mod verify;
 
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/keys/{id}",
             get(keys::get).patch(keys::update).delete(keys::revoke),
         )
+        .route("/v1/keys/{id}/roll", post(roll::roll))
         .route("/v1/audit-events", get(audit::list))
         .route_layer(from_fn_with_state(state.clone(), middleware::key_auth));
     Router::new()

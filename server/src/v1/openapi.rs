@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         super::keys::get,
         super::keys::update,
         super::keys::revoke,
+        super::roll::roll,
         super::audit::list,
         super::verify::verify,
     ),
@@ -96,7 +97,7 @@ fn key_auth_answers() -> [(&'static str, Response); 3] {
             "401",
             error(
                 "invalid_api_key (missing, malformed, bad checksum or unknown: all alike), \
-                 key_revoked or key_expired",
+                 key_revoked, key_disabled or key_expired",
             ),
         ),
         (

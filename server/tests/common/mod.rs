@@ -24,6 +24,8 @@ pub const TENANT_SCOPED: &[&str] = &[
     "keys/update",
     "keys/revoke",
     "keys/requests",
+    "keys/roll",
+    "keys/set_enabled",
 ];
 
 /// One engine to run a scenario on.
@@ -408,6 +410,23 @@ pub async fn read(res: reqwest::Response) -> HttpResp {
         headers,
         body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     }
+}
+
+/// `METHOD base+path` with the key as Bearer and an optional JSON body.
+pub async fn api(
+    base: &str,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<serde_json::Value>,
+) -> HttpResp {
+    let mut req = http()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    read(req.send().await.unwrap()).await
 }
 
 /// `GET base+path` with `Authorization: Bearer key` (when given).

@@ -3,20 +3,23 @@
 //! dropping the verifier's cached entry.
 
 use crate::audit::{record, Actor, Event};
-use crate::db::{keyset_page, now_ms, storable, Db, Keyed};
+use crate::db::{keyset_page, storable, Db, Keyed};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
-use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey};
+use latchkey_domain::views::{KeyEdit, KeyFilter, KeyStatus, KeyView, NewKey, EXPIRING_WITHIN_MS};
 use latchkey_domain::Plan;
 
+mod lifecycle;
 mod requests;
 mod validate;
 
+pub use lifecycle::{roll, set_enabled, Rolled};
 pub use requests::request_log;
 pub use validate::{DESCRIPTION_MAX, NAME_MAX};
 
 const COLUMNS: &str = "id, public_id, name, description, mode, scopes, allowlist, masked, status, \
-     expires_at, created_at, created_by_name, last_used_at, revoked_at, revoked_by, revoke_reason";
+     expires_at, created_at, created_by_name, last_used_at, revoked_at, revoked_by, revoke_reason, \
+     disabled_at, rolled_from, rolled_to";
 
 /// One `api_keys` row as stored.
 #[derive(Debug, sqlx::FromRow)]
@@ -39,6 +42,9 @@ pub struct KeyRow {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
     pub revoke_reason: Option<String>,
+    pub disabled_at: Option<i64>,
+    pub rolled_from: Option<String>,
+    pub rolled_to: Option<String>,
 }
 
 impl Keyed for KeyRow {
@@ -51,7 +57,12 @@ impl KeyRow {
     /// The key as users see it at `now` (an expiry that has passed reads as expired).
     pub fn view(self, now: i64) -> AppResult<KeyView> {
         Ok(KeyView {
-            status: KeyStatus::of(&self.status, self.expires_at, now),
+            status: KeyStatus::of(
+                &self.status,
+                self.disabled_at.is_some(),
+                self.expires_at,
+                now,
+            ),
             id: self.public_id,
             name: self.name,
             description: self.description,
@@ -66,12 +77,16 @@ impl KeyRow {
             revoked_at: self.revoked_at,
             revoked_by: self.revoked_by,
             revoke_reason: self.revoke_reason,
+            disabled_at: self.disabled_at,
+            rolled_from: self.rolled_from,
+            rolled_to: self.rolled_to,
         })
     }
 }
 
-/// The number of keys that count against the plan: active and not yet expired.
-pub async fn active_count<'e, E>(executor: E, tenant_id: i64) -> AppResult<i64>
+/// The number of keys that count against the plan: active (disabled ones too: they come back)
+/// and not yet expired.
+async fn active_count<'e, E>(executor: E, tenant_id: i64, now: i64) -> AppResult<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -80,9 +95,14 @@ where
          AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(tenant_id)
-    .bind(now_ms())
+    .bind(now)
     .fetch_one(executor)
     .await?)
+}
+
+/// The tenant's keys that count against its plan now.
+pub async fn count_active(db: &Db, tenant_id: i64) -> AppResult<i64> {
+    active_count(&db.pool, tenant_id, db.clock.now_ms()).await
 }
 
 /// Creates a key and returns it with its secret (to be shown once). `granter_scopes` limits
@@ -98,7 +118,7 @@ pub async fn create(
     new: NewKey,
     granter_scopes: Option<&[String]>,
 ) -> AppResult<(KeyView, Secret)> {
-    let now = now_ms();
+    let now = db.clock.now_ms();
     let checked = validate::new_key(&new, catalogue, granter_scopes, now)?;
     let (allowlist, scopes, expires_at) = (checked.allowlist, checked.scopes, checked.expires_at);
     let mode = new.mode.unwrap_or(Mode::Test);
@@ -107,9 +127,7 @@ pub async fn create(
         return Err(AppError::PlanRequired);
     }
 
-    let secret = keys::generate(mode);
-    let digest = Digest::of(pepper, secret.expose());
-    let public_id = format!("key_{}", keys::random_base62(20));
+    let (secret, digest, public_id) = mint(pepper, mode);
     let name = new.name.trim().to_owned();
 
     let mut tx = db.pool.begin().await?;
@@ -119,7 +137,7 @@ pub async fn create(
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;
-    let active = active_count(&mut *tx, tenant_id).await?;
+    let active = active_count(&mut *tx, tenant_id, now).await?;
     if active >= i64::from(limit.max_active_keys) {
         return Err(AppError::Conflict(format!(
             "Your {} plan allows {} active keys and you have {}. Revoke a key you no longer \
@@ -129,27 +147,24 @@ pub async fn create(
             active
         )));
     }
-    let row = sqlx::query_as::<_, KeyRow>(&format!(
-        "INSERT INTO api_keys (public_id, tenant_id, name, description, mode, scopes, allowlist, \
-         digest, hash_version, masked, status, expires_at, created_at, created_by, created_by_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(&public_id)
-    .bind(tenant_id)
-    .bind(&name)
-    .bind(new.description.trim())
-    .bind(mode.as_str())
-    .bind(scopes.join(" "))
-    .bind(allowlist.to_lines())
-    .bind(digest.to_hex())
-    .bind(HASH_VERSION)
-    .bind(secret.masked())
-    .bind(expires_at)
-    .bind(now)
-    .bind(actor.user_id)
-    .bind(&actor.display)
-    .fetch_one(&mut *tx)
+    let row = insert_row(
+        &mut tx,
+        NewRow {
+            public_id: &public_id,
+            tenant_id,
+            name: &name,
+            description: new.description.trim(),
+            mode,
+            scopes: scopes.join(" "),
+            allowlist: allowlist.to_lines(),
+            secret: &secret,
+            digest: &digest,
+            expires_at,
+            now,
+            actor,
+            rolled_from: None,
+        },
+    )
     .await?;
     let key = row.view(now)?;
     record(
@@ -174,35 +189,116 @@ pub async fn create(
     Ok((key, secret))
 }
 
-/// One page of keys, newest first, by keyset on the row id (fast at any depth). `mode`, when
-/// given, keeps only keys of that mode (a test key listing through `/v1` sees only test keys).
+/// What a list of keys asks for.
+#[derive(Debug, Clone, Default)]
+pub struct KeyQuery<'a> {
+    /// Case-insensitive substring of the name.
+    pub search: &'a str,
+    /// Without a `status` filter: include revoked keys too.
+    pub include_revoked: bool,
+    pub status: Option<KeyFilter>,
+    /// Only keys of this mode (a test key listing through `/v1` sees only test keys).
+    pub mode: Option<Mode>,
+    /// Keyset cursor: rows with a smaller id.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// A key row about to be written: its secret is needed only for the masked display.
+struct NewRow<'a> {
+    public_id: &'a str,
+    tenant_id: i64,
+    name: &'a str,
+    description: &'a str,
+    mode: Mode,
+    scopes: String,
+    allowlist: String,
+    secret: &'a Secret,
+    digest: &'a Digest,
+    expires_at: Option<i64>,
+    now: i64,
+    actor: &'a Actor,
+    rolled_from: Option<&'a str>,
+}
+
+/// Inserts a new active key (create and roll) inside the caller's transaction.
+async fn insert_row(tx: &mut sqlx::AnyConnection, r: NewRow<'_>) -> AppResult<KeyRow> {
+    Ok(sqlx::query_as::<_, KeyRow>(&format!(
+        "INSERT INTO api_keys (public_id, tenant_id, name, description, mode, scopes, allowlist, \
+         digest, hash_version, masked, status, expires_at, created_at, created_by, created_by_name, \
+         rolled_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14, $15) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(r.public_id)
+    .bind(r.tenant_id)
+    .bind(r.name)
+    .bind(r.description)
+    .bind(r.mode.as_str())
+    .bind(r.scopes)
+    .bind(r.allowlist)
+    .bind(r.digest.to_hex())
+    .bind(HASH_VERSION)
+    .bind(r.secret.masked())
+    .bind(r.expires_at)
+    .bind(r.now)
+    .bind(r.actor.user_id)
+    .bind(&r.actor.display)
+    .bind(r.rolled_from)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
+/// A fresh secret for a mode, its digest and public id.
+fn mint(pepper: &Pepper, mode: Mode) -> (Secret, Digest, String) {
+    let secret = keys::generate(mode);
+    let digest = Digest::of(pepper, secret.expose());
+    (secret, digest, format!("key_{}", keys::random_base62(20)))
+}
+
+/// One page of keys, newest first, by keyset on the row id (fast at any depth).
 pub async fn list(
     db: &Db,
     tenant_id: i64,
-    search: &str,
-    include_revoked: bool,
-    mode: Option<Mode>,
-    before: Option<i64>,
-    limit: i64,
+    q: &KeyQuery<'_>,
 ) -> AppResult<(Vec<KeyView>, Option<i64>)> {
-    if !storable(search) {
+    if !storable(q.search) {
         return Ok((Vec::new(), None));
     }
-    let mut sql = format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id < $2");
-    if !include_revoked {
-        sql.push_str(" AND status = 'active'");
+    let now = db.clock.now_ms();
+    // $4 is always the time the status filters compare against.
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id < $2 AND $4 = $4");
+    const LIVE: &str = " AND status = 'active' AND (expires_at IS NULL OR expires_at > $4)";
+    match q.status {
+        None if !q.include_revoked => sql.push_str(" AND status = 'active'"),
+        None => {}
+        Some(KeyFilter::Active) => {
+            sql.push_str(LIVE);
+            sql.push_str(" AND disabled_at IS NULL");
+        }
+        Some(KeyFilter::Expiring) => {
+            sql.push_str(LIVE);
+            sql.push_str(" AND disabled_at IS NULL AND expires_at <= $5");
+        }
+        Some(KeyFilter::Disabled) => {
+            sql.push_str(LIVE);
+            sql.push_str(" AND disabled_at IS NOT NULL");
+        }
+        Some(KeyFilter::Revoked) => sql.push_str(" AND status = 'revoked'"),
+        Some(KeyFilter::Expired) => sql.push_str(" AND status = 'active' AND expires_at <= $4"),
     }
-    let search = search.trim();
+    let search = q.search.trim();
     // Optional filters take the next placeholders, in the order they are bound below.
-    let mut next = 4;
+    let mut next = 6;
     if !search.is_empty() {
         sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
         next += 1;
     }
-    if mode.is_some() {
+    if q.mode.is_some() {
         sql.push_str(&format!(" AND mode = ${next}"));
     }
-    sql.push_str(" ORDER BY id DESC LIMIT $3");
+    sql.push_str(" AND $5 = $5 ORDER BY id DESC LIMIT $3");
     let pattern = format!(
         "%{}%",
         search
@@ -211,22 +307,23 @@ pub async fn list(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let mut q = sqlx::query_as::<_, KeyRow>(&sql)
+    let mut query = sqlx::query_as::<_, KeyRow>(&sql)
         .bind(tenant_id)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit + 1);
+        .bind(q.before.unwrap_or(i64::MAX))
+        .bind(q.limit + 1)
+        .bind(now)
+        .bind(now.saturating_add(EXPIRING_WITHIN_MS));
     if !search.is_empty() {
-        q = q.bind(pattern);
+        query = query.bind(pattern);
     }
-    if let Some(mode) = mode {
-        q = q.bind(mode.as_str());
+    if let Some(mode) = q.mode {
+        query = query.bind(mode.as_str());
     }
-    let rows = q.fetch_all(&db.pool).await?;
-    let now = now_ms();
-    keyset_page(rows, limit, |row| row.view(now))
+    let rows = query.fetch_all(&db.pool).await?;
+    keyset_page(rows, q.limit, |row| row.view(now))
 }
 
-async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
+pub(crate) async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
     if !storable(public_id) {
         return Err(AppError::NotFound);
     }
@@ -241,7 +338,9 @@ async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
 }
 
 pub async fn get(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyView> {
-    fetch(db, tenant_id, public_id).await?.view(now_ms())
+    fetch(db, tenant_id, public_id)
+        .await?
+        .view(db.clock.now_ms())
 }
 
 /// Changes name, description and allowlist only: a key's mode and scopes never change.
@@ -327,7 +426,7 @@ pub async fn revoke(
         return Ok(key);
     }
     let mut tx = db.pool.begin().await?;
-    let now = now_ms();
+    let now = db.clock.now_ms();
     let done = sqlx::query(
         "UPDATE api_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2, revoke_reason = $3 \
          WHERE tenant_id = $4 AND public_id = $5 AND status = 'active'",

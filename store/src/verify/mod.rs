@@ -1,7 +1,7 @@
 //! Verifying API keys on every `/v1` call: format and checksum first (no storage touched), then
 //! the HMAC digest, an in-process cache, storage, the key's rules and its plan's rate limit.
 //!
-//! Writes that change what a key may do (revoke, allowlist edit, plan change) call
+//! Writes that change what a key may do (revoke, disable, roll, allowlist edit, plan change) call
 //! [`Verifier::forget_key`] / [`Verifier::forget_tenant`], so the very next request sees them;
 //! the cache's time-to-live only bounds how long a change made by *another process* (the
 //! operator CLI) can take to arrive.
@@ -15,7 +15,7 @@ use limiter::Limiters;
 pub use limiter::{RateInfo, RATE_WINDOW_SECS};
 pub use request_ids::RequestIds;
 
-use crate::db::{now_ms, Db};
+use crate::db::Db;
 use crate::limits::Limits;
 use latchkey_domain::cidr::Allowlist;
 use latchkey_domain::keys::{self, Digest, Mode, Pepper};
@@ -38,6 +38,7 @@ pub struct KeyRecord {
     pub scopes: Vec<String>,
     pub allowlist: Allowlist,
     pub revoked: bool,
+    pub disabled: bool,
     pub expires_at: Option<i64>,
 }
 
@@ -140,7 +141,7 @@ impl std::fmt::Debug for Verifier {
 }
 
 const KEY_COLUMNS: &str =
-    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, expires_at, digest";
+    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, disabled_at, expires_at, digest";
 
 impl Verifier {
     /// Must be called inside a Tokio runtime: it starts the usage writer.
@@ -210,10 +211,11 @@ impl Verifier {
         let tenant = self.tenant(key.tenant_id).await?;
         let state = KeyState {
             revoked: key.revoked,
+            disabled: key.disabled,
             expires_at: key.expires_at,
             allowlist: &key.allowlist,
         };
-        match rules::admit(state, tenant.plan, client, now_ms()) {
+        match rules::admit(state, tenant.plan, client, self.db.clock.now_ms()) {
             Ok(()) => Ok((key, tenant)),
             Err(rejection) => Err(VerifyError::Refused(Refusal {
                 rejection,
@@ -387,6 +389,7 @@ struct VerifyRow {
     scopes: String,
     allowlist: String,
     status: String,
+    disabled_at: Option<i64>,
     expires_at: Option<i64>,
     digest: String,
 }
@@ -405,6 +408,7 @@ impl TryFrom<VerifyRow> for KeyRecord {
             allowlist: Allowlist::parse_lines(&row.allowlist)
                 .map_err(|_| "stored allowlist does not parse")?,
             revoked: row.status == "revoked",
+            disabled: row.disabled_at.is_some(),
             expires_at: row.expires_at,
         })
     }

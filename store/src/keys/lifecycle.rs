@@ -1,0 +1,193 @@
+//! Rolling a key (a replacement with the same rights, the old one kept for an overlap) and the
+//! reversible disable. Each is one transaction with its audit events; the caller drops the old
+//! key from the verifier's cache after commit, so the change holds from the next request.
+
+use super::{fetch, insert_row, mint, KeyRow, NewRow};
+use crate::audit::{record, Actor, Event};
+use crate::db::Db;
+use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::keys::{Pepper, Secret};
+use latchkey_domain::views::{KeyStatus, KeyView, Overlap};
+use latchkey_domain::Plan;
+
+/// The outcome of a roll: the replacement with its secret (shown once), and the old key as it
+/// now is (rolled, working until the end of the overlap).
+pub struct Rolled {
+    pub new: KeyView,
+    pub secret: Secret,
+    pub old: KeyView,
+}
+
+/// Why a key cannot be rolled, said so the person knows what to do instead.
+fn not_rollable(old: &KeyRow, now: i64) -> Option<String> {
+    if let Some(to) = &old.rolled_to {
+        return Some(format!(
+            "This key was already rolled; roll its replacement ({to}) instead."
+        ));
+    }
+    match KeyStatus::of(&old.status, old.disabled_at.is_some(), old.expires_at, now) {
+        KeyStatus::Revoked => {
+            Some("A revoked key can't be rolled: create a new key with the rights you need.".into())
+        }
+        KeyStatus::Expired => Some(
+            "An expired key can't be rolled: create a new key with the rights you need.".into(),
+        ),
+        KeyStatus::Active | KeyStatus::Disabled => None,
+    }
+}
+
+/// Issues a replacement for `public_id` with its name, description, mode, scopes, allowlist and
+/// expiry, and lets the old key work for `overlap` (never past its own expiry). The plan's
+/// key limit does not apply: the old key is on its way out. Refused when the key was already
+/// rolled, or is revoked or expired.
+#[allow(clippy::too_many_arguments)]
+pub async fn roll(
+    db: &Db,
+    pepper: &Pepper,
+    tenant_id: i64,
+    plan: Plan,
+    actor: &Actor,
+    public_id: &str,
+    overlap: Overlap,
+) -> AppResult<Rolled> {
+    if !plan.limits().api_keys {
+        return Err(AppError::PlanRequired);
+    }
+    let now = db.clock.now_ms();
+    let old = fetch(db, tenant_id, public_id).await?;
+    if let Some(why) = not_rollable(&old, now) {
+        return Err(AppError::Conflict(why));
+    }
+    let mode = old.mode.parse().map_err(AppError::internal)?;
+    let (secret, digest, new_id) = mint(pepper, mode);
+    let old_until = overlap.old_key_expiry(old.expires_at, now);
+
+    let mut tx = db.pool.begin().await?;
+    // Marks the old key first, on the condition that it is still rollable: of two rolls at
+    // once, exactly one changes the row and the other finds nothing to do.
+    let marked = sqlx::query(
+        "UPDATE api_keys SET rolled_to = $1, expires_at = $2 \
+         WHERE tenant_id = $3 AND public_id = $4 AND status = 'active' AND rolled_to IS NULL \
+         AND (expires_at IS NULL OR expires_at > $5)",
+    )
+    .bind(&new_id)
+    .bind(old_until)
+    .bind(tenant_id)
+    .bind(public_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if marked != 1 {
+        return Err(AppError::Conflict(
+            "This key changed meanwhile (rolled, revoked or expired). Reload and try again.".into(),
+        ));
+    }
+    let row = insert_row(
+        &mut tx,
+        NewRow {
+            public_id: &new_id,
+            tenant_id,
+            name: &old.name,
+            description: &old.description,
+            mode,
+            scopes: old.scopes.clone(),
+            allowlist: old.allowlist.clone(),
+            secret: &secret,
+            digest: &digest,
+            expires_at: old.expires_at,
+            now,
+            actor,
+            rolled_from: Some(public_id),
+        },
+    )
+    .await?;
+    let new = row.view(now)?;
+    record(
+        &mut *tx,
+        actor,
+        Event::key(
+            tenant_id,
+            "api_key.rolled",
+            public_id,
+            serde_json::json!({
+                "name": old.name,
+                "new_key": new_id,
+                "overlap": overlap.as_str(),
+                "old_key_expires_at": old_until,
+            }),
+        ),
+    )
+    .await?;
+    record(
+        &mut *tx,
+        actor,
+        Event::key(
+            tenant_id,
+            "api_key.created",
+            &new_id,
+            serde_json::json!({
+                "name": new.name,
+                "mode": new.mode.as_str(),
+                "scopes": new.scopes,
+                "allowlist": new.allowlist,
+                "expires_at": new.expires_at,
+                "rolled_from": public_id,
+            }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id, old = %public_id, new = %new_id, overlap = overlap.as_str(), "api key rolled");
+    let old = super::get(db, tenant_id, public_id).await?;
+    Ok(Rolled { new, secret, old })
+}
+
+/// Disables (`enabled = false`) or re-enables a key: a reversible stop, unlike a revoke.
+/// Setting the state it already has changes nothing and records nothing.
+pub async fn set_enabled(
+    db: &Db,
+    tenant_id: i64,
+    actor: &Actor,
+    public_id: &str,
+    enabled: bool,
+) -> AppResult<KeyView> {
+    let now = db.clock.now_ms();
+    let key = super::get(db, tenant_id, public_id).await?;
+    if key.status == KeyStatus::Revoked {
+        return Err(AppError::Conflict(
+            "A revoked key stays revoked: create a new key instead.".into(),
+        ));
+    }
+    if key.disabled_at.is_none() == enabled {
+        return Ok(key);
+    }
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "UPDATE api_keys SET disabled_at = $1 WHERE tenant_id = $2 AND public_id = $3 \
+         AND status = 'active'",
+    )
+    .bind((!enabled).then_some(now))
+    .bind(tenant_id)
+    .bind(public_id)
+    .execute(&mut *tx)
+    .await?;
+    record(
+        &mut *tx,
+        actor,
+        Event::key(
+            tenant_id,
+            if enabled {
+                "api_key.enabled"
+            } else {
+                "api_key.disabled"
+            },
+            public_id,
+            serde_json::json!({ "name": key.name }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id, key_id = %public_id, enabled, "api key enabled state changed");
+    super::get(db, tenant_id, public_id).await
+}
