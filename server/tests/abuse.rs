@@ -350,3 +350,52 @@ async fn bad_server_function_input_is_a_400_field_error_and_unknown_functions_a_
     })
     .await;
 }
+
+// Item 1, memory: every argon2 verification holds 19 MiB on a blocking thread. A flood of
+// sign-ins from many addresses (each under its own throttle) must not queue them without bound:
+// past the hashing turns, a sign-in is answered 429 at once instead of waiting its turn.
+#[tokio::test]
+async fn password_hashing_runs_a_bounded_number_at_once() {
+    on_every_engine(|app| async move {
+        let turns = store::auth::hashing_turns();
+        let forms: Vec<[(&str, String); 2]> = (0..turns * 10)
+            .map(|i| {
+                [
+                    ("email", format!("stranger{i}@flood.example")),
+                    ("password", "not-the-password".to_owned()),
+                ]
+            })
+            .collect();
+        let pairs: Vec<Vec<(&str, &str)>> = forms
+            .iter()
+            .map(|f| f.iter().map(|(k, v)| (*k, v.as_str())).collect())
+            .collect();
+        let calls = pairs.iter().map(|form| app.call("sign_in", form, None));
+        let answers = futures_util::future::join_all(calls).await;
+        let refused = answers
+            .iter()
+            .filter(|r| r.status == axum::http::StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        let wrong = answers
+            .iter()
+            .filter(|r| r.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+            .count();
+        assert_eq!(refused + wrong, answers.len(), "only 422 and 429");
+        // Requests reach the turnstile as their user lookups finish, so a few may find a turn
+        // freed meanwhile; without the bound none at all is refused.
+        assert!(wrong >= 1, "someone was answered");
+        assert!(
+            refused >= 1,
+            "{refused} refused of {}, turns {turns}",
+            answers.len()
+        );
+        for r in answers.iter().filter(|r| r.status.as_u16() == 429) {
+            assert!(r.headers.contains_key("retry-after"));
+        }
+        // Once the flood is over, the owner signs in as usual.
+        let cookie = app.sign_in("owner@acme.test").await;
+        assert!(cookie.starts_with("lk_session="));
+        app
+    })
+    .await;
+}

@@ -19,9 +19,8 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct RollRequest {
     /// How long the old key keeps working beside the new one: `now`, `1h`, `24h` or `7d`
-    /// (never past its own expiry). Omitted or `null`: `now`.
-    #[schema(value_type = Option<String>, example = "24h")]
-    pub overlap: Option<Overlap>,
+    /// (never past its own expiry). Required: a missing field must not stop a key at once.
+    pub overlap: Overlap,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,7 +80,7 @@ pub async fn roll(
         caller.0.tenant.plan,
         &caller.actor(),
         &id,
-        body.overlap.unwrap_or(Overlap::Now),
+        body.overlap,
     )
     .await?;
     state.verifier.forget_key(tenant_id, &id).await;

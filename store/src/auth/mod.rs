@@ -14,7 +14,7 @@ use std::time::Duration;
 
 mod sign_in;
 
-pub use sign_in::{sign_in, SignIn, FAILED_CLIENT_SECS};
+pub use sign_in::{hashing_turns, sign_in, SignIn, FAILED_CLIENT_SECS};
 
 /// The session cookie's name over plain HTTP (local development, tests).
 pub const SESSION_COOKIE: &str = "lk_session";

@@ -144,7 +144,8 @@ pub async fn roll(
 }
 
 /// Disables (`enabled = false`) or re-enables a key: a reversible stop, unlike a revoke.
-/// Setting the state it already has changes nothing and records nothing.
+/// Setting the state it already has changes nothing and records nothing; revoked and expired
+/// keys are refused.
 pub async fn set_enabled(
     db: &Db,
     tenant_id: i64,
@@ -154,24 +155,39 @@ pub async fn set_enabled(
 ) -> AppResult<KeyView> {
     let now = db.clock.now_ms();
     let key = super::get(db, tenant_id, public_id).await?;
-    if key.status == KeyStatus::Revoked {
-        return Err(AppError::Conflict(
-            "A revoked key stays revoked: create a new key instead.".into(),
-        ));
-    }
-    if key.disabled_at.is_none() == enabled {
-        return Ok(key);
+    match key.status {
+        KeyStatus::Revoked => {
+            return Err(AppError::Conflict(
+                "A revoked key stays revoked: create a new key instead.".into(),
+            ))
+        }
+        KeyStatus::Expired => {
+            return Err(AppError::Conflict(
+                "An expired key can't be enabled or disabled: create a new key instead.".into(),
+            ))
+        }
+        KeyStatus::Active | KeyStatus::Disabled => {}
     }
     let mut tx = db.pool.begin().await?;
-    sqlx::query(
+    // Conditional on the state changing: of two disables at once, one records it.
+    let sql = if enabled {
+        "UPDATE api_keys SET disabled_at = NULL WHERE tenant_id = $2 AND public_id = $3 \
+         AND status = 'active' AND disabled_at IS NOT NULL AND $1 = $1"
+    } else {
         "UPDATE api_keys SET disabled_at = $1 WHERE tenant_id = $2 AND public_id = $3 \
-         AND status = 'active'",
-    )
-    .bind((!enabled).then_some(now))
-    .bind(tenant_id)
-    .bind(public_id)
-    .execute(&mut *tx)
-    .await?;
+         AND status = 'active' AND disabled_at IS NULL"
+    };
+    let changed = sqlx::query(sql)
+        .bind(now)
+        .bind(tenant_id)
+        .bind(public_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        // Already in that state: nothing to record.
+        return Ok(key);
+    }
     record(
         &mut *tx,
         actor,

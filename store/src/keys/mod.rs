@@ -84,15 +84,15 @@ impl KeyRow {
     }
 }
 
-/// The number of keys that count against the plan: active (disabled ones too: they come back)
-/// and not yet expired.
+/// The number of keys that count against the plan: active (disabled ones too: they come back),
+/// not yet expired, and not rolled (a rolled key is on its way out; its replacement counts).
 async fn active_count<'e, E>(executor: E, tenant_id: i64, now: i64) -> AppResult<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     Ok(sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = $1 AND status = 'active' \
-         AND (expires_at IS NULL OR expires_at > $2)",
+         AND rolled_to IS NULL AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(tenant_id)
     .bind(now)
