@@ -37,14 +37,8 @@ async fn expiring_key(app: &TestApp, scopes: &[&str]) -> TestKey {
     use latchkey_domain::time::civil_from_days;
     let days = store::db::now_ms().div_euclid(86_400_000) + 2;
     let (y, m, d) = civil_from_days(days);
-    let tenant = app.tenant_id("acme").await;
-    let (key, secret) = store::keys::create(
-        &app.state.db,
-        &app.state.pepper,
-        &app.state.settings.scope_catalogue,
-        tenant,
-        latchkey_domain::Plan::Professional,
-        &store::audit::Actor::operator(),
+    app.make_key_from(
+        "acme",
         latchkey_domain::views::NewKey {
             name: "expiring".into(),
             description: "soon".into(),
@@ -53,14 +47,8 @@ async fn expiring_key(app: &TestApp, scopes: &[&str]) -> TestKey {
             allowlist: String::new(),
             expires_on: format!("{y:04}-{m:02}-{d:02}"),
         },
-        None,
     )
     .await
-    .unwrap();
-    TestKey {
-        id: key.id,
-        secret: secret.expose().to_owned(),
-    }
 }
 
 #[tokio::test]

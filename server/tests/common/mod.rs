@@ -344,17 +344,9 @@ impl TestApp {
         mode: latchkey_domain::keys::Mode,
         allowlist: &str,
     ) -> TestKey {
-        use latchkey_domain::views::NewKey;
-        use store::keys;
-        let tenant_id = self.tenant_id(slug).await;
-        let (key, secret) = keys::create(
-            &self.state.db,
-            &self.state.pepper,
-            &self.state.settings.scope_catalogue,
-            tenant_id,
-            latchkey_domain::Plan::Professional,
-            &store::audit::Actor::operator(),
-            NewKey {
+        self.make_key_from(
+            slug,
+            latchkey_domain::views::NewKey {
                 name: format!("test key {}", random_base62(6)),
                 description: String::new(),
                 mode: Some(mode),
@@ -362,6 +354,21 @@ impl TestApp {
                 allowlist: allowlist.to_owned(),
                 expires_on: String::new(),
             },
+        )
+        .await
+    }
+
+    /// Creates exactly this key for `slug`, as the operator would.
+    pub async fn make_key_from(&self, slug: &str, new: latchkey_domain::views::NewKey) -> TestKey {
+        let tenant_id = self.tenant_id(slug).await;
+        let (key, secret) = store::keys::create(
+            &self.state.db,
+            &self.state.pepper,
+            &self.state.settings.scope_catalogue,
+            tenant_id,
+            latchkey_domain::Plan::Professional,
+            &store::audit::Actor::operator(),
+            new,
             None,
         )
         .await

@@ -2,7 +2,7 @@
 //! reversible disable. Each is one transaction with its audit events; the caller drops the old
 //! key from the verifier's cache after commit, so the change holds from the next request.
 
-use super::{fetch, insert_row, mint, KeyRow, NewRow};
+use super::{created_event, fetch, insert_row, mint, KeyRow, NewRow};
 use crate::audit::{record, Actor, Event};
 use crate::db::Db;
 use latchkey_domain::error::{AppError, AppResult};
@@ -122,19 +122,7 @@ pub async fn roll(
     record(
         &mut *tx,
         actor,
-        Event::key(
-            tenant_id,
-            "api_key.created",
-            &new_id,
-            serde_json::json!({
-                "name": new.name,
-                "mode": new.mode.as_str(),
-                "scopes": new.scopes,
-                "allowlist": new.allowlist,
-                "expires_at": new.expires_at,
-                "rolled_from": public_id,
-            }),
-        ),
+        created_event(tenant_id, &new, Some(public_id)),
     )
     .await?;
     tx.commit().await?;

@@ -3,17 +3,19 @@
 //! dropping the verifier's cached entry.
 
 use crate::audit::{record, Actor, Event};
-use crate::db::{keyset_page, storable, Db, Keyed};
+use crate::db::{storable, Db, Keyed};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
-use latchkey_domain::views::{KeyEdit, KeyFilter, KeyStatus, KeyView, NewKey, EXPIRING_WITHIN_MS};
+use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey};
 use latchkey_domain::Plan;
 
 mod lifecycle;
+mod list;
 mod requests;
 mod validate;
 
 pub use lifecycle::{roll, set_enabled, Rolled};
+pub use list::{list, KeyQuery};
 pub use requests::request_log;
 pub use validate::{DESCRIPTION_MAX, NAME_MAX};
 
@@ -167,41 +169,10 @@ pub async fn create(
     )
     .await?;
     let key = row.view(now)?;
-    record(
-        &mut *tx,
-        actor,
-        Event::key(
-            tenant_id,
-            "api_key.created",
-            &public_id,
-            serde_json::json!({
-                "name": name,
-                "mode": mode.as_str(),
-                "scopes": scopes,
-                "allowlist": key.allowlist,
-                "expires_at": expires_at,
-            }),
-        ),
-    )
-    .await?;
+    record(&mut *tx, actor, created_event(tenant_id, &key, None)).await?;
     tx.commit().await?;
     tracing::info!(tenant_id, key_id = %public_id, mode = %mode, "api key created");
     Ok((key, secret))
-}
-
-/// What a list of keys asks for.
-#[derive(Debug, Clone, Default)]
-pub struct KeyQuery<'a> {
-    /// Case-insensitive substring of the name.
-    pub search: &'a str,
-    /// Without a `status` filter: include revoked keys too.
-    pub include_revoked: bool,
-    pub status: Option<KeyFilter>,
-    /// Only keys of this mode (a test key listing through `/v1` sees only test keys).
-    pub mode: Option<Mode>,
-    /// Keyset cursor: rows with a smaller id.
-    pub before: Option<i64>,
-    pub limit: i64,
 }
 
 /// A key row about to be written: its secret is needed only for the masked display.
@@ -249,78 +220,26 @@ async fn insert_row(tx: &mut sqlx::AnyConnection, r: NewRow<'_>) -> AppResult<Ke
     .await?)
 }
 
+/// `api_key.created`: what the key may do, never its secret.
+fn created_event(tenant_id: i64, key: &KeyView, rolled_from: Option<&str>) -> Event {
+    let mut details = serde_json::json!({
+        "name": key.name,
+        "mode": key.mode.as_str(),
+        "scopes": key.scopes,
+        "allowlist": key.allowlist,
+        "expires_at": key.expires_at,
+    });
+    if let Some(from) = rolled_from {
+        details["rolled_from"] = from.into();
+    }
+    Event::key(tenant_id, "api_key.created", &key.id, details)
+}
+
 /// A fresh secret for a mode, its digest and public id.
 fn mint(pepper: &Pepper, mode: Mode) -> (Secret, Digest, String) {
     let secret = keys::generate(mode);
     let digest = Digest::of(pepper, secret.expose());
     (secret, digest, format!("key_{}", keys::random_base62(20)))
-}
-
-/// One page of keys, newest first, by keyset on the row id (fast at any depth).
-pub async fn list(
-    db: &Db,
-    tenant_id: i64,
-    q: &KeyQuery<'_>,
-) -> AppResult<(Vec<KeyView>, Option<i64>)> {
-    if !storable(q.search) {
-        return Ok((Vec::new(), None));
-    }
-    let now = db.clock.now_ms();
-    // $4 is always the time the status filters compare against.
-    let mut sql =
-        format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id < $2 AND $4 = $4");
-    const LIVE: &str = " AND status = 'active' AND (expires_at IS NULL OR expires_at > $4)";
-    match q.status {
-        None if !q.include_revoked => sql.push_str(" AND status = 'active'"),
-        None => {}
-        Some(KeyFilter::Active) => {
-            sql.push_str(LIVE);
-            sql.push_str(" AND disabled_at IS NULL");
-        }
-        Some(KeyFilter::Expiring) => {
-            sql.push_str(LIVE);
-            sql.push_str(" AND disabled_at IS NULL AND expires_at <= $5");
-        }
-        Some(KeyFilter::Disabled) => {
-            sql.push_str(LIVE);
-            sql.push_str(" AND disabled_at IS NOT NULL");
-        }
-        Some(KeyFilter::Revoked) => sql.push_str(" AND status = 'revoked'"),
-        Some(KeyFilter::Expired) => sql.push_str(" AND status = 'active' AND expires_at <= $4"),
-    }
-    let search = q.search.trim();
-    // Optional filters take the next placeholders, in the order they are bound below.
-    let mut next = 6;
-    if !search.is_empty() {
-        sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
-        next += 1;
-    }
-    if q.mode.is_some() {
-        sql.push_str(&format!(" AND mode = ${next}"));
-    }
-    sql.push_str(" AND $5 = $5 ORDER BY id DESC LIMIT $3");
-    let pattern = format!(
-        "%{}%",
-        search
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    let mut query = sqlx::query_as::<_, KeyRow>(&sql)
-        .bind(tenant_id)
-        .bind(q.before.unwrap_or(i64::MAX))
-        .bind(q.limit + 1)
-        .bind(now)
-        .bind(now.saturating_add(EXPIRING_WITHIN_MS));
-    if !search.is_empty() {
-        query = query.bind(pattern);
-    }
-    if let Some(mode) = q.mode {
-        query = query.bind(mode.as_str());
-    }
-    let rows = query.fetch_all(&db.pool).await?;
-    keyset_page(rows, q.limit, |row| row.view(now))
 }
 
 pub(crate) async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
