@@ -3,7 +3,6 @@
 
 use http::request::Parts;
 use latchkey_domain::error::{AppError, AppResult};
-use latchkey_domain::policy::Denial;
 use latchkey_domain::Action;
 use leptos::prelude::use_context;
 use std::net::{IpAddr, SocketAddr};
@@ -28,20 +27,8 @@ fn parts() -> AppResult<Parts> {
 /// another organisation in one tab, a page still open in another must not retarget its change
 /// (a plan change, a revoke) at the organisation the user switched to.
 pub async fn require(action: Action, tenant: i64) -> AppResult<Session> {
-    let session = signed_in().await?;
-    if session.tenant_id != tenant {
-        return Err(AppError::Conflict(STALE_TENANT.to_owned()));
-    }
-    match action.check(session.role, session.plan) {
-        Ok(()) => Ok(session),
-        Err(Denial::Role) => Err(AppError::Forbidden),
-        Err(Denial::Plan) => Err(AppError::PlanRequired),
-    }
+    signed_in().await?.require(action, tenant)
 }
-
-/// What a page in another tab is told after the organisation changed under it.
-pub const STALE_TENANT: &str =
-    "You switched to another organisation in another tab. Reload the page to continue.";
 
 /// The guard for what concerns the person, not a tenant (switching tenant, signing out
 /// everywhere): a valid session.

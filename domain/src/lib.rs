@@ -2,6 +2,7 @@
 //! server and the browser build; plus the one error type and the plain data shapes (`views`)
 //! every layer passes around.
 
+pub mod audit;
 pub mod cidr;
 pub mod error;
 pub mod keys;

@@ -46,6 +46,25 @@ pub fn parse_date_end_ms(s: &str) -> Option<i64> {
     Some((days + 1) * MS_PER_DAY - 1)
 }
 
+/// Parses `YYYY-MM-DD` into the first millisecond of that UTC day.
+pub fn parse_date_start_ms(s: &str) -> Option<i64> {
+    parse_date_end_ms(s).map(|end| end + 1 - MS_PER_DAY)
+}
+
+/// `2026-11-22T09:38:05.123Z` (RFC 3339, UTC), for exports that other tools read.
+pub fn iso_ms(ms: i64) -> String {
+    let rem = ms.rem_euclid(MS_PER_DAY);
+    let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    let secs = rem / 1000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        rem % 1000
+    )
+}
+
 /// `2026-11-22 09:38 UTC`.
 pub fn format_ms(ms: i64) -> String {
     let days = ms.div_euclid(MS_PER_DAY);
@@ -107,6 +126,19 @@ pub fn relative(at: i64, now: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_and_day_bounds() {
+        assert_eq!(super::iso_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::iso_ms(1_764_619_200_123), "2025-12-01T20:00:00.123Z");
+        let start = super::parse_date_start_ms("2026-12-01").expect("date");
+        assert_eq!(super::iso_ms(start), "2026-12-01T00:00:00.000Z");
+        assert_eq!(
+            super::parse_date_end_ms("2026-12-01"),
+            Some(start + 86_400_000 - 1)
+        );
+        assert_eq!(super::parse_date_start_ms("2026-02-30"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -230,6 +230,89 @@ pub struct AuditRow {
     pub details: String,
 }
 
+/// One event of a tenant's audit log, as the Audit log page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// The key's name (or member's email) as the event recorded it.
+    pub target_name: Option<String>,
+    pub client_ip: Option<String>,
+    /// What changed, in one line (never a secret).
+    pub summary: String,
+}
+
+/// The Audit log page's filters as the URL query carries them (empty: not filtered). Dates are
+/// UTC days, `YYYY-MM-DD`, both inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// A key's `key_…` id or its name.
+    pub key: String,
+    pub actor: String,
+    pub action: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl AuditQuery {
+    /// `(name, value)` of each filter that is set, in a fixed order (URLs, the export's record).
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("key", self.key.as_str()),
+            ("actor", self.actor.as_str()),
+            ("action", self.action.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
+
+    /// `key=…&action=…` (percent-encoded), plus `extra` pairs, for links that keep the filter.
+    pub fn to_query_string(&self, extra: &[(&str, String)]) -> String {
+        self.pairs()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_owned()))
+            .chain(extra.iter().map(|(k, v)| (*k, v.clone())))
+            .map(|(k, v)| format!("{k}={}", encode_component(&v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One page of the audit log, newest first, with the cursors beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub rows: Vec<AuditEntry>,
+    /// `after=` this for the newer page.
+    pub newer: Option<i64>,
+    /// `before=` this for the older page.
+    pub older: Option<i64>,
+    /// The server's time, for "5 min ago".
+    pub now: i64,
+}
+
 /// One request made with a key, as its request log shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRow {
@@ -252,6 +335,21 @@ pub struct TenantChoice {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn audit_query_strings_keep_only_set_filters_encoded() {
+        let q = super::AuditQuery {
+            key: "=HYPERLINK(\"x\") & co".into(),
+            action: "api_key.revoked".into(),
+            from: " ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.to_query_string(&[("before", "42".into())]),
+            "key=%3DHYPERLINK%28%22x%22%29%20%26%20co&action=api_key.revoked&before=42"
+        );
+        assert_eq!(super::encode_component("é/ü"), "%C3%A9%2F%C3%BC");
+    }
+
     use super::*;
 
     #[test]

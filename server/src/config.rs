@@ -86,6 +86,49 @@ pub enum Command {
     /// Manage API keys as the operator (audited as `operator`).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Export, verify and prune the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write a tenant's events (newest first) as CSV to stdout; recorded as `audit.exported`.
+    Export {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// A key's id or name.
+        #[arg(long, default_value = "")]
+        key: String,
+        #[arg(long, default_value = "")]
+        actor: String,
+        /// An action name, e.g. api_key.revoked.
+        #[arg(long, default_value = "")]
+        action: String,
+        /// First UTC day, YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        from: String,
+        /// Last UTC day, YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        to: String,
+    },
+    /// Walk the hash chains (every tenant's and the tenant-less log, or one tenant's) and
+    /// report the first broken link; exits non-zero if any chain is broken.
+    Verify {
+        /// Tenant slug; default: every chain.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Apply retention once, as `serve` does hourly.
+    Prune {
+        /// Remove events older than this many days.
+        #[arg(long)]
+        older_than_days: Option<u32>,
+        /// The most events the tenant-less log keeps.
+        #[arg(long, default_value_t = 1_000_000)]
+        system_max_events: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +253,17 @@ pub struct ServeArgs {
         default_value_t = 30
     )]
     pub request_log_retention_days: u32,
+    /// Days audit events are kept; older ones are removed hourly as whole ranges behind a
+    /// checkpoint (so `audit verify` still passes). Unset: kept forever.
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u32>,
+    /// The most events the tenant-less audit log (failed sign-ins) keeps; the oldest go first.
+    #[arg(
+        long,
+        env = "LATCHKEY_AUDIT_SYSTEM_MAX_EVENTS",
+        default_value_t = 1_000_000
+    )]
+    pub audit_system_max_events: u64,
     /// How often usage (request log, last used) is written, in milliseconds.
     #[arg(long, env = "LATCHKEY_USAGE_FLUSH_MS", default_value_t = 1000)]
     pub usage_flush_ms: u64,
@@ -239,6 +293,15 @@ impl ServeArgs {
                 Some(url) => url.starts_with("https://"),
                 None => !self.addr.ip().is_loopback(),
             })
+    }
+
+    pub fn audit_retention(&self) -> store::audit::retention::Retention {
+        store::audit::retention::Retention {
+            keep_for: self
+                .audit_retention_days
+                .map(|d| std::time::Duration::from_secs(u64::from(d.max(1)) * 86_400)),
+            system_rows: self.audit_system_max_events.max(1),
+        }
     }
 
     pub fn http_limits(&self) -> crate::http::HttpLimits {
@@ -290,6 +353,15 @@ pub enum MemberCommand {
         email: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
+    },
+    /// Remove a user from a tenant.
+    Remove {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// User email.
+        #[arg(long)]
+        email: String,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The Latchkey server: configuration, the axum router (SSR, server functions, health), and
 //! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
 
+pub mod audit_export;
 pub mod config;
 pub mod headers;
 pub mod http;
@@ -62,6 +63,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     };
     let site = Router::new()
         .route("/healthz", get(healthz))
+        .route("/audit/export.csv", get(audit_export::export))
         .route(
             "/api/{*fn_name}",
             get(server_fn_handler).post(server_fn_handler),
@@ -231,6 +233,7 @@ pub async fn build_state(
         usage_flush_interval: Duration::from_millis(args.usage_flush_ms.max(10)),
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
         failed_auth_per_minute: args.failed_auth_per_minute,
+        audit_retention: args.audit_retention(),
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

@@ -1,6 +1,7 @@
 //! The one piece of shared server state, handed to every route and (through the context) every
 //! server function.
 
+use crate::audit::retention::Retention;
 use crate::auth::{SessionPolicy, SignIn};
 use crate::db::Db;
 use crate::limits::Limits;
@@ -41,6 +42,8 @@ pub struct Settings {
     /// Failed verifications of well-formed keys allowed per client address a minute; past it
     /// the client is answered 429 without a storage read.
     pub failed_auth_per_minute: u32,
+    /// How long audit events are kept, and the tenant-less log's row cap.
+    pub audit_retention: Retention,
 }
 
 impl Default for Settings {
@@ -62,6 +65,7 @@ impl Default for Settings {
             usage_flush_interval: Duration::from_secs(1),
             key_cache_ttl: Duration::from_secs(10),
             failed_auth_per_minute: VerifierConfig::default().failed_per_minute,
+            audit_retention: Retention::default(),
         }
     }
 }
@@ -115,7 +119,12 @@ impl AppState {
             },
         ));
         let sign_in = Arc::new(sign_in);
-        spawn_upkeep(Arc::downgrade(&verifier), Arc::downgrade(&sign_in));
+        spawn_upkeep(
+            Arc::downgrade(&verifier),
+            Arc::downgrade(&sign_in),
+            db.clone(),
+            settings.audit_retention,
+        );
         Self {
             db,
             settings: Arc::new(settings),
@@ -126,11 +135,17 @@ impl AppState {
     }
 }
 
-/// Once a minute, until the verifier is gone: drop idle rate-limit state and expired cache entries.
-fn spawn_upkeep(verifier: std::sync::Weak<Verifier>, sign_in: std::sync::Weak<SignIn>) {
+/// Once a minute, until the verifier is gone: drop idle rate-limit state and expired cache
+/// entries; at start and then hourly, apply audit retention.
+fn spawn_upkeep(
+    verifier: std::sync::Weak<Verifier>,
+    sign_in: std::sync::Weak<SignIn>,
+    db: Db,
+    retention: Retention,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
+        for minute in 0u64.. {
             tick.tick().await;
             match (verifier.upgrade(), sign_in.upgrade()) {
                 (Some(v), Some(s)) => {
@@ -138,6 +153,11 @@ fn spawn_upkeep(verifier: std::sync::Weak<Verifier>, sign_in: std::sync::Weak<Si
                     s.housekeeping();
                 }
                 _ => return,
+            }
+            if minute % 60 == 0 {
+                if let Err(e) = crate::audit::retention::run(&db, retention).await {
+                    tracing::error!(error = %e, "audit retention failed");
+                }
             }
         }
     });

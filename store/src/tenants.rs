@@ -1,6 +1,6 @@
 //! Tenants, memberships and plans: creating them (CLI, demo seed) and changing a plan.
 
-use crate::audit::{record, Actor, Event};
+use crate::audit::{record, Actor, AuditAction, Event};
 use crate::db::{now_ms, Db, OnUnique};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::{Plan, Role};
@@ -79,41 +79,90 @@ pub async fn add_member(
     actor: &Actor,
 ) -> AppResult<()> {
     let mut tx = db.pool.begin().await?;
-    let updated =
-        sqlx::query("UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3")
-            .bind(role.as_str())
+    let email = sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let old = sqlx::query_scalar::<_, String>(
+        "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (action, details) = match &old {
+        Some(from) if from == role.as_str() => return Ok(()),
+        Some(from) => {
+            sqlx::query("UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3")
+                .bind(role.as_str())
+                .bind(tenant_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            (
+                AuditAction::MemberRoleChanged,
+                serde_json::json!({ "email": email, "from": from, "role": role.as_str() }),
+            )
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            )
             .bind(tenant_id)
             .bind(user_id)
+            .bind(role.as_str())
+            .bind(now_ms())
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if updated == 0 {
-        sqlx::query(
-            "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        )
+            .await?;
+            (
+                AuditAction::MemberAdded,
+                serde_json::json!({ "email": email, "role": role.as_str() }),
+            )
+        }
+    };
+    let event = Event::user(Some(tenant_id), action, user_id, details);
+    record(&mut tx, db.clock.now_ms(), actor, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a membership (and moves the person's sessions off the tenant). `NotFound` when the
+/// person is not a member.
+pub async fn remove_member(db: &Db, tenant_id: i64, user_id: i64, actor: &Actor) -> AppResult<()> {
+    let mut tx = db.pool.begin().await?;
+    #[derive(sqlx::FromRow)]
+    struct Member {
+        email: String,
+        role: String,
+    }
+    let m = sqlx::query_as::<_, Member>(
+        "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant_id)
         .bind(user_id)
-        .bind(role.as_str())
-        .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-    }
-    record(
-        &mut *tx,
-        actor,
-        Event {
-            tenant_id: Some(tenant_id),
-            action: if updated == 0 {
-                "membership.added"
-            } else {
-                "membership.role_changed"
-            },
-            target_type: Some("user"),
-            target_id: Some(user_id.to_string()),
-            details: serde_json::json!({ "role": role.as_str() }),
-        },
-    )
-    .await?;
+    sqlx::query("UPDATE sessions SET tenant_id = NULL WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let details = serde_json::json!({ "email": m.email, "role": m.role });
+    let event = Event::user(
+        Some(tenant_id),
+        AuditAction::MemberRemoved,
+        user_id,
+        details,
+    );
+    record(&mut tx, db.clock.now_ms(), actor, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -136,18 +185,9 @@ pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: &Actor) -> 
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;
-    record(
-        &mut *tx,
-        actor,
-        Event {
-            tenant_id: Some(tenant_id),
-            action: "tenant.plan_changed",
-            target_type: Some("tenant"),
-            target_id: Some(tenant_id.to_string()),
-            details: serde_json::json!({ "from": old.as_str(), "to": plan.as_str() }),
-        },
-    )
-    .await?;
+    let details = serde_json::json!({ "from": old.as_str(), "to": plan.as_str() });
+    let event = Event::tenant(tenant_id, AuditAction::PlanChanged, details);
+    record(&mut tx, db.clock.now_ms(), actor, event).await?;
     tx.commit().await?;
     Ok(old)
 }

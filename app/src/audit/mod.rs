@@ -1,9 +1,9 @@
-//! The append-only audit log. The page comes with its own issue; events are written from day one.
+//! Settings ▸ Audit log: every recorded action of the organisation, filtered from the URL (so a
+//! view can be bookmarked and shared), paged by keyset, exported as CSV.
 
-use crate::components::ComingSoon;
-use leptos::prelude::*;
+pub mod api;
+mod filters;
+mod page;
+mod table;
 
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! { <ComingSoon title="Audit log" what="Every change to keys, plans and members, filterable and exportable."/> }
-}
+pub use page::AuditPage;

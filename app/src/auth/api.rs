@@ -63,11 +63,12 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 /// Ends the session on the server and clears the cookie.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::guard::{current_session_token, set_session_cookie, state};
+    use crate::guard::{current_session_token, optional_session, set_session_cookie, state};
 
     let state = state()?;
     if let Some(token) = current_session_token()? {
-        store::auth::end_session(&state.db, &token).await?;
+        let session = optional_session().await?;
+        store::auth::sign_out(&state.db, &token, session.as_ref()).await?;
     }
     set_session_cookie(&state, "", 0);
     Ok(())
@@ -80,7 +81,7 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 
     let session = signed_in().await?;
     let state = state()?;
-    let ended = store::auth::end_all_sessions(&state.db, session.user_id).await?;
+    let ended = store::auth::end_all_sessions(&state.db, &session).await?;
     set_session_cookie(&state, "", 0);
     tracing::info!(user_id = session.user_id, ended, "signed out everywhere");
     Ok(())
@@ -93,5 +94,5 @@ pub async fn switch_tenant(tenant_id: i64) -> Result<(), AppError> {
 
     let session = signed_in().await?;
     let token = current_session_token()?.unwrap_or_default();
-    store::auth::switch_tenant(&state()?.db, session.user_id, &token, tenant_id).await
+    store::auth::switch_tenant(&state()?.db, &session, &token, tenant_id).await
 }

@@ -28,9 +28,20 @@ pub fn UpgradeCard() -> impl IntoView {
 pub fn NoAccess() -> impl IntoView {
     view! {
         <PageHeader title="API Keys" description="Let your services call the API with scoped keys."/>
+        <NoAccessCard
+            title="You don't have access to API keys"
+            message="Viewers can't see this organisation's keys. Ask an owner or admin for a different role."
+        />
+    }
+}
+
+/// What a page says to a role it refuses (the same refusal a direct call gets).
+#[component]
+pub fn NoAccessCard(title: &'static str, message: &'static str) -> impl IntoView {
+    view! {
         <div class="card" data-testid="no-access" role="alert">
-            <h2>"You don't have access to API keys"</h2>
-            <p>"Viewers can't see this organisation's keys. Ask an owner or admin for a different role."</p>
+            <h2>{title}</h2>
+            <p>{message}</p>
         </div>
     }
 }

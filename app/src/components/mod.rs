@@ -17,7 +17,7 @@ pub mod tenant;
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
 pub use form_errors::{field_error, form_error};
-pub use gate::{gate, NoAccess, UpgradeCard};
+pub use gate::{gate, NoAccess, NoAccessCard, UpgradeCard};
 pub use loaded::{silent, ErrorView, Loaded};
 pub use modal::Modal;
 pub use page_header::{ComingSoon, PageHeader};

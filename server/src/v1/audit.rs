@@ -5,8 +5,9 @@ use super::extract::{ApiQuery, Caller};
 use super::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
 use axum::extract::State;
 use axum::Json;
+use latchkey_domain::audit::AuditAction;
 use serde::{Deserialize, Serialize};
-use store::audit::{list as list_events, AuditFilter};
+use store::audit::{list as list_events, AuditCursor, AuditFilter};
 use store::AppState;
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,7 +20,8 @@ pub struct AuditQuery {
     pub target_id: Option<String>,
     /// Only events by this actor (an email, `operator`, or `api_key:key_…`).
     pub actor: Option<String>,
-    /// Only this action, e.g. `api_key.revoked`.
+    /// Only this action, e.g. `api_key.revoked` (the list is in the parameter's schema).
+    #[param(schema_with = action_schema)]
     pub action: Option<String>,
     /// Unix ms, inclusive.
     pub since: Option<i64>,
@@ -65,7 +67,7 @@ pub struct AuditEventList {
         (status = 200, description = "One page of events", body = AuditEventList),
         (status = 400, description = "invalid_request: the query string does not decode (e.g. a `since` that is not a number)", body = ErrorBody),
         (status = 403, description = "insufficient_scope (audit:read), ip_not_allowed or plan_required", body = ErrorBody),
-        (status = 422, description = "validation_failed: `limit` out of range or a `cursor` that is not one", body = ErrorBody),
+        (status = 422, description = "validation_failed: `limit` out of range, a `cursor` that is not one, or an unknown `action`", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -78,12 +80,23 @@ pub async fn list(
     let before = parse_cursor(q.cursor.as_deref())?;
     let filter = AuditFilter {
         target_id: q.target_id,
+        key: None,
         actor: q.actor,
         action: q.action,
         since: q.since,
         until: q.until,
     };
-    let (rows, next) = list_events(&state.db, caller.tenant_id(), &filter, before, limit).await?;
+    if let Some(a) = filter.action.as_deref() {
+        if AuditAction::parse(a).is_none() {
+            return Err(ApiError::validation(
+                "action",
+                "Use one of the listed actions.",
+            ));
+        }
+    }
+    let cursor = before.map_or(AuditCursor::Newest, AuditCursor::Before);
+    let page = list_events(&state.db, caller.tenant_id(), &filter, cursor, limit).await?;
+    let (rows, next) = (page.rows, page.older);
     Ok(Json(AuditEventList {
         data: rows
             .into_iter()
@@ -100,4 +113,13 @@ pub async fn list(
             .collect(),
         next_cursor: next.map(|n| n.to_string()),
     }))
+}
+
+/// The action filter's values: the one list in `latchkey_domain::audit`.
+fn action_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(AuditAction::all().map(AuditAction::as_str)))
+        .description(Some(format!("One of: {}", AuditAction::names())))
+        .build()
 }

@@ -26,6 +26,7 @@ pub const TENANT_SCOPED: &[&str] = &[
     "keys/requests",
     "keys/roll",
     "keys/set_enabled",
+    "audit/list",
 ];
 
 /// One engine to run a scenario on.
@@ -51,6 +52,8 @@ pub struct TestApp {
     pub options: leptos::config::LeptosOptions,
     pub router: Router,
     pub engine: String,
+    /// The database URL (for running the binary against the same database).
+    pub url: String,
     cleanup: Option<(String, String)>,
 }
 
@@ -109,6 +112,7 @@ impl TestApp {
             options,
             router,
             engine: label,
+            url,
             cleanup,
         }
     }

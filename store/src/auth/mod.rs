@@ -1,13 +1,15 @@
 //! People and sessions: password hashing (argon2id), users, the session behind the cookie,
 //! throttled sign-in, and switching tenants. Only a session token's SHA-256 is stored.
 
-use crate::audit::Actor;
+use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::{now_ms, Db, OnUnique};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::policy::Denial;
 use latchkey_domain::views::TenantChoice;
-use latchkey_domain::{Plan, Role};
+use latchkey_domain::{Action, Plan, Role};
+use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -59,7 +61,25 @@ pub struct Session {
     pub client_ip: IpAddr,
 }
 
+/// What a page in another tab is told after the organisation changed under it.
+pub const STALE_TENANT: &str =
+    "You switched to another organisation in another tab. Reload the page to continue.";
+
 impl Session {
+    /// The session acting for `action` on the page's `tenant`: still the session's tenant (a
+    /// tab left open after a switch elsewhere must not retarget a change), and a role and plan
+    /// that allow it. Every server function and the export route go through this.
+    pub fn require(self, action: Action, tenant: i64) -> AppResult<Session> {
+        if self.tenant_id != tenant {
+            return Err(AppError::Conflict(STALE_TENANT.to_owned()));
+        }
+        match action.check(self.role, self.plan) {
+            Ok(()) => Ok(self),
+            Err(Denial::Role) => Err(AppError::Forbidden),
+            Err(Denial::Plan) => Err(AppError::PlanRequired),
+        }
+    }
+
     /// The person as the audit log and `created_by` record them.
     pub fn actor(&self) -> Actor {
         Actor::user(self.user_id, &self.name, &self.email, Some(self.client_ip))
@@ -191,18 +211,48 @@ pub async fn end_session(db: &Db, token: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Signs out: ends the session and records it against the session's tenant.
+pub async fn sign_out(db: &Db, token: &str, session: Option<&Session>) -> AppResult<()> {
+    end_session(db, token).await?;
+    if let Some(s) = session {
+        let event = Event::user(
+            Some(s.tenant_id),
+            AuditAction::SignedOut,
+            s.user_id,
+            json!({}),
+        );
+        audit::record_now(db, &s.actor(), event).await?;
+    }
+    Ok(())
+}
+
 /// Ends every session of a user, on every device ("sign out everywhere"). Returns how many.
-pub async fn end_all_sessions(db: &Db, user_id: i64) -> AppResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
+pub async fn end_all_sessions(db: &Db, session: &Session) -> AppResult<u64> {
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(session.user_id)
         .execute(&db.pool)
         .await?
-        .rows_affected())
+        .rows_affected();
+    let details = json!({ "sessions": ended });
+    let event = Event::user(
+        Some(session.tenant_id),
+        AuditAction::SignedOutEverywhere,
+        session.user_id,
+        details,
+    );
+    audit::record_now(db, &session.actor(), event).await?;
+    Ok(ended)
 }
 
 /// Moves a session to another tenant the user belongs to; `NotFound` otherwise (not revealing
 /// whether the tenant exists).
-pub async fn switch_tenant(db: &Db, user_id: i64, token: &str, tenant_id: i64) -> AppResult<()> {
+pub async fn switch_tenant(
+    db: &Db,
+    session: &Session,
+    token: &str,
+    tenant_id: i64,
+) -> AppResult<()> {
+    let user_id = session.user_id;
     let member =
         sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND tenant_id = $2")
             .bind(user_id)
@@ -218,6 +268,14 @@ pub async fn switch_tenant(db: &Db, user_id: i64, token: &str, tenant_id: i64) -
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    // Recorded where the person arrives: the tenant they left learns nothing of the other.
+    let event = Event::user(
+        Some(tenant_id),
+        AuditAction::TenantSwitched,
+        user_id,
+        json!({}),
+    );
+    audit::record_now(db, &session.actor(), event).await?;
     Ok(())
 }
 

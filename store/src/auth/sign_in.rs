@@ -3,7 +3,7 @@
 use super::{
     create_session, end_session, first_tenant_of, validate_email, verify_password, SessionPolicy,
 };
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::Db;
 use crate::throttle::{client_key, Bounded};
 use latchkey_domain::error::{AppError, AppResult};
@@ -136,6 +136,17 @@ pub async fn sign_in(
         }
         gate.failed_clients.insert(client, ());
         tracing::info!(%ip, "sign-in failed");
+        // Against no tenant (the email may be anyone's), by the email's hash, never the password.
+        let details =
+            serde_json::json!({ "email_sha256": hex::encode(Sha256::digest(email.as_bytes())) });
+        let failed = Event {
+            tenant_id: None,
+            action: AuditAction::SignInFailed,
+            target_type: None,
+            target_id: None,
+            details,
+        };
+        audit::record_now(db, &Actor::anonymous(ip), failed).await?;
         return Err(AppError::field(
             "password",
             "That email and password don't match an account.",
@@ -146,18 +157,13 @@ pub async fn sign_in(
     if let Some(old) = replaces {
         end_session(db, old).await?;
     }
-    audit::record(
-        &db.pool,
-        &Actor::user(user_id, &email, &email, Some(ip)),
-        Event {
-            tenant_id,
-            action: "user.signed_in",
-            target_type: Some("user"),
-            target_id: Some(user_id.to_string()),
-            details: serde_json::json!({}),
-        },
-    )
-    .await?;
+    let event = Event::user(
+        tenant_id,
+        AuditAction::SignedIn,
+        user_id,
+        serde_json::json!({}),
+    );
+    audit::record_now(db, &Actor::user(user_id, &email, &email, Some(ip)), event).await?;
     tracing::info!(user_id, %ip, "signed in");
     Ok(token)
 }

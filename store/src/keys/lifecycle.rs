@@ -3,7 +3,7 @@
 //! key from the verifier's cache after commit, so the change holds from the next request.
 
 use super::{created_event, fetch, insert_row, mint, KeyRow, NewRow};
-use crate::audit::{record, Actor, Event};
+use crate::audit::{record, Actor, AuditAction, Event};
 use crate::db::Db;
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{Pepper, Secret};
@@ -104,11 +104,12 @@ pub async fn roll(
     .await?;
     let new = row.view(now)?;
     record(
-        &mut *tx,
+        &mut tx,
+        db.clock.now_ms(),
         actor,
         Event::key(
             tenant_id,
-            "api_key.rolled",
+            AuditAction::KeyRolled,
             public_id,
             serde_json::json!({
                 "name": old.name,
@@ -120,7 +121,8 @@ pub async fn roll(
     )
     .await?;
     record(
-        &mut *tx,
+        &mut tx,
+        db.clock.now_ms(),
         actor,
         created_event(tenant_id, &new, Some(public_id)),
     )
@@ -177,14 +179,15 @@ pub async fn set_enabled(
         return Ok(key);
     }
     record(
-        &mut *tx,
+        &mut tx,
+        db.clock.now_ms(),
         actor,
         Event::key(
             tenant_id,
             if enabled {
-                "api_key.enabled"
+                AuditAction::KeyEnabled
             } else {
-                "api_key.disabled"
+                AuditAction::KeyDisabled
             },
             public_id,
             serde_json::json!({ "name": key.name }),

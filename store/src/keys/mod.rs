@@ -2,7 +2,7 @@
 //! tenant. Writes that change what a key may do are followed, after commit, by the caller
 //! dropping the verifier's cached entry.
 
-use crate::audit::{record, Actor, Event};
+use crate::audit::{record, Actor, AuditAction, Event};
 use crate::db::{storable, Db, Keyed};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
@@ -169,7 +169,13 @@ pub async fn create(
     )
     .await?;
     let key = row.view(now)?;
-    record(&mut *tx, actor, created_event(tenant_id, &key, None)).await?;
+    record(
+        &mut tx,
+        db.clock.now_ms(),
+        actor,
+        created_event(tenant_id, &key, None),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(tenant_id, key_id = %public_id, mode = %mode, "api key created");
     Ok((key, secret))
@@ -232,7 +238,7 @@ fn created_event(tenant_id: i64, key: &KeyView, rolled_from: Option<&str>) -> Ev
     if let Some(from) = rolled_from {
         details["rolled_from"] = from.into();
     }
-    Event::key(tenant_id, "api_key.created", &key.id, details)
+    Event::key(tenant_id, AuditAction::KeyCreated, &key.id, details)
 }
 
 /// A fresh secret for a mode, its digest and public id.
@@ -307,11 +313,12 @@ pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> Ap
     .execute(&mut *tx)
     .await?;
     record(
-        &mut *tx,
+        &mut tx,
+        db.clock.now_ms(),
         actor,
         Event::key(
             tenant_id,
-            "api_key.updated",
+            AuditAction::KeyUpdated,
             &edit.id,
             serde_json::json!({ "name": name, "changes": changes }),
         ),
@@ -360,11 +367,12 @@ pub async fn revoke(
     .rows_affected();
     if done == 1 {
         record(
-            &mut *tx,
+            &mut tx,
+            db.clock.now_ms(),
             actor,
             Event::key(
                 tenant_id,
-                "api_key.revoked",
+                AuditAction::KeyRevoked,
                 public_id,
                 serde_json::json!({ "name": key.name, "reason": reason }),
             ),

@@ -1,0 +1,169 @@
+//! The audit log's vocabulary: every action name Latchkey records, in one table that the store
+//! writes from, the page's action filter lists and the API documents; and the CSV cell rule
+//! that keeps an exported log inert in a spreadsheet.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the audit log records. The stored name is [`AuditAction::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditAction {
+    KeyCreated,
+    KeyUpdated,
+    KeyRevoked,
+    KeyRolled,
+    KeyDisabled,
+    KeyEnabled,
+    SignedIn,
+    SignInFailed,
+    SignedOut,
+    SignedOutEverywhere,
+    TenantSwitched,
+    UserCreated,
+    TenantCreated,
+    PlanChanged,
+    MemberAdded,
+    MemberRoleChanged,
+    MemberRemoved,
+    AuditExported,
+    AuditPruned,
+}
+
+use AuditAction::*;
+
+/// `(action, stored name, what it means)`: the one list. Names never change once shipped
+/// (stored rows and saved filters use them).
+const TABLE: &[(AuditAction, &str, &str)] = &[
+    (KeyCreated, "api_key.created", "An API key was created (its mode and scopes, never the secret)."),
+    (KeyUpdated, "api_key.updated", "A key's name, description, scopes, allowlist or expiry changed (before → after)."),
+    (KeyRevoked, "api_key.revoked", "A key was revoked, with the reason given."),
+    (KeyRolled, "api_key.rolled", "A key was replaced by a new secret, with the old one's overlap."),
+    (KeyDisabled, "api_key.disabled", "A key was switched off (it can be switched back on)."),
+    (KeyEnabled, "api_key.enabled", "A disabled key was switched back on."),
+    (SignedIn, "user.signed_in", "Someone signed in."),
+    (SignInFailed, "user.sign_in_failed", "A sign-in failed (kept outside any organisation, with the email's SHA-256, never the password)."),
+    (SignedOut, "user.signed_out", "Someone signed out."),
+    (SignedOutEverywhere, "user.signed_out_everywhere", "Someone ended all their sessions on every device."),
+    (TenantSwitched, "user.tenant_switched", "Someone switched to this organisation."),
+    (UserCreated, "user.created", "The operator created a user."),
+    (TenantCreated, "tenant.created", "The operator created an organisation."),
+    (PlanChanged, "tenant.plan_changed", "The organisation's plan changed."),
+    (MemberAdded, "membership.added", "A person joined the organisation, with a role."),
+    (MemberRoleChanged, "membership.role_changed", "A member's role changed."),
+    (MemberRemoved, "membership.removed", "A member was removed from the organisation."),
+    (AuditExported, "audit.exported", "The audit log was exported as CSV (with the filter used)."),
+    (AuditPruned, "audit.pruned", "Events older than the retention period were removed (cut-off and last hash kept)."),
+];
+
+impl AuditAction {
+    /// Every action, in the table's order (the filter's options).
+    pub fn all() -> impl Iterator<Item = AuditAction> {
+        TABLE.iter().map(|(a, _, _)| *a)
+    }
+
+    fn row(self) -> &'static (AuditAction, &'static str, &'static str) {
+        // The table lists every variant (tested), so the fallback is never reached.
+        TABLE
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .unwrap_or(&TABLE[0])
+    }
+
+    /// The stored name, e.g. `api_key.created`.
+    pub fn as_str(self) -> &'static str {
+        self.row().1
+    }
+
+    /// One sentence for people (the docs and the filter's title).
+    pub fn describe(self) -> &'static str {
+        self.row().2
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        TABLE
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(a, _, _)| *a)
+    }
+
+    /// Every name, comma-separated (the API's parameter description).
+    pub fn names() -> String {
+        TABLE
+            .iter()
+            .map(|(_, n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A CSV cell that a spreadsheet will not run: a cell starting with `=`, `+`, `-`, `@`, tab or
+/// CR is a formula (or becomes one) in Excel, Sheets and LibreOffice, so it gets a leading `'`
+/// (OWASP's advice). Quoting is the CSV writer's job, not this.
+pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_one_row_and_a_unique_name() {
+        let all: Vec<_> = AuditAction::all().collect();
+        assert_eq!(all.len(), TABLE.len());
+        for a in &all {
+            assert_eq!(
+                all.iter().filter(|b| *b == a).count(),
+                1,
+                "{a:?} listed twice"
+            );
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            assert!(a.describe().ends_with('.'));
+        }
+        // A variant missing from the table would fall back to row 0; every variant maps back.
+        for v in [
+            KeyCreated,
+            KeyUpdated,
+            KeyRevoked,
+            KeyRolled,
+            KeyDisabled,
+            KeyEnabled,
+            SignedIn,
+            SignInFailed,
+            SignedOut,
+            SignedOutEverywhere,
+            TenantSwitched,
+            UserCreated,
+            TenantCreated,
+            PlanChanged,
+            MemberAdded,
+            MemberRoleChanged,
+            MemberRemoved,
+            AuditExported,
+            AuditPruned,
+        ] {
+            assert_eq!(v.row().0, v, "{v:?} is missing from TABLE");
+        }
+        assert_eq!(AuditAction::parse("api_key.deleted"), None);
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_row_by_row() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("plain", "plain"),
+            ("a=b", "a=b"),
+            ("", ""),
+            ("'quoted", "'quoted"),
+        ] {
+            assert_eq!(inert_cell(cell), want, "{cell:?}");
+        }
+    }
+}

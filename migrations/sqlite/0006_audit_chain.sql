@@ -1,0 +1,66 @@
+-- The audit log becomes a hash chain per tenant (tenant-less events form chain 0): each event
+-- stores its place in the chain, the previous event's hash and its own. `audit_heads` holds each
+-- chain's newest link; writers lock it, so concurrent writers never fork a chain. Events from
+-- before this migration get their place (chain_seq) but no hash: `audit verify` reports them as
+-- unsealed rather than inventing hashes for rows nobody can vouch for.
+ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
+ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_events ADD COLUMN hash TEXT;
+
+DROP TRIGGER audit_events_no_update;
+UPDATE audit_events SET chain_seq = s.rn
+FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY COALESCE(tenant_id, 0) ORDER BY id) AS rn
+      FROM audit_events) AS s
+WHERE s.id = audit_events.id;
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+
+CREATE TABLE audit_heads (
+    chain INTEGER PRIMARY KEY,
+    seq   INTEGER NOT NULL,
+    hash  TEXT    NOT NULL,
+    at    INTEGER NOT NULL
+);
+INSERT INTO audit_heads (chain, seq, hash, at)
+SELECT COALESCE(tenant_id, 0), MAX(chain_seq),
+       '0000000000000000000000000000000000000000000000000000000000000000', MAX(created_at)
+FROM audit_events GROUP BY COALESCE(tenant_id, 0);
+
+-- What retention removed: every event of `chain` up to `through_seq`, whose hash was
+-- `through_hash`, so the chain still verifies from there. Append-only like the events.
+CREATE TABLE audit_checkpoints (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    chain        INTEGER NOT NULL,
+    through_seq  INTEGER NOT NULL,
+    through_hash TEXT    NOT NULL,
+    cut_off      INTEGER NOT NULL,
+    removed      INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX audit_checkpoints_chain ON audit_checkpoints (chain, through_seq);
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
+END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'audit_checkpoints is append-only');
+END;
+
+-- Only what a checkpoint covers may be deleted (retention); everything else stays append-only.
+DROP TRIGGER audit_events_no_delete;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+WHEN NOT EXISTS (SELECT 1 FROM audit_checkpoints c
+                 WHERE c.chain = COALESCE(OLD.tenant_id, 0) AND OLD.chain_seq <= c.through_seq)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+
+CREATE UNIQUE INDEX audit_events_chain ON audit_events (COALESCE(tenant_id, 0), chain_seq);
+-- The page's filters, each a keyset walk on id within the tenant.
+CREATE INDEX audit_events_action ON audit_events (tenant_id, action, id);
+CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor, id);
+-- A time range becomes an id range (created_at never decreases along a chain).
+CREATE INDEX audit_events_time ON audit_events (tenant_id, created_at, id);
