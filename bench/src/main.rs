@@ -8,7 +8,8 @@
 //!    many invalid keys arrive.
 //!    Then floods with production throttles: RSS before/after, throttle sizes, and what a
 //!    revoked key's flood writes to the database.
-//! 3. The admin list server function at 1,000 and 100,000 keys in one tenant.
+//! 3. The admin list server function at 1,000 and 100,000 keys in one tenant; then the audit log
+//!    at a million events (`audit.rs`).
 //! 4. gzip sizes of the shipped wasm, js and css.
 
 use anyhow::{bail, Context, Result};
@@ -29,6 +30,7 @@ use store::verify::{Verifier, VerifierConfig};
 use store::{AppState, Settings};
 use tower::ServiceExt;
 
+mod audit;
 mod floods;
 
 #[derive(Debug, clap::Parser)]
@@ -46,6 +48,10 @@ struct Args {
     /// Run only the floods (their figures, not the rest).
     #[arg(long)]
     floods_only: bool,
+    /// Run only the audit-log figures (a million events; on PostgreSQL too when
+    /// `LATCHKEY_BENCH_POSTGRES_URL` is set).
+    #[arg(long)]
+    audit_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -85,6 +91,9 @@ fn settings() -> Settings {
 async fn run(args: &Args, work: &Path) -> Result<()> {
     if args.floods_only {
         return floods::run(work, &args.site_root, args.flood_seconds).await;
+    }
+    if args.audit_only {
+        return audit::run(work, &args.site_root).await;
     }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
@@ -262,8 +271,11 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         ));
     }
 
+    say("");
+    audit::run(work, &args.site_root).await?;
+
     // 4. Shipped asset sizes.
-    say("\nShipped assets (gzip -6)");
+    say("Shipped assets (gzip -6)");
     let pkg = args.site_root.join("pkg");
     let mut total = 0usize;
     for name in ["latchkey.wasm", "latchkey.js", "latchkey.css"] {

@@ -23,7 +23,7 @@ const violations = (page: Page) => page.evaluate(() => window.__cspViolations);
 test('every page hydrates under its CSP, and an injected inline script is refused', async ({ page }) => {
   await watchCsp(page);
   await signIn(page, USERS.owner);
-  for (const path of ['/keys', '/billing', '/signin']) {
+  for (const path of ['/keys', '/audit', '/billing', '/signin']) {
     const res = await page.goto(path);
     const csp = res!.headers()['content-security-policy'];
     expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]{16,}'/);

@@ -4,7 +4,7 @@
 use super::api::{list_audit, AuditPageView, AuditQuery};
 use super::filters::AuditFilters;
 use super::table::AuditTable;
-use crate::components::{ErrorView, Loaded, NoAccessCard, PageHeader, PageTenant};
+use crate::components::{ErrorNotice, ErrorView, Loaded, NoAccessCard, PageHeader, PageTenant};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -41,7 +41,16 @@ pub fn AuditPage() -> impl IntoView {
         move || wanted.get(),
         move |w| async move { list_audit(tenant.get().await?, w.query, w.before, w.after).await },
     );
-    let on_error: ErrorView = Callback::new(|e: AppError| match e {
+    // A refused role gets its card; a filter that is not one keeps the form on screen, with the
+    // field's message, to fix it.
+    let on_error: ErrorView = Callback::new(move |e: AppError| match e {
+        AppError::Validation(_) => Some(
+            view! {
+                <ErrorNotice error=e.clone()/>
+                <AuditFilters query=wanted.get_untracked().query errors=Some(e)/>
+            }
+            .into_any(),
+        ),
         AppError::Forbidden => Some(
             view! {
                 <NoAccessCard
@@ -63,13 +72,6 @@ pub fn AuditPage() -> impl IntoView {
                 <Events page=p query=wanted.get_untracked().query tenant=tenant.now()/>
             </Loaded>
         </Transition>
-        // Field errors (a date that is not one) keep the filters on screen to fix them.
-        {move || {
-            page.get()
-                .and_then(Result::err)
-                .filter(|e| matches!(e, AppError::Validation(_)))
-                .map(|e| view! { <AuditFilters query=wanted.get_untracked().query errors=Some(e)/> })
-        }}
     }
 }
 
