@@ -82,7 +82,11 @@ async fn one_engine(url: &str, label: &str, site_root: &Path) -> Result<()> {
     let started = Instant::now();
     match db.engine {
         Engine::Sqlite => sqlx::query("ANALYZE").execute(&db.pool).await?,
-        Engine::Postgres => sqlx::query("ANALYZE audit_events").execute(&db.pool).await?,
+        Engine::Postgres => {
+            sqlx::query("ANALYZE audit_events")
+                .execute(&db.pool)
+                .await?
+        }
     };
     say(&format!(
         "  ANALYZE                                   {:>9.1} s",
@@ -172,7 +176,13 @@ async fn actors(db: &Db) -> Result<Vec<Actor>> {
     }
     v.push(Actor::api_key("key_automation01", "deploys", None));
     v.push(Actor::api_key("key_automation02", "rotation job", None));
-    for name in ["operator", "terraform", "ci-deploy", "scim-sync", "backstage"] {
+    for name in [
+        "operator",
+        "terraform",
+        "ci-deploy",
+        "scim-sync",
+        "backstage",
+    ] {
         v.push(Actor::named(name));
     }
     Ok(v)
@@ -209,8 +219,10 @@ fn event(i: u64, first_at: i64, step: i64, real_key: &str) -> Item {
         KeyUpdated => serde_json::json!({"name": name, "changes": {"description":
             {"from": format!("build {}", r % 97), "to": format!("build {}", r % 89)}}}),
         KeyRevoked => serde_json::json!({"name": name, "reason": "rotated out"}),
-        KeyRolled => serde_json::json!({"name": name, "new_key": format!("key_bench{:04}", (k + 1) % KEYS),
-            "overlap": "24h"}),
+        KeyRolled => {
+            serde_json::json!({"name": name, "new_key": format!("key_bench{:04}", (k + 1) % KEYS),
+            "overlap": "24h"})
+        }
         SignedIn => return (at, action, None, serde_json::json!({"method": "password"})),
         _ => serde_json::json!({"name": name}),
     };
@@ -302,8 +314,9 @@ async fn time_page(
     if let (Some(full), Some(q)) = (full.as_object_mut(), query.as_object()) {
         full.extend(q.clone());
     }
-    let body = serde_json::json!({"tenant": tenant, "query": full, "before": before, "after": null})
-        .to_string();
+    let body =
+        serde_json::json!({"tenant": tenant, "query": full, "before": before, "after": null})
+            .to_string();
     let mut times = Vec::with_capacity(RUNS);
     let mut rows = 0;
     for run in 0..RUNS + 5 {
@@ -319,7 +332,10 @@ async fn time_page(
         let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await?;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         if status != StatusCode::OK {
-            bail!("audit list failed: {status} {}", String::from_utf8_lossy(&bytes));
+            bail!(
+                "audit list failed: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         // The first few calls warm the statement cache and the pool.
         if run >= 5 {

@@ -34,7 +34,7 @@ use AuditAction::*;
 /// (stored rows and saved filters use them).
 const TABLE: &[(AuditAction, &str, &str)] = &[
     (KeyCreated, "api_key.created", "An API key was created (its mode and scopes, never the secret)."),
-    (KeyUpdated, "api_key.updated", "A key's name, description, scopes, allowlist or expiry changed (before → after)."),
+    (KeyUpdated, "api_key.updated", "A key's name, description or allowlist changed (before → after)."),
     (KeyRevoked, "api_key.revoked", "A key was revoked, with the reason given."),
     (KeyRolled, "api_key.rolled", "A key was replaced by a new secret, with the old one's overlap."),
     (KeyDisabled, "api_key.disabled", "A key was switched off (it can be switched back on)."),
@@ -147,6 +147,23 @@ mod tests {
             assert_eq!(v.row().0, v, "{v:?} is missing from TABLE");
         }
         assert_eq!(AuditAction::parse("api_key.deleted"), None);
+    }
+
+    #[test]
+    fn the_docs_list_every_action_as_the_table_does() {
+        let docs = include_str!("../../docs/audit-log.md");
+        for (_, name, meaning) in TABLE {
+            assert!(
+                docs.contains(&format!("| `{name}` | {meaning} |")),
+                "docs/audit-log.md lacks or differs on {name}"
+            );
+        }
+        let listed = docs.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(
+            listed,
+            TABLE.len(),
+            "docs/audit-log.md lists an action the code does not"
+        );
     }
 
     #[test]
