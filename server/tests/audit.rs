@@ -2,6 +2,7 @@
 //! writes, the CSV export (quoting, formula cells), the hash chain (verify, a row edited behind
 //! the triggers' back, parallel writers), retention, the tenant-less log's bound, and that every
 //! action is recorded.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
