@@ -197,7 +197,7 @@ fn event(i: u64, first_at: i64, step: i64, real_key: &str) -> Item {
     let r = mix(i);
     let at = first_at + i64::try_from(i).unwrap_or(0) * step + (r % 1000) as i64 * step / 1000;
     let k = (r >> 16) % KEYS;
-    let key = if i % KEYS == 0 {
+    let key = if i.is_multiple_of(KEYS) {
         real_key.to_owned()
     } else {
         format!("key_bench{k:04}")
@@ -210,7 +210,7 @@ fn event(i: u64, first_at: i64, step: i64, real_key: &str) -> Item {
         755..=804 => KeyDisabled,
         805..=854 => KeyEnabled,
         855..=904 => KeyRevoked,
-        _ if i % KEYS == 0 => KeyUpdated,
+        _ if i.is_multiple_of(KEYS) => KeyUpdated,
         _ => SignedIn,
     };
     let details = match action {

@@ -667,3 +667,77 @@ async fn the_api_refuses_an_unknown_action_filter() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn events_from_before_the_chain_survive_the_upgrade_and_the_chain_goes_on_from_them() {
+    use store::db::Db;
+    for engine in engines() {
+        let name = format!("lk_up_{}", std::process::id());
+        let url = match &engine {
+            Engine::Sqlite => {
+                let dir = std::env::temp_dir().join("latchkey-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                let _ = std::fs::remove_file(dir.join(format!("{name}.db")));
+                format!("sqlite://{}/{name}.db", dir.display())
+            }
+            Engine::Postgres(admin) => {
+                let a = Db::connect(admin).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&a.pool)
+                    .await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&a.pool)
+                    .await
+                    .unwrap();
+                format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+            }
+        };
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate_through(5).await.unwrap();
+        for (tenant, action) in [
+            (Some(7), "api_key.created"),
+            (None, "user.signed_in"),
+            (Some(7), "api_key.revoked"),
+        ] {
+            sqlx::query(
+                "INSERT INTO audit_events (tenant_id, actor, action, details, created_at) VALUES ($1, 'old', $2, '{}', 1)",
+            )
+            .bind(tenant)
+            .bind(action)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        db.migrate().await.unwrap();
+        let r = verify(&db, 7).await.unwrap();
+        assert_eq!(
+            (r.unsealed, r.verified, r.broken.clone()),
+            (2, 0, None),
+            "{engine:?}"
+        );
+        let ev = Event::tenant(7, AuditAction::PlanChanged, json!({}));
+        record_now(&db, &Actor::operator(), ev).await.unwrap();
+        let r = verify(&db, 7).await.unwrap();
+        assert_eq!(
+            (r.unsealed, r.verified, r.broken.clone()),
+            (2, 1, None),
+            "{engine:?}"
+        );
+        let seqs: Vec<i64> = sqlx::query_scalar::<_, i64>(
+            "SELECT chain_seq FROM audit_events WHERE tenant_id = 7 ORDER BY id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(seqs, [1, 2, 3]);
+        let r = verify(&db, 0).await.unwrap();
+        assert_eq!((r.unsealed, r.broken), (1, None));
+        db.pool.close().await;
+        if let Engine::Postgres(admin) = &engine {
+            let a = Db::connect(admin).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&a.pool)
+                .await;
+        }
+    }
+}
