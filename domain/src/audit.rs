@@ -47,9 +47,9 @@ const TABLE: &[(AuditAction, &str, &str)] = &[
     (UserCreated, "user.created", "The operator created a user."),
     (TenantCreated, "tenant.created", "The operator created an organisation."),
     (PlanChanged, "tenant.plan_changed", "The organisation's plan changed."),
-    (MemberAdded, "membership.added", "A person joined the organisation, with a role."),
-    (MemberRoleChanged, "membership.role_changed", "A member's role changed."),
-    (MemberRemoved, "membership.removed", "A member was removed from the organisation."),
+    (MemberAdded, "member.added", "A person joined the organisation, with a role."),
+    (MemberRoleChanged, "member.role_changed", "A member's role changed."),
+    (MemberRemoved, "member.removed", "A member was removed from the organisation."),
     (AuditExported, "audit.exported", "The audit log was exported as CSV (with the filter used)."),
     (AuditPruned, "audit.pruned", "Events older than the retention period were removed (cut-off and last hash kept)."),
 ];

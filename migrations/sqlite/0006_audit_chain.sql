@@ -8,6 +8,9 @@ ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
 
 DROP TRIGGER audit_events_no_update;
+-- The membership actions take the names of the one list (domain/src/audit.rs) before any
+-- event is sealed: `membership.*` became `member.*`.
+UPDATE audit_events SET action = 'member.' || SUBSTR(action, 12) WHERE action LIKE 'membership.%';
 UPDATE audit_events SET chain_seq = s.rn
 FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY COALESCE(tenant_id, 0) ORDER BY id) AS rn
       FROM audit_events) AS s

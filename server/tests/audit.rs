@@ -82,7 +82,7 @@ async fn only_owners_and_admins_read_the_log_and_only_their_own_tenant() {
             let r = audit_page(&app, &c, json!({"query": {}})).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{email} on {}", app.engine);
             assert!(
-                !r.body.contains("api_key.") && !r.body.contains("membership."),
+                !r.body.contains("api_key.") && !r.body.contains("member."),
                 "{}",
                 r.body
             );
@@ -90,7 +90,7 @@ async fn only_owners_and_admins_read_the_log_and_only_their_own_tenant() {
                 .get(&format!("/audit/export.csv?tenant={acme}"), Some(&c))
                 .await;
             assert_eq!(csv.status, StatusCode::FORBIDDEN, "{email} export");
-            assert!(!csv.body.contains("membership."), "{}", csv.body);
+            assert!(!csv.body.contains("member."), "{}", csv.body);
         }
         // Another tenant's owner: refused on Acme's id, and their own log holds nothing of Acme's.
         let c = app.sign_in("owner@starter.test").await;
@@ -609,8 +609,8 @@ async fn every_action_is_recorded_with_actor_time_address_and_target() {
         assert_eq!(count(Some(starter), "user.tenant_switched").await, 1);
         assert_eq!(count(Some(starter), "user.signed_out").await, 1, "signed out where the session was");
         assert_eq!(count(Some(acme), "user.signed_out_everywhere").await, 1);
-        assert_eq!(count(Some(acme), "membership.role_changed").await, 1);
-        assert_eq!(count(Some(acme), "membership.removed").await, 1);
+        assert_eq!(count(Some(acme), "member.role_changed").await, 1);
+        assert_eq!(count(Some(acme), "member.removed").await, 1);
         let ip = app
             .scalar_text(&format!(
                 "SELECT COALESCE(client_ip, '') FROM audit_events WHERE tenant_id = {starter} \
@@ -619,7 +619,7 @@ async fn every_action_is_recorded_with_actor_time_address_and_target() {
             .await;
         assert!(!ip.is_empty(), "the address is recorded");
         let details = app
-            .scalar_text(&format!("SELECT details FROM audit_events WHERE tenant_id = {acme} AND action = 'membership.role_changed'"))
+            .scalar_text(&format!("SELECT details FROM audit_events WHERE tenant_id = {acme} AND action = 'member.role_changed'"))
             .await;
         assert!(details.contains("viewer@acme.test") && details.contains("\"from\":\"viewer\""), "{details}");
         // Every recorded name is one of the listed actions.
@@ -697,7 +697,7 @@ async fn events_from_before_the_chain_survive_the_upgrade_and_the_chain_goes_on_
         for (tenant, action) in [
             (Some(7), "api_key.created"),
             (None, "user.signed_in"),
-            (Some(7), "api_key.revoked"),
+            (Some(7), "membership.added"),
         ] {
             sqlx::query(
                 "INSERT INTO audit_events (tenant_id, actor, action, details, created_at) VALUES ($1, 'old', $2, '{}', 1)",
@@ -730,6 +730,13 @@ async fn events_from_before_the_chain_survive_the_upgrade_and_the_chain_goes_on_
         .await
         .unwrap();
         assert_eq!(seqs, [1, 2, 3]);
+        let renamed = sqlx::query_scalar::<_, String>(
+            "SELECT action FROM audit_events WHERE tenant_id = 7 AND chain_seq = 2",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(renamed, "member.added", "the old name takes the list's");
         let r = verify(&db, 0).await.unwrap();
         assert_eq!((r.unsealed, r.broken), (1, None));
         db.pool.close().await;

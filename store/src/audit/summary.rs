@@ -70,7 +70,7 @@ pub fn summarise(action: &str, d: &Value) -> String {
             d["from"].as_str().unwrap_or("?"),
             d["to"].as_str().unwrap_or("?")
         )),
-        "membership.added" | "membership.role_changed" | "membership.removed" => {
+        "member.added" | "member.role_changed" | "member.removed" => {
             if let Some(email) = d["email"].as_str() {
                 parts.push(email.to_owned());
             }
@@ -141,7 +141,7 @@ mod tests {
                 "starter → professional",
             ),
             (
-                "membership.role_changed",
+                "member.role_changed",
                 json!({"email": "a@x.io", "from": "member", "role": "admin"}),
                 "a@x.io; member → admin",
             ),
