@@ -1,5 +1,6 @@
 //! The app shell: the HTML document, routing, and the header and navigation around every page.
 
+use crate::account::{AcceptInvitePage, AccountPage, ResetPasswordPage};
 use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
 use crate::auth::api::{current_session, SessionInfo, SignOut, SignOutEverywhere, SwitchTenant};
@@ -47,6 +48,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite") view=AcceptInvitePage/>
+                <Route path=path!("/reset") view=ResetPasswordPage/>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("keys") view=KeysPage/>
@@ -54,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("members") view=MembersPage/>
                     <Route path=path!("billing") view=BillingPage/>
+                    <Route path=path!("account") view=AccountPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -215,7 +219,7 @@ fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl In
     reload_on_success(everywhere, "/signin");
     view! {
         <div class="user-menu">
-            <span class="user-name" data-testid="user-name" title=email>{name}</span>
+            <a class="user-name" href="/account" data-testid="user-name" title=email>{name}</a>
             <span class="role-pill" data-testid="user-role">{role.label()}</span>
             <button
                 type="button"

@@ -2,6 +2,7 @@
 //! the thin server functions behind them (guard → `store` call → DTO). Server-only parts sit
 //! behind the `ssr` feature; storage lives in the `store` crate.
 
+pub mod account;
 pub mod api_keys;
 pub mod app;
 pub mod audit;

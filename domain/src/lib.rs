@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cidr;
 pub mod error;
 pub mod keys;
+pub mod members;
 pub mod policy;
 pub mod scopes;
 pub mod text;

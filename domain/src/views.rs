@@ -333,6 +333,41 @@ pub struct TenantChoice {
     pub role: Role,
 }
 
+/// One member of a tenant, as the Members page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: i64,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+/// An invitation, as the Members page (pending ones) and the accept page show it. Never the
+/// token: only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: i64,
+    pub tenant_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub state: InvitationState,
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

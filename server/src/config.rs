@@ -206,6 +206,17 @@ pub struct ServeArgs {
     /// address the server itself listens on.
     #[arg(long, env = "LATCHKEY_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// SMTP relay for invitation mail, e.g. `smtp://user:pass@relay:587?tls=required`. Needs
+    /// `--public-url` (the link's base). Unset: the inviter is shown the link once instead.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of that mail.
+    #[arg(
+        long,
+        env = "LATCHKEY_MAIL_FROM",
+        default_value = "Latchkey <no-reply@localhost>"
+    )]
+    pub mail_from: String,
     /// Force the cookie `Secure` flag on or off; default: from `--public-url`, else off only
     /// when listening on loopback.
     #[arg(long, env = "LATCHKEY_SECURE_COOKIES")]
@@ -338,6 +349,14 @@ pub enum UserCommand {
         /// The password; prefer the environment variable so it stays out of shell history.
         #[arg(long, env = "LATCHKEY_USER_PASSWORD", hide_env_values = true)]
         password: String,
+    },
+    /// Print a single-use password-reset link (valid 24 hours), shown once.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Where Latchkey is served, for the link.
+        #[arg(long, env = "LATCHKEY_PUBLIC_URL", default_value = "http://127.0.0.1:3000", value_parser = parse_public_url)]
+        public_url: String,
     },
 }
 

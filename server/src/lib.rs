@@ -208,6 +208,15 @@ pub async fn build_state(
             );
         }
     }
+    let mailer = match &args.smtp_url {
+        Some(_) if args.public_url.is_none() => anyhow::bail!(
+            "--smtp-url needs --public-url: mailed invitation links must say where Latchkey is"
+        ),
+        Some(url) => {
+            Some(store::mail::Mailer::from_url(url, &args.mail_from).context("--smtp-url")?)
+        }
+        None => None,
+    };
     let db = connect(global).await?;
     let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
     let catalogue = scope_catalogue(global)?;
@@ -234,6 +243,8 @@ pub async fn build_state(
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
         failed_auth_per_minute: args.failed_auth_per_minute,
         audit_retention: args.audit_retention(),
+        public_url: args.public_url.clone(),
+        mailer,
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

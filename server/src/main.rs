@@ -2,9 +2,11 @@
 
 use clap::Parser;
 use cli::{app_err, say, tenant_by_slug};
+use latchkey_domain::error::AppError;
 use server::config::{Cli, Command, LogFormat, MemberCommand, TenantCommand, UserCommand};
 use std::process::ExitCode;
 use store::audit::{record_now, Actor, AuditAction, Event};
+use store::members::Manager::Operator;
 use tracing_subscriber::EnvFilter;
 
 mod cli;
@@ -88,6 +90,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say(&format!("created user {id} ({email})"));
             Ok(())
         }
+        Command::User(UserCommand::ResetPassword { email, public_url }) => {
+            let db = server::connect(&global).await?;
+            let token = store::auth::password::issue_reset(&db, &email)
+                .await
+                .map_err(|e| match e {
+                    AppError::NotFound => anyhow::anyhow!("no user with email {email:?}"),
+                    other => app_err(other),
+                })?;
+            say(&format!(
+                "Reset link for {email} (works once, for {} hours; shown only now):\n{public_url}/reset#{}",
+                store::auth::password::RESET_HOURS,
+                token.expose()
+            ));
+            Ok(())
+        }
         Command::Member(cmd) => {
             let db = server::connect(&global).await?;
             let (MemberCommand::Add { tenant, email, .. }
@@ -104,7 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|()| format!("{email} is now {role} of {tenant}"))
                 }
                 MemberCommand::Remove { .. } => {
-                    store::tenants::remove_member(&db, tenant_id, user_id, &Actor::operator())
+                    store::members::remove(&db, tenant_id, Operator, &Actor::operator(), user_id)
                         .await
                         .map(|()| format!("{email} is no longer a member of {tenant}"))
                 }

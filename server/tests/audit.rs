@@ -597,7 +597,7 @@ async fn every_action_is_recorded_with_actor_time_address_and_target() {
         assert_eq!(app.call("sign_out_everywhere", &[], Some(&c)).await.status, StatusCode::OK);
         let viewer = store::auth::user_id_by_email(db, "viewer@acme.test").await.unwrap().unwrap();
         store::tenants::add_member(db, acme, viewer, latchkey_domain::Role::Member, &Actor::operator()).await.unwrap();
-        store::tenants::remove_member(db, acme, viewer, &Actor::operator()).await.unwrap();
+        store::members::remove(db, acme, store::members::Manager::Operator, &Actor::operator(), viewer).await.unwrap();
         let app_ref = &app;
         let count = move |tenant: Option<i64>, action: &'static str| async move {
             let scope = tenant.map_or("tenant_id IS NULL".to_owned(), |t| format!("tenant_id = {t}"));

@@ -9,6 +9,8 @@ pub mod db;
 pub mod demo;
 pub mod keys;
 pub mod limits;
+pub mod mail;
+pub mod members;
 pub mod pepper;
 pub mod request;
 pub mod state;

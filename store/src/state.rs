@@ -44,6 +44,10 @@ pub struct Settings {
     pub failed_auth_per_minute: u32,
     /// How long audit events are kept, and the tenant-less log's row cap.
     pub audit_retention: Retention,
+    /// The URL people open (`--public-url`), for links sent by mail.
+    pub public_url: Option<String>,
+    /// Outgoing mail (`--smtp-url`); `None`: invitation links are shown to the inviter instead.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl Default for Settings {
@@ -66,6 +70,8 @@ impl Default for Settings {
             key_cache_ttl: Duration::from_secs(10),
             failed_auth_per_minute: VerifierConfig::default().failed_per_minute,
             audit_retention: Retention::default(),
+            public_url: None,
+            mailer: None,
         }
     }
 }

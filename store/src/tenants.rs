@@ -127,46 +127,6 @@ pub async fn add_member(
     Ok(())
 }
 
-/// Removes a membership (and moves the person's sessions off the tenant). `NotFound` when the
-/// person is not a member.
-pub async fn remove_member(db: &Db, tenant_id: i64, user_id: i64, actor: &Actor) -> AppResult<()> {
-    let mut tx = db.pool.begin().await?;
-    #[derive(sqlx::FromRow)]
-    struct Member {
-        email: String,
-        role: String,
-    }
-    let m = sqlx::query_as::<_, Member>(
-        "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.tenant_id = $1 AND m.user_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE sessions SET tenant_id = NULL WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let details = serde_json::json!({ "email": m.email, "role": m.role });
-    let event = Event::user(
-        Some(tenant_id),
-        AuditAction::MemberRemoved,
-        user_id,
-        details,
-    );
-    record(&mut tx, db.clock.now_ms(), actor, event).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Sets a tenant's plan and audits the change; a no-op when the plan is unchanged. Returns the
 /// old plan. The caller drops the verifier's cached tenant after this returns (commit).
 pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: &Actor) -> AppResult<Plan> {

@@ -9,7 +9,8 @@ use crate::api_keys::lifecycle::notice_on_toggle;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
 use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::components::{
-    form_error, gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, UpgradeCard,
+    form_error, gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, TenantIdCopy,
+    UpgradeCard,
 };
 use leptos::prelude::*;
 
@@ -88,6 +89,7 @@ fn KeysManager() -> impl IntoView {
                 title="API Keys"
                 description="Keys let your services call the API; each is scoped, and its secret is shown once."
             >
+                <TenantIdCopy/>
                 {can_manage
                     .then(|| {
                         view! {

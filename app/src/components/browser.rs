@@ -53,3 +53,28 @@ pub fn navigate_hard(to: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = to;
 }
+
+/// The page's `#fragment` without the `#`: where one-time links carry their token, so it never
+/// reaches the server's logs or a `Referer`. Empty on the server.
+pub fn location_hash() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        gloo_utils::window()
+            .location()
+            .hash()
+            .map(|h| h.trim_start_matches('#').to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+/// `https://host:port` of the page, for showing a full link built from a path.
+pub fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        gloo_utils::window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}

@@ -13,6 +13,7 @@ pub mod pills;
 pub mod ready;
 pub mod table;
 pub mod tenant;
+pub mod tenant_id;
 
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
@@ -26,3 +27,4 @@ pub use pills::{key_state, mode_pill, scope_badges, status_pill};
 pub use ready::Ready;
 pub use table::DataTable;
 pub use tenant::{PageTenant, SessionResource};
+pub use tenant_id::TenantIdCopy;

@@ -27,6 +27,11 @@ pub const TENANT_SCOPED: &[&str] = &[
     "keys/roll",
     "keys/set_enabled",
     "audit/list",
+    "members/list",
+    "members/invite",
+    "members/change_role",
+    "members/remove",
+    "members/revoke_invite",
 ];
 
 /// One engine to run a scenario on.

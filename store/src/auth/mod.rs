@@ -5,7 +5,8 @@ use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::{now_ms, Db, OnUnique};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
-use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::error::{AppError, AppResult, FieldError};
+use latchkey_domain::members::check_password;
 use latchkey_domain::policy::Denial;
 use latchkey_domain::views::TenantChoice;
 use latchkey_domain::{Action, Plan, Role};
@@ -14,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 use std::time::Duration;
 
+pub mod password;
 mod sign_in;
 
 pub use sign_in::{hashing_turns, sign_in, SignIn, FAILED_CLIENT_SECS};
@@ -333,28 +335,57 @@ pub fn validate_email(email: &str) -> AppResult<String> {
     }
 }
 
+/// A new person's name and password, checked (the one password rule); the email is checked
+/// by the caller.
+pub fn check_new_user(email: &str, name: &str, password: &str) -> AppResult<()> {
+    let mut errors = Vec::new();
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 100
+        || latchkey_domain::text::first_unsafe(name).is_some()
+    {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "Enter a name of 1 to 100 characters.".into(),
+        });
+    }
+    if let Err(m) = check_password(password, email) {
+        errors.push(FieldError {
+            field: "password".into(),
+            message: m.into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
 /// Creates a user; a taken email is a field-level conflict.
 pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> AppResult<i64> {
     let email = validate_email(email)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field(
-            "name",
-            "Enter a name of 1 to 100 characters.",
-        ));
-    }
-    if password.chars().count() < 8 {
-        return Err(AppError::field("password", "Use at least 8 characters."));
-    }
+    check_new_user(&email, name, password)?;
     let hash = hash_password(password.to_owned()).await?;
+    let mut conn = db.pool.acquire().await?;
+    insert_user(&mut conn, &email, name, &hash).await
+}
+
+/// Inserts a user whose email, name and password were checked.
+pub(crate) async fn insert_user(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> AppResult<i64> {
     sqlx::query_scalar::<_, i64>(
         "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
-    .bind(&email)
-    .bind(name)
-    .bind(hash)
+    .bind(email)
+    .bind(name.trim())
+    .bind(password_hash)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await
     .on_unique("email", "A user with this email already exists.")
 }

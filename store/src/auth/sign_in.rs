@@ -153,6 +153,11 @@ pub async fn sign_in(
         ));
     };
     let tenant_id = first_tenant_of(db, user_id).await?;
+    sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(db.clock.now_ms())
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
     let token = create_session(db, user_id, tenant_id, policy).await?;
     if let Some(old) = replaces {
         end_session(db, old).await?;

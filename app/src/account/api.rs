@@ -1,0 +1,80 @@
+//! Server functions for one's own account and the one-time links: accepting an invitation
+//! (no session needed: the token is the credential), a password reset, and changing one's
+//! password. The tokens travel in the request body, never in a URL the server logs.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+pub use latchkey_domain::views::{InvitationState, InvitationView};
+
+/// What the accept page shows: the invitation, and who is signed in (if anyone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    pub invitation: InvitationView,
+    pub signed_in_as: Option<String>,
+}
+
+#[server(endpoint = "invite/lookup", input = Json)]
+pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError> {
+    use crate::guard::{optional_session, state};
+    let invitation = store::members::invites::lookup(&state()?.db, &token).await?;
+    // A session of a person who belongs to nothing yet is no session here.
+    let signed_in_as = optional_session().await.ok().flatten().map(|s| s.email);
+    Ok(InvitationInfo {
+        invitation,
+        signed_in_as,
+    })
+}
+
+/// A person without an account accepts: makes the account and signs them in.
+#[server(endpoint = "invite/accept_new", input = Json)]
+pub async fn accept_new(token: String, name: String, password: String) -> Result<(), AppError> {
+    use crate::guard::{set_session_cookie, state};
+    let state = state()?;
+    let session = store::members::invites::accept_new(
+        &state.db,
+        state.settings.session_policy(),
+        &token,
+        &name,
+        password,
+    )
+    .await?;
+    set_session_cookie(&state, &session, state.settings.session_ttl.as_secs());
+    Ok(())
+}
+
+/// A signed-in person with the invitation's email joins.
+#[server(endpoint = "invite/accept", input = Json)]
+pub async fn accept_signed_in(token: String) -> Result<(), AppError> {
+    use crate::guard::{current_session_token, signed_in, state};
+    let session = signed_in().await?;
+    let cookie = current_session_token()?.unwrap_or_default();
+    store::members::invites::accept_signed_in(&state()?.db, &session, &cookie, &token).await?;
+    Ok(())
+}
+
+#[server(endpoint = "account/change_password", input = Json)]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use crate::guard::{current_session_token, signed_in, state};
+    let session = signed_in().await?;
+    let keep = current_session_token()?.unwrap_or_default();
+    store::auth::password::change_password(
+        &state()?.db,
+        &session,
+        &keep,
+        current_password,
+        new_password,
+    )
+    .await
+}
+
+#[server(endpoint = "account/reset_password", input = Json)]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use crate::guard::state;
+    store::auth::password::reset_password(&state()?.db, &token, new_password).await
+}

@@ -1,0 +1,68 @@
+//! One's own account (change password, sign out everywhere) and the pages one-time links open:
+//! `/invite#…` and `/reset#…`.
+
+mod accept_invite;
+pub mod api;
+mod reset_password;
+
+pub use accept_invite::AcceptInvitePage;
+pub use reset_password::ResetPasswordPage;
+
+use crate::components::{field_error, form_error, PageHeader};
+use api::ChangePassword;
+use leptos::prelude::*;
+
+/// `/account`: change your password (the current one is required; your other sessions end).
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let done = move || matches!(change.value().get(), Some(Ok(())));
+    view! {
+        <PageHeader title="Your account" description="Your password and your sessions."/>
+        <section class="card">
+            <h2>"Change password"</h2>
+            {move || done().then(|| view! {
+                <p class="notice" role="status" data-testid="password-changed">
+                    "Password changed. Your other sessions have ended."
+                </p>
+            })}
+            {form_error(change)}
+            <label for="current-password">"Current password"</label>
+            <input
+                id="current-password"
+                type="password"
+                autocomplete="current-password"
+                prop:value=move || current.get()
+                on:input=move |ev| current.set(event_target_value(&ev))
+            />
+            {field_error(change, "current_password")}
+            <label for="new-password">"New password"</label>
+            <input
+                id="new-password"
+                type="password"
+                autocomplete="new-password"
+                prop:value=move || new.get()
+                on:input=move |ev| new.set(event_target_value(&ev))
+            />
+            <p class="muted">"At least 12 characters; not your email, not a common password."</p>
+            {field_error(change, "new_password")}
+            <button
+                type="button"
+                class="btn btn-primary"
+                disabled=move || change.pending().get()
+                on:click=move |_| {
+                    change.dispatch(ChangePassword {
+                        current_password: current.get_untracked(),
+                        new_password: new.get_untracked(),
+                    });
+                    current.set(String::new());
+                    new.set(String::new());
+                }
+            >
+                "Change password"
+            </button>
+        </section>
+    }
+}

@@ -1,0 +1,57 @@
+//! `/reset#lkr_…`: set a new password through the operator's single-use link.
+
+use super::api::ResetPassword;
+use crate::components::browser::location_hash;
+use crate::components::{field_error, form_error};
+use leptos::prelude::*;
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let reset = ServerAction::<ResetPassword>::new();
+    let token = RwSignal::new(String::new());
+    Effect::new(move |_| token.set(location_hash()));
+    let password = RwSignal::new(String::new());
+    let done = move || matches!(reset.value().get(), Some(Ok(())));
+    view! {
+        <main class="signin">
+            <div class="card signin-card" data-testid="reset-password">
+                <h1>"Choose a new password"</h1>
+                {move || if done() {
+                    view! {
+                        <p class="notice" role="status" data-testid="password-reset-done">
+                            "Your password is set and every session has ended. "
+                            <a href="/signin">"Sign in"</a>
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        {form_error(reset)}
+                        <label for="reset-password">"New password"</label>
+                        <input
+                            id="reset-password"
+                            type="password"
+                            autocomplete="new-password"
+                            on:input=move |ev| password.set(event_target_value(&ev))
+                        />
+                        <p class="muted">"At least 12 characters; not your email, not a common password."</p>
+                        {field_error(reset, "new_password")}
+                        <button
+                            type="button"
+                            class="btn btn-primary"
+                            on:click=move |_| {
+                                reset.dispatch(ResetPassword {
+                                    token: token.get_untracked(),
+                                    new_password: password.get_untracked(),
+                                });
+                            }
+                        >
+                            "Set password"
+                        </button>
+                    }
+                    .into_any()
+                }}
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,120 @@
+//! The invite dialog: an email and a role, then the link, shown once with Copy (or word that
+//! it was mailed).
+
+use super::api::{InviteMember, Role};
+use crate::components::browser::{copy_text, origin};
+use crate::components::{field_error, form_error, Modal, PageTenant};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> impl IntoView {
+    let tenant = PageTenant::from_context();
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Member);
+    let copied = RwSignal::new(None::<bool>);
+    let close = move || {
+        // The link leaves the page's memory with the dialog.
+        action.value().set(None);
+        email.set(String::new());
+        copied.set(None);
+        open.set(false);
+    };
+    let created = move || action.value().get().and_then(Result::ok);
+    view! {
+        <Modal open=open.into() on_close=Callback::new(move |_| close()) label="Invite member" testid="invite-dialog">
+            {move || match created() {
+                Some(c) => {
+                    let link = c.link_path.clone().map(|p| format!("{}{p}", origin()));
+                    view! {
+                        <h2>"Invitation for " {c.invitation.email.clone()}</h2>
+                        {match link {
+                            Some(link) => {
+                                let for_copy = link.clone();
+                                view! {
+                                    <p>
+                                        "Send this link to them. It works once, for 7 days, and is shown only now."
+                                    </p>
+                                    <code class="secret" data-testid="invite-link">{link}</code>
+                                    <div class="dialog-actions">
+                                        <button
+                                            type="button"
+                                            class="btn"
+                                            data-testid="copy-invite-link"
+                                            on:click=move |_| {
+                                                let l = for_copy.clone();
+                                                spawn_local(async move { copied.set(Some(copy_text(l).await)) });
+                                            }
+                                        >
+                                            {move || match copied.get() {
+                                                Some(true) => "Copied",
+                                                Some(false) => "Copy failed: select the link",
+                                                None => "Copy link",
+                                            }}
+                                        </button>
+                                        <button type="button" class="btn btn-primary" on:click=move |_| close()>
+                                            "Done"
+                                        </button>
+                                    </div>
+                                }
+                                .into_any()
+                            }
+                            None => view! {
+                                <p data-testid="invite-mailed">"We emailed them the link. It works once, for 7 days."</p>
+                                <div class="dialog-actions">
+                                    <button type="button" class="btn btn-primary" on:click=move |_| close()>"Done"</button>
+                                </div>
+                            }
+                            .into_any(),
+                        }}
+                    }
+                    .into_any()
+                }
+                None => view! {
+                    <h2>"Invite member"</h2>
+                    {form_error(action)}
+                    <label for="invite-email">"Email"</label>
+                    <input
+                        id="invite-email"
+                        type="email"
+                        prop:value=move || email.get()
+                        on:input=move |ev| email.set(event_target_value(&ev))
+                    />
+                    {field_error(action, "email")}
+                    <label for="invite-role">"Role"</label>
+                    <select
+                        id="invite-role"
+                        on:change=move |ev| {
+                            if let Ok(r) = event_target_value(&ev).parse::<Role>() {
+                                role.set(r);
+                            }
+                        }
+                    >
+                        {Role::ALL
+                            .into_iter()
+                            .map(|r| view! { <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option> })
+                            .collect_view()}
+                    </select>
+                    <div class="dialog-actions">
+                        <button type="button" class="btn" on:click=move |_| close()>"Cancel"</button>
+                        <button
+                            type="button"
+                            class="btn btn-primary"
+                            disabled=move || action.pending().get()
+                            on:click=move |_| {
+                                action.dispatch(InviteMember {
+                                    tenant: tenant.now(),
+                                    email: email.get_untracked(),
+                                    role: role.get_untracked(),
+                                });
+                            }
+                        >
+                            "Send invitation"
+                        </button>
+                    </div>
+                }
+                .into_any(),
+            }}
+        </Modal>
+    }
+}
