@@ -8,7 +8,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 #[component]
-pub fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> impl IntoView {
+pub fn InviteDialog(
+    open: RwSignal<bool>,
+    action: ServerAction<InviteMember>,
+    my_role: RwSignal<Option<Role>>,
+) -> impl IntoView {
     let tenant = PageTenant::from_context();
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
@@ -90,10 +94,14 @@ pub fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) ->
                             }
                         }
                     >
-                        {Role::ALL
-                            .into_iter()
-                            .map(|r| view! { <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option> })
-                            .collect_view()}
+                        {move || {
+                            let mine = my_role.get();
+                            Role::ALL
+                                .into_iter()
+                                .filter(|r| mine.is_some_and(|m| latchkey_domain::members::may_grant(m, *r).is_ok()))
+                                .map(|r| view! { <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option> })
+                                .collect_view()
+                        }}
                     </select>
                     <div class="dialog-actions">
                         <button type="button" class="btn" on:click=move |_| close()>"Cancel"</button>

@@ -22,6 +22,8 @@ pub fn MembersPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let withdraw = ServerAction::<RevokeInvite>::new();
     let inviting = RwSignal::new(false);
+    // The caller's role, once the list says it: the invite dialog offers only what it may grant.
+    let my_role = RwSignal::new(None::<Role>);
     let tenant = PageTenant::from_context();
     let data = Resource::new(
         move || {
@@ -58,10 +60,10 @@ pub fn MembersPage() -> impl IntoView {
         {refusal}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=data on_error=on_error let:d>
-                <Members d=d inviting=inviting change=change remove=remove withdraw=withdraw/>
+                <Members d=d inviting=inviting my_role=my_role change=change remove=remove withdraw=withdraw/>
             </Loaded>
         </Transition>
-        <InviteDialog open=inviting action=invite/>
+        <InviteDialog open=inviting action=invite my_role=my_role/>
     }
 }
 
@@ -69,12 +71,16 @@ pub fn MembersPage() -> impl IntoView {
 fn Members(
     d: MembersData,
     inviting: RwSignal<bool>,
+    my_role: RwSignal<Option<Role>>,
     change: ServerAction<ChangeMemberRole>,
     remove: ServerAction<RemoveMember>,
     withdraw: ServerAction<RevokeInvite>,
 ) -> impl IntoView {
     let tenant = PageTenant::from_context();
-    let (me, my_role, now) = (d.my_user_id, d.my_role, d.now);
+    let (me, now) = (d.my_user_id, d.now);
+    let role = d.my_role;
+    Effect::new(move |_| my_role.set(Some(role)));
+    let my_role = role;
     let invitations = d.invitations;
     view! {
         <div class="toolbar">

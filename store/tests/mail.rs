@@ -1,0 +1,249 @@
+//! The mailer against a tiny SMTP sink that runs in the test itself on 127.0.0.1: what arrives
+//! (envelope and data), header injection through the free text, bad addresses, a refusing relay.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_store::mail::Mailer;
+use latchkey_store::AppError;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+/// One message as the sink took it: the envelope and the DATA, dot-stuffing undone.
+#[derive(Debug)]
+struct Received {
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    data: String,
+}
+
+struct Sink {
+    url: String,
+    messages: mpsc::UnboundedReceiver<Received>,
+    connections: Arc<AtomicUsize>,
+}
+
+/// Starts a sink on a free port. With `refuse_rcpt` it answers 550 to every RCPT TO.
+async fn sink(refuse_rcpt: bool) -> Sink {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, messages) = mpsc::unbounded_channel();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(session(stream, refuse_rcpt, tx.clone()));
+        }
+    });
+    Sink {
+        url: format!("smtp://127.0.0.1:{port}"),
+        messages,
+        connections,
+    }
+}
+
+/// Just enough SMTP for lettre: greeting, EHLO/HELO, MAIL, RCPT, DATA, RSET, QUIT.
+async fn session(stream: TcpStream, refuse_rcpt: bool, tx: mpsc::UnboundedSender<Received>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    let mut reply = async |w: &mut tokio::net::tcp::OwnedWriteHalf, text: &str| {
+        w.write_all(text.as_bytes()).await.unwrap();
+    };
+    reply(&mut write, "220 sink ESMTP ready\r\n").await;
+    let (mut mail_from, mut rcpt_to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await.unwrap() == 0 {
+            return;
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            reply(&mut write, "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await;
+        } else if upper.starts_with("HELO") || upper.starts_with("RSET") {
+            reply(&mut write, "250 ok\r\n").await;
+        } else if upper.starts_with("MAIL FROM:") {
+            mail_from = line[10..].trim().to_owned();
+            reply(&mut write, "250 ok\r\n").await;
+        } else if upper.starts_with("RCPT TO:") {
+            if refuse_rcpt {
+                reply(&mut write, "550 5.1.1 no such user here\r\n").await;
+            } else {
+                rcpt_to.push(line[8..].trim().to_owned());
+                reply(&mut write, "250 ok\r\n").await;
+            }
+        } else if upper.starts_with("DATA") {
+            reply(&mut write, "354 go ahead\r\n").await;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await.unwrap() == 0 {
+                    return;
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+            }
+            reply(&mut write, "250 queued\r\n").await;
+            let envelope = (std::mem::take(&mut mail_from), std::mem::take(&mut rcpt_to));
+            let _ = tx.send(Received {
+                mail_from: envelope.0,
+                rcpt_to: envelope.1,
+                data,
+            });
+        } else if upper.starts_with("QUIT") {
+            reply(&mut write, "221 bye\r\n").await;
+            return;
+        } else {
+            reply(&mut write, "502 not implemented\r\n").await;
+        }
+    }
+}
+
+/// The unfolded header lines and the decoded body (7bit or quoted-printable) of one message.
+fn parse(data: &str) -> (Vec<String>, String) {
+    let (head, body) = data.split_once("\r\n\r\n").unwrap();
+    let mut headers: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        match headers.last_mut() {
+            Some(last) if line.starts_with([' ', '\t']) => last.push_str(line),
+            _ => headers.push(line.to_owned()),
+        }
+    }
+    let encoding = header(&headers, "Content-Transfer-Encoding").unwrap_or_default();
+    let body = match encoding.as_str() {
+        "" | "7bit" => body.to_owned(),
+        "quoted-printable" => unquote(body),
+        other => panic!("unexpected body encoding {other}"),
+    };
+    (headers, body.replace("\r\n", "\n"))
+}
+
+fn header(headers: &[String], name: &str) -> Option<String> {
+    headers.iter().find_map(|h| {
+        let (n, v) = h.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+fn unquote(body: &str) -> String {
+    let text = body.replace("=\r\n", "");
+    let (bytes, mut out, mut i) = (text.as_bytes(), Vec::new(), 0);
+    while i < bytes.len() {
+        let hex = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => (out.push(b), i += 3),
+            (b, _) => (out.push(b), i += 1),
+        };
+    }
+    String::from_utf8(out).unwrap()
+}
+
+const LINK: &str = "https://latchkey.example.com/invitations/accept?token=k3Jx9_Qm2vB7wLp0cZr8sT4yN6uHdE1fA5gXoViWqM";
+
+fn mailer(sink: &Sink) -> Mailer {
+    Mailer::from_url(&sink.url, "Latchkey <noreply@latchkey.example.com>").unwrap()
+}
+
+async fn next(sink: &mut Sink) -> Received {
+    timeout(Duration::from_secs(10), sink.messages.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_invitation_reaches_its_recipient_with_the_link() {
+    let mut sink = sink(false).await;
+    let sent = mailer(&sink).send_invitation("bob@example.com", "Acme Ltd", "Alice", "admin", LINK);
+    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
+
+    let message = next(&mut sink).await;
+    assert_eq!(message.mail_from, "<noreply@latchkey.example.com>");
+    assert_eq!(message.rcpt_to, ["<bob@example.com>"]);
+    let (headers, body) = parse(&message.data);
+    assert_eq!(header(&headers, "To").unwrap(), "bob@example.com");
+    assert_eq!(
+        header(&headers, "Subject").unwrap(),
+        "Alice invited you to Acme Ltd on Latchkey"
+    );
+    assert!(header(&headers, "Content-Type").unwrap().starts_with("text/plain"));
+    assert!(body.contains(LINK), "{body}");
+    assert!(body.contains("Alice invited you to Acme Ltd as admin."), "{body}");
+    assert!(sink.messages.try_recv().is_err(), "exactly one message");
+}
+
+#[tokio::test]
+async fn a_password_reset_carries_its_link() {
+    let mut sink = sink(false).await;
+    let sent = mailer(&sink).send_password_reset(" carol@example.com ", LINK);
+    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
+    let message = next(&mut sink).await;
+    assert_eq!(message.rcpt_to, ["<carol@example.com>"]);
+    let (headers, body) = parse(&message.data);
+    assert_eq!(header(&headers, "Subject").unwrap(), "Reset your Latchkey password");
+    assert!(body.contains(LINK), "{body}");
+}
+
+#[tokio::test]
+async fn line_breaks_in_the_free_text_inject_no_header_or_recipient() {
+    let mut sink = sink(false).await;
+    let tenant = "Acme\r\nBcc: evil@x";
+    let inviter = "Mallory\nBcc: evil2@x\r\n\r\nfake body";
+    let sent = mailer(&sink).send_invitation("bob@example.com", tenant, inviter, "member", LINK);
+    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
+
+    let message = next(&mut sink).await;
+    assert_eq!(message.rcpt_to, ["<bob@example.com>"]);
+    let (headers, body) = parse(&message.data);
+    assert!(
+        headers.iter().all(|h| !h.to_ascii_lowercase().starts_with("bcc")),
+        "{headers:?}"
+    );
+    assert_eq!(headers.iter().filter(|h| h.starts_with("Subject:")).count(), 1);
+    assert!(!message.data.to_ascii_lowercase().contains("\nbcc:"), "{}", message.data);
+    assert!(body.contains(LINK), "{body}");
+}
+
+#[tokio::test]
+async fn a_bad_recipient_is_a_field_error_and_sends_nothing() {
+    let mut sink = sink(false).await;
+    let mailer = mailer(&sink);
+    for to in ["not-an-address", "", "bob@example.com\r\nBcc: evil@x", "a@b, c@d"] {
+        let err = mailer
+            .send_invitation(to, "Acme", "Alice", "admin", LINK)
+            .await
+            .unwrap_err();
+        assert_eq!(err, AppError::field("email", "Enter a valid email address."), "{to:?}");
+        let err = mailer.send_password_reset(to, LINK).await.unwrap_err();
+        assert_eq!(err.field_message("email").unwrap(), "Enter a valid email address.");
+    }
+    assert_eq!(sink.connections.load(Ordering::SeqCst), 0);
+    assert!(sink.messages.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn a_refusing_relay_is_an_error_not_a_panic() {
+    let mut sink = sink(true).await;
+    let sent = mailer(&sink).send_invitation("bob@example.com", "Acme", "Alice", "admin", LINK);
+    let err = timeout(Duration::from_secs(10), sent).await.unwrap().unwrap_err();
+    assert_eq!(err, AppError::Internal);
+    assert_eq!(sink.connections.load(Ordering::SeqCst), 1);
+    assert!(sink.messages.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn an_unreachable_relay_is_an_error() {
+    // Bind then drop a listener, so the port is (almost certainly) closed.
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let mailer = Mailer::from_url(&format!("smtp://127.0.0.1:{port}"), "noreply@example.com").unwrap();
+    let sent = mailer.send_password_reset("bob@example.com", LINK);
+    let err = timeout(Duration::from_secs(10), sent).await.unwrap().unwrap_err();
+    assert_eq!(err, AppError::Internal);
+}
