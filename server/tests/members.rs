@@ -458,3 +458,65 @@ async fn changing_and_resetting_a_password_end_the_other_sessions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_operator_prints_a_reset_link_that_works_once() {
+    on_every_engine(|app| async move {
+        let dir = std::env::temp_dir().join(format!("latchkey-reset-{}", std::process::id()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--database-url",
+                &app.url,
+                "--log",
+                "error",
+            ])
+            .args([
+                "user",
+                "reset-password",
+                "--email",
+                "viewer@acme.test",
+                "--public-url",
+                "https://keys.example.com",
+            ])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8(out.stdout).unwrap();
+        let link = said
+            .lines()
+            .find(|l| l.starts_with("https://keys.example.com/reset#lkr_"))
+            .unwrap();
+        let token = link.split('#').nth(1).unwrap();
+        let r = app
+            .call_json(
+                "account/reset_password",
+                json!({"token": token, "new_password": "viewer resets it now"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = app
+            .call_json(
+                "account/reset_password",
+                json!({"token": token, "new_password": "and again, no luck"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let issued = app
+            .scalar_i64(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_reset_issued'",
+            )
+            .await;
+        assert_eq!(issued, 1);
+        app
+    })
+    .await;
+}
