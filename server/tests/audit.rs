@@ -354,20 +354,7 @@ fn intact(r: &ChainReport) -> bool {
 }
 
 async fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let dir = std::env::temp_dir().join(format!("latchkey-cli-{}", std::process::id()));
-    std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args([
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--database-url",
-            &app.url,
-            "--log",
-            "error",
-        ])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap()
+    run_latchkey(&app.url, args)
 }
 
 /// Edits a row as a superuser would: past the append-only triggers.

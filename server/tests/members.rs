@@ -462,27 +462,17 @@ async fn changing_and_resetting_a_password_end_the_other_sessions() {
 #[tokio::test]
 async fn the_operator_prints_a_reset_link_that_works_once() {
     on_every_engine(|app| async move {
-        let dir = std::env::temp_dir().join(format!("latchkey-reset-{}", std::process::id()));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .args([
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--database-url",
-                &app.url,
-                "--log",
-                "error",
-            ])
-            .args([
+        let out = run_latchkey(
+            &app.url,
+            &[
                 "user",
                 "reset-password",
                 "--email",
                 "viewer@acme.test",
                 "--public-url",
                 "https://keys.example.com",
-            ])
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
+            ],
+        );
         assert!(
             out.status.success(),
             "{}",

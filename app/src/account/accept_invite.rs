@@ -3,7 +3,7 @@
 
 use super::api::{lookup_invitation, AcceptNew, AcceptSignedIn, InvitationInfo, InvitationState};
 use crate::components::browser::{location_hash, navigate_hard};
-use crate::components::{field_error, form_error, reload_on_success, ErrorNotice};
+use crate::components::{form_error, reload_on_success, ErrorNotice, Field, PASSWORD_HINT};
 use leptos::prelude::*;
 
 #[component]
@@ -109,18 +109,9 @@ fn NewAccount(token: String) -> impl IntoView {
     view! {
         <p>"Choose your name and a password to create your account."</p>
         {move || accept.value().get().and_then(Result::err).filter(|e| !matches!(e, crate::error::AppError::Validation(_))).map(|e| view! { <ErrorNotice error=e/> })}
-        <label for="invite-name">"Your name"</label>
-        <input id="invite-name" type="text" autocomplete="name" on:input=move |ev| name.set(event_target_value(&ev))/>
-        {field_error(accept, "name")}
-        <label for="invite-password">"Password"</label>
-        <input
-            id="invite-password"
-            type="password"
-            autocomplete="new-password"
-            on:input=move |ev| password.set(event_target_value(&ev))
-        />
-        <p class="muted">"At least 12 characters; not your email, not a common password."</p>
-        {field_error(accept, "password")}
+        <Field id="invite-name" label="Your name" autocomplete="name" value=name action=accept field="name"/>
+        <Field id="invite-password" label="Password" kind="password" autocomplete="new-password"
+            value=password action=accept field="password" hint=PASSWORD_HINT/>
         <button
             type="button"
             class="btn btn-primary"

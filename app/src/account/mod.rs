@@ -8,7 +8,7 @@ mod reset_password;
 pub use accept_invite::AcceptInvitePage;
 pub use reset_password::ResetPasswordPage;
 
-use crate::components::{field_error, form_error, PageHeader};
+use crate::components::{form_error, Field, PageHeader, PASSWORD_HINT};
 use api::ChangePassword;
 use leptos::prelude::*;
 
@@ -29,25 +29,10 @@ pub fn AccountPage() -> impl IntoView {
                 </p>
             })}
             {form_error(change)}
-            <label for="current-password">"Current password"</label>
-            <input
-                id="current-password"
-                type="password"
-                autocomplete="current-password"
-                prop:value=move || current.get()
-                on:input=move |ev| current.set(event_target_value(&ev))
-            />
-            {field_error(change, "current_password")}
-            <label for="new-password">"New password"</label>
-            <input
-                id="new-password"
-                type="password"
-                autocomplete="new-password"
-                prop:value=move || new.get()
-                on:input=move |ev| new.set(event_target_value(&ev))
-            />
-            <p class="muted">"At least 12 characters; not your email, not a common password."</p>
-            {field_error(change, "new_password")}
+            <Field id="current-password" label="Current password" kind="password"
+                autocomplete="current-password" value=current action=change field="current_password"/>
+            <Field id="new-password" label="New password" kind="password" autocomplete="new-password"
+                value=new action=change field="new_password" hint=PASSWORD_HINT/>
             <button
                 type="button"
                 class="btn btn-primary"

@@ -2,7 +2,7 @@
 
 use super::api::ResetPassword;
 use crate::components::browser::location_hash;
-use crate::components::{field_error, form_error};
+use crate::components::{form_error, Field, PASSWORD_HINT};
 use leptos::prelude::*;
 
 #[component]
@@ -27,15 +27,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 } else {
                     view! {
                         {form_error(reset)}
-                        <label for="reset-password">"New password"</label>
-                        <input
-                            id="reset-password"
-                            type="password"
-                            autocomplete="new-password"
-                            on:input=move |ev| password.set(event_target_value(&ev))
-                        />
-                        <p class="muted">"At least 12 characters; not your email, not a common password."</p>
-                        {field_error(reset, "new_password")}
+                        <Field id="reset-password" label="New password" kind="password"
+                            autocomplete="new-password" value=password action=reset field="new_password"
+                            hint=PASSWORD_HINT/>
                         <button
                             type="button"
                             class="btn btn-primary"

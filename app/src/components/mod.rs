@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod browser;
 pub mod error_notice;
+pub mod field;
 pub mod form_errors;
 pub mod gate;
 pub mod loaded;
@@ -17,6 +18,7 @@ pub mod tenant_id;
 
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
+pub use field::{Field, PASSWORD_HINT};
 pub use form_errors::{field_error, form_error};
 pub use gate::{gate, NoAccess, NoAccessCard, UpgradeCard};
 pub use loaded::{silent, ErrorView, Loaded};

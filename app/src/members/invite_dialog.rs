@@ -3,7 +3,7 @@
 
 use super::api::{InviteMember, Role};
 use crate::components::browser::{copy_text, origin};
-use crate::components::{field_error, form_error, Modal, PageTenant};
+use crate::components::{form_error, Field, Modal, PageTenant};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -77,14 +77,7 @@ pub fn InviteDialog(
                 None => view! {
                     <h2>"Invite member"</h2>
                     {form_error(action)}
-                    <label for="invite-email">"Email"</label>
-                    <input
-                        id="invite-email"
-                        type="email"
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev))
-                    />
-                    {field_error(action, "email")}
+                    <Field id="invite-email" label="Email" kind="email" value=email action=action field="email"/>
                     <label for="invite-role">"Role"</label>
                     <select
                         id="invite-role"

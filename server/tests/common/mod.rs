@@ -468,3 +468,22 @@ pub async fn get_shaped(
     )
     .await
 }
+
+/// Runs the `latchkey` binary against `database_url` (its own throw-away data dir), as an
+/// operator would.
+pub fn run_latchkey(database_url: &str, args: &[&str]) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("latchkey-cli-{}", random_base62(8)));
+    std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args([
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--database-url",
+            database_url,
+            "--log",
+            "error",
+        ])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
