@@ -77,4 +77,8 @@ test: tools node-deps chromium fmt-check lint unit e2e schemathesis
 ## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness.
 bench: build-release wrk
 	cargo build --release -p latchkey-bench
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  export LATCHKEY_BENCH_POSTGRES_URL="$${LATCHKEY_BENCH_POSTGRES_URL:-$(PG_URL)}"; \
+	  echo "==> audit-log figures on PostgreSQL too, against $$LATCHKEY_BENCH_POSTGRES_URL"; \
+	else echo "==> audit-log figures on SQLite only: nothing answers on 127.0.0.1:5432"; fi; \
 	$(CARGO_TARGET_DIR)/release/latchkey-bench --site-root target/site

@@ -128,7 +128,11 @@ async fn one_engine(url: &str, label: &str, site_root: &Path) -> Result<()> {
         ),
     ];
     say(&format!(
-        "  Audit log page, owner session, through the router ({RUNS} calls each)   p50        p99"
+        "  Audit log page, owner session, through the router ({RUNS} calls each)"
+    ));
+    say(&format!(
+        "    {:<42} {:>4}  {:>9}  {:>9}",
+        "", "rows", "p50", "p99"
     ));
     for (name, query, before) in cases {
         let (p50, p99, rows) = time_page(&router, &cookie, acme, query, before).await?;
@@ -138,7 +142,7 @@ async fn one_engine(url: &str, label: &str, site_root: &Path) -> Result<()> {
             ""
         };
         say(&format!(
-            "    {name:<42} {rows:>3} rows  {:>9}  {:>9}{over}",
+            "    {name:<42} {rows:>4}  {:>9}  {:>9}{over}",
             ms(p50),
             ms(p99)
         ));
