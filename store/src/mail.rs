@@ -96,6 +96,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(subject)
+            .message_id(None)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| AppError::internal(format!("building the {kind} mail: {e}")))?;

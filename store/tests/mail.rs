@@ -2,6 +2,7 @@
 //! (envelope and data), header injection through the free text, bad addresses, a refusing relay.
 #![allow(clippy::unwrap_used)]
 
+use std::mem::take;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use latchkey_store::mail::Mailer;
 use latchkey_store::AppError;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -51,17 +53,10 @@ async fn sink(refuse_rcpt: bool) -> Sink {
 async fn session(stream: TcpStream, refuse_rcpt: bool, tx: mpsc::UnboundedSender<Received>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
-    let mut reply = async |w: &mut tokio::net::tcp::OwnedWriteHalf, text: &str| {
-        w.write_all(text.as_bytes()).await.unwrap();
-    };
     reply(&mut write, "220 sink ESMTP ready\r\n").await;
     let (mut mail_from, mut rcpt_to) = (String::new(), Vec::new());
     let mut line = String::new();
-    loop {
-        line.clear();
-        if lines.read_line(&mut line).await.unwrap() == 0 {
-            return;
-        }
+    while next_line(&mut lines, &mut line).await {
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
             reply(&mut write, "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await;
@@ -70,31 +65,22 @@ async fn session(stream: TcpStream, refuse_rcpt: bool, tx: mpsc::UnboundedSender
         } else if upper.starts_with("MAIL FROM:") {
             mail_from = line[10..].trim().to_owned();
             reply(&mut write, "250 ok\r\n").await;
+        } else if upper.starts_with("RCPT TO:") && refuse_rcpt {
+            reply(&mut write, "550 5.1.1 no such user here\r\n").await;
         } else if upper.starts_with("RCPT TO:") {
-            if refuse_rcpt {
-                reply(&mut write, "550 5.1.1 no such user here\r\n").await;
-            } else {
-                rcpt_to.push(line[8..].trim().to_owned());
-                reply(&mut write, "250 ok\r\n").await;
-            }
+            rcpt_to.push(line[8..].trim().to_owned());
+            reply(&mut write, "250 ok\r\n").await;
         } else if upper.starts_with("DATA") {
             reply(&mut write, "354 go ahead\r\n").await;
             let mut data = String::new();
-            loop {
-                line.clear();
-                if lines.read_line(&mut line).await.unwrap() == 0 {
-                    return;
-                }
-                if line == ".\r\n" {
-                    break;
-                }
+            while next_line(&mut lines, &mut line).await && line != ".\r\n" {
                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
             reply(&mut write, "250 queued\r\n").await;
-            let envelope = (std::mem::take(&mut mail_from), std::mem::take(&mut rcpt_to));
+            let (mail_from, rcpt_to) = (take(&mut mail_from), take(&mut rcpt_to));
             let _ = tx.send(Received {
-                mail_from: envelope.0,
-                rcpt_to: envelope.1,
+                mail_from,
+                rcpt_to,
                 data,
             });
         } else if upper.starts_with("QUIT") {
@@ -104,6 +90,16 @@ async fn session(stream: TcpStream, refuse_rcpt: bool, tx: mpsc::UnboundedSender
             reply(&mut write, "502 not implemented\r\n").await;
         }
     }
+}
+
+/// Reads one line into `line`; false at the end of the stream.
+async fn next_line(lines: &mut BufReader<OwnedReadHalf>, line: &mut String) -> bool {
+    line.clear();
+    lines.read_line(line).await.unwrap() > 0
+}
+
+async fn reply(write: &mut OwnedWriteHalf, text: &str) {
+    write.write_all(text.as_bytes()).await.unwrap();
 }
 
 /// The unfolded header lines and the decoded body (7bit or quoted-printable) of one message.
@@ -136,7 +132,9 @@ fn unquote(body: &str) -> String {
     let text = body.replace("=\r\n", "");
     let (bytes, mut out, mut i) = (text.as_bytes(), Vec::new(), 0);
     while i < bytes.len() {
-        let hex = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = text
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'=', Some(b)) => (out.push(b), i += 3),
             (b, _) => (out.push(b), i += 1),
@@ -151,78 +149,94 @@ fn mailer(sink: &Sink) -> Mailer {
     Mailer::from_url(&sink.url, "Latchkey <noreply@latchkey.example.com>").unwrap()
 }
 
-async fn next(sink: &mut Sink) -> Received {
-    timeout(Duration::from_secs(10), sink.messages.recv())
-        .await
-        .unwrap()
-        .unwrap()
+/// Awaits a send (or anything) for at most ten seconds.
+async fn within<T>(work: impl std::future::Future<Output = T>) -> T {
+    timeout(Duration::from_secs(10), work).await.unwrap()
 }
+
+const BAD: &str = "Enter a valid email address.";
 
 #[tokio::test]
 async fn an_invitation_reaches_its_recipient_with_the_link() {
     let mut sink = sink(false).await;
-    let sent = mailer(&sink).send_invitation("bob@example.com", "Acme Ltd", "Alice", "admin", LINK);
-    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
+    let m = mailer(&sink);
+    within(m.send_invitation("bob@example.com", "Acme Ltd", "Alice", "admin", LINK))
+        .await
+        .unwrap();
 
-    let message = next(&mut sink).await;
+    let message = within(sink.messages.recv()).await.unwrap();
     assert_eq!(message.mail_from, "<noreply@latchkey.example.com>");
     assert_eq!(message.rcpt_to, ["<bob@example.com>"]);
     let (headers, body) = parse(&message.data);
+    let subject = header(&headers, "Subject").unwrap();
+    assert_eq!(subject, "Alice invited you to Acme Ltd on Latchkey");
     assert_eq!(header(&headers, "To").unwrap(), "bob@example.com");
-    assert_eq!(
-        header(&headers, "Subject").unwrap(),
-        "Alice invited you to Acme Ltd on Latchkey"
-    );
-    assert!(header(&headers, "Content-Type").unwrap().starts_with("text/plain"));
+    assert!(header(&headers, "Message-ID").is_some(), "{headers:?}");
+    let content_type = header(&headers, "Content-Type").unwrap();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
     assert!(body.contains(LINK), "{body}");
-    assert!(body.contains("Alice invited you to Acme Ltd as admin."), "{body}");
+    assert!(
+        body.contains("Alice invited you to Acme Ltd as admin."),
+        "{body}"
+    );
     assert!(sink.messages.try_recv().is_err(), "exactly one message");
 }
 
 #[tokio::test]
 async fn a_password_reset_carries_its_link() {
     let mut sink = sink(false).await;
-    let sent = mailer(&sink).send_password_reset(" carol@example.com ", LINK);
-    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
-    let message = next(&mut sink).await;
+    let m = mailer(&sink);
+    within(m.send_password_reset(" carol@example.com ", LINK))
+        .await
+        .unwrap();
+    let message = within(sink.messages.recv()).await.unwrap();
     assert_eq!(message.rcpt_to, ["<carol@example.com>"]);
     let (headers, body) = parse(&message.data);
-    assert_eq!(header(&headers, "Subject").unwrap(), "Reset your Latchkey password");
+    let subject = header(&headers, "Subject").unwrap();
+    assert_eq!(subject, "Reset your Latchkey password");
     assert!(body.contains(LINK), "{body}");
 }
 
 #[tokio::test]
 async fn line_breaks_in_the_free_text_inject_no_header_or_recipient() {
     let mut sink = sink(false).await;
-    let tenant = "Acme\r\nBcc: evil@x";
-    let inviter = "Mallory\nBcc: evil2@x\r\n\r\nfake body";
-    let sent = mailer(&sink).send_invitation("bob@example.com", tenant, inviter, "member", LINK);
-    timeout(Duration::from_secs(10), sent).await.unwrap().unwrap();
+    let (tenant, inviter) = (
+        "Acme\r\nBcc: evil@x",
+        "Mallory\nBcc: evil2@x\r\n\r\nfake body",
+    );
+    let m = mailer(&sink);
+    within(m.send_invitation("bob@example.com", tenant, inviter, "member", LINK))
+        .await
+        .unwrap();
 
-    let message = next(&mut sink).await;
+    let message = within(sink.messages.recv()).await.unwrap();
     assert_eq!(message.rcpt_to, ["<bob@example.com>"]);
     let (headers, body) = parse(&message.data);
-    assert!(
-        headers.iter().all(|h| !h.to_ascii_lowercase().starts_with("bcc")),
-        "{headers:?}"
+    let lower: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+    assert!(lower.iter().all(|h| !h.starts_with("bcc")), "{headers:?}");
+    assert_eq!(
+        lower.iter().filter(|h| h.starts_with("subject:")).count(),
+        1
     );
-    assert_eq!(headers.iter().filter(|h| h.starts_with("Subject:")).count(), 1);
-    assert!(!message.data.to_ascii_lowercase().contains("\nbcc:"), "{}", message.data);
+    let raw = message.data.to_ascii_lowercase();
+    assert!(!raw.contains("\nbcc:"), "{}", message.data);
     assert!(body.contains(LINK), "{body}");
 }
 
 #[tokio::test]
 async fn a_bad_recipient_is_a_field_error_and_sends_nothing() {
     let mut sink = sink(false).await;
-    let mailer = mailer(&sink);
-    for to in ["not-an-address", "", "bob@example.com\r\nBcc: evil@x", "a@b, c@d"] {
-        let err = mailer
-            .send_invitation(to, "Acme", "Alice", "admin", LINK)
-            .await
-            .unwrap_err();
-        assert_eq!(err, AppError::field("email", "Enter a valid email address."), "{to:?}");
-        let err = mailer.send_password_reset(to, LINK).await.unwrap_err();
-        assert_eq!(err.field_message("email").unwrap(), "Enter a valid email address.");
+    let m = mailer(&sink);
+    for to in [
+        "not-an-address",
+        "",
+        "bob@example.com\r\nBcc: evil@x",
+        "a@b, c@d",
+    ] {
+        let err = m.send_invitation(to, "Acme", "Alice", "admin", LINK).await;
+        assert_eq!(err, Err(AppError::field("email", BAD)), "{to:?}");
+        let err = m.send_password_reset(to, LINK).await.unwrap_err();
+        assert_eq!(err.field_message("email").unwrap(), BAD, "{to:?}");
     }
     assert_eq!(sink.connections.load(Ordering::SeqCst), 0);
     assert!(sink.messages.try_recv().is_err());
@@ -231,9 +245,9 @@ async fn a_bad_recipient_is_a_field_error_and_sends_nothing() {
 #[tokio::test]
 async fn a_refusing_relay_is_an_error_not_a_panic() {
     let mut sink = sink(true).await;
-    let sent = mailer(&sink).send_invitation("bob@example.com", "Acme", "Alice", "admin", LINK);
-    let err = timeout(Duration::from_secs(10), sent).await.unwrap().unwrap_err();
-    assert_eq!(err, AppError::Internal);
+    let m = mailer(&sink);
+    let sent = within(m.send_invitation("bob@example.com", "Acme", "Alice", "admin", LINK)).await;
+    assert_eq!(sent, Err(AppError::Internal));
     assert_eq!(sink.connections.load(Ordering::SeqCst), 1);
     assert!(sink.messages.try_recv().is_err());
 }
@@ -241,9 +255,10 @@ async fn a_refusing_relay_is_an_error_not_a_panic() {
 #[tokio::test]
 async fn an_unreachable_relay_is_an_error() {
     // Bind then drop a listener, so the port is (almost certainly) closed.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let mailer = Mailer::from_url(&format!("smtp://127.0.0.1:{port}"), "noreply@example.com").unwrap();
-    let sent = mailer.send_password_reset("bob@example.com", LINK);
-    let err = timeout(Duration::from_secs(10), sent).await.unwrap().unwrap_err();
-    assert_eq!(err, AppError::Internal);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let m = Mailer::from_url(&url, "noreply@example.com").unwrap();
+    let sent = within(m.send_password_reset("bob@example.com", LINK)).await;
+    assert_eq!(sent, Err(AppError::Internal));
 }
