@@ -262,3 +262,65 @@ async fn an_unreachable_relay_is_an_error() {
     let sent = within(m.send_password_reset("bob@example.com", LINK)).await;
     assert_eq!(sent, Err(AppError::Internal));
 }
+
+#[tokio::test]
+async fn with_smtp_configured_an_invitation_goes_by_mail_with_the_public_link() {
+    use latchkey_domain::Role;
+    use latchkey_store::members::{deliver_invitation, invites, Manager};
+    let dir = std::env::temp_dir().join(format!("latchkey-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _ = std::fs::remove_file(dir.join("m.db"));
+    let db = latchkey_store::db::Db::connect(&format!("sqlite://{}/m.db", dir.display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    latchkey_store::demo::seed_demo(&db).await.unwrap();
+    let (acme, _) = latchkey_store::tenants::by_slug(&db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut sink = sink(false).await;
+    let settings = latchkey_store::Settings {
+        mailer: Some(mailer(&sink)),
+        public_url: Some("https://keys.example.com".into()),
+        ..Default::default()
+    };
+    let pepper = latchkey_domain::keys::Pepper::new(vec![7; 32]).unwrap();
+    let state = latchkey_store::AppState::new(db.clone(), settings, pepper);
+    let owner = latchkey_store::audit::Actor::named("Olivia Owner");
+    let (inv, token) = invites::invite(
+        &db,
+        acme,
+        Manager::Role(Role::Owner),
+        &owner,
+        "nina@example.com",
+        Role::Member,
+    )
+    .await
+    .unwrap();
+    let path = format!("/invite#{}", token.expose());
+    assert!(
+        within(deliver_invitation(&state, &inv, "Olivia Owner", &path))
+            .await
+            .unwrap(),
+        "mailed"
+    );
+    let message = within(sink.messages.recv()).await.unwrap();
+    assert_eq!(message.rcpt_to, ["<nina@example.com>"]);
+    let (_, body) = parse(&message.data);
+    assert!(
+        body.contains(&format!("https://keys.example.com{path}")),
+        "{body}"
+    );
+    assert!(body.contains("Acme Financial Group"), "{body}");
+    // Without SMTP the link is not mailed (the inviter is shown it instead).
+    let plain = latchkey_store::AppState::new(
+        db.clone(),
+        latchkey_store::Settings::default(),
+        latchkey_domain::keys::Pepper::new(vec![7; 32]).unwrap(),
+    );
+    assert!(!deliver_invitation(&plain, &inv, "Olivia Owner", &path)
+        .await
+        .unwrap());
+    db.pool.close().await;
+}
