@@ -510,3 +510,41 @@ async fn the_operator_prints_a_reset_link_that_works_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn guessing_one_time_links_spends_the_sign_in_budget_of_the_address() {
+    for engine in engines() {
+        let app = TestApp::with_settings(&engine, |s| s.sign_in_per_ip_per_minute = 3).await;
+        let guesses = [
+            ("invite/lookup", json!({"token": "lki_guess1"})),
+            (
+                "invite/accept_new",
+                json!({"token": "lki_guess2", "name": "M", "password": "a long enough passphrase"}),
+            ),
+            (
+                "account/reset_password",
+                json!({"token": "lkr_guess3", "new_password": "a long enough passphrase"}),
+            ),
+        ];
+        for (endpoint, body) in &guesses {
+            let r = app.call_json(endpoint, body.clone(), None).await;
+            assert!(
+                r.status == StatusCode::NOT_FOUND || r.status == StatusCode::CONFLICT,
+                "{endpoint}: {} {}",
+                r.status,
+                r.body
+            );
+        }
+        for (endpoint, body) in &guesses {
+            let r = app.call_json(endpoint, body.clone(), None).await;
+            assert_eq!(
+                r.status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "{endpoint} past the budget: {}",
+                r.body
+            );
+            assert!(r.headers.get("retry-after").is_some());
+        }
+        app.close().await;
+    }
+}

@@ -18,8 +18,10 @@ pub struct InvitationInfo {
 
 #[server(endpoint = "invite/lookup", input = Json)]
 pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError> {
-    use crate::guard::{optional_session, state};
-    let invitation = store::members::invites::lookup(&state()?.db, &token).await?;
+    use crate::guard::{current_client_ip, optional_session, state};
+    let state = state()?;
+    state.sign_in.link_attempt(current_client_ip()?)?;
+    let invitation = store::members::invites::lookup(&state.db, &token).await?;
     // A session of a person who belongs to nothing yet is no session here.
     let signed_in_as = optional_session().await.ok().flatten().map(|s| s.email);
     Ok(InvitationInfo {
@@ -31,8 +33,9 @@ pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError
 /// A person without an account accepts: makes the account and signs them in.
 #[server(endpoint = "invite/accept_new", input = Json)]
 pub async fn accept_new(token: String, name: String, password: String) -> Result<(), AppError> {
-    use crate::guard::{set_session_cookie, state};
+    use crate::guard::{current_client_ip, set_session_cookie, state};
     let state = state()?;
+    state.sign_in.link_attempt(current_client_ip()?)?;
     let session = store::members::invites::accept_new(
         &state.db,
         state.settings.session_policy(),
@@ -75,6 +78,8 @@ pub async fn change_password(
 
 #[server(endpoint = "account/reset_password", input = Json)]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
-    use crate::guard::state;
-    store::auth::password::reset_password(&state()?.db, &token, new_password).await
+    use crate::guard::{current_client_ip, state};
+    let state = state()?;
+    state.sign_in.link_attempt(current_client_ip()?)?;
+    store::auth::password::reset_password(&state.db, &token, new_password).await
 }

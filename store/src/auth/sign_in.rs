@@ -56,6 +56,12 @@ impl SignIn {
         self.failed_clients.run_pending_tasks();
     }
 
+    /// A one-time link (invitation, password reset) tried from `ip`: it spends the same
+    /// per-address budget as signing in, so guessing links costs what guessing passwords does.
+    pub fn link_attempt(&self, ip: IpAddr) -> AppResult<()> {
+        throttled(self.by_ip.check(&client_key(Some(ip))))
+    }
+
     /// (clients, emails, clients that failed recently) held now: for tests and metrics.
     pub fn sizes(&self) -> (usize, usize, u64) {
         self.failed_clients.run_pending_tasks();
