@@ -2,11 +2,10 @@
 //! throttled sign-in, and switching tenants. Only a session token's SHA-256 is stored.
 
 use crate::audit::{self, Actor, AuditAction, Event};
-use crate::db::{now_ms, Db, OnUnique};
+use crate::db::{now_ms, Db};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
-use latchkey_domain::error::{AppError, AppResult, FieldError};
-use latchkey_domain::members::check_password;
+use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::policy::Denial;
 use latchkey_domain::views::TenantChoice;
 use latchkey_domain::{Action, Plan, Role};
@@ -17,8 +16,11 @@ use std::time::Duration;
 
 pub mod password;
 mod sign_in;
+mod users;
 
 pub use sign_in::{hashing_turns, sign_in, SignIn, FAILED_CLIENT_SECS};
+pub(crate) use users::insert_user;
+pub use users::{check_new_user, create_user, user_id_by_email};
 
 /// The session cookie's name over plain HTTP (local development, tests).
 pub const SESSION_COOKIE: &str = "lk_session";
@@ -333,70 +335,6 @@ pub fn validate_email(email: &str) -> AppResult<String> {
     } else {
         Err(AppError::field("email", "Enter a valid email address."))
     }
-}
-
-/// A new person's name and password, checked (the one password rule); the email is checked
-/// by the caller.
-pub fn check_new_user(email: &str, name: &str, password: &str) -> AppResult<()> {
-    let mut errors = Vec::new();
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 100
-        || latchkey_domain::text::first_unsafe(name).is_some()
-    {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "Enter a name of 1 to 100 characters.".into(),
-        });
-    }
-    if let Err(m) = check_password(password, email) {
-        errors.push(FieldError {
-            field: "password".into(),
-            message: m.into(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors))
-    }
-}
-
-/// Creates a user; a taken email is a field-level conflict.
-pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> AppResult<i64> {
-    let email = validate_email(email)?;
-    check_new_user(&email, name, password)?;
-    let hash = hash_password(password.to_owned()).await?;
-    let mut conn = db.pool.acquire().await?;
-    insert_user(&mut conn, &email, name, &hash).await
-}
-
-/// Inserts a user whose email, name and password were checked.
-pub(crate) async fn insert_user(
-    conn: &mut sqlx::AnyConnection,
-    email: &str,
-    name: &str,
-    password_hash: &str,
-) -> AppResult<i64> {
-    sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(email)
-    .bind(name.trim())
-    .bind(password_hash)
-    .bind(now_ms())
-    .fetch_one(&mut *conn)
-    .await
-    .on_unique("email", "A user with this email already exists.")
-}
-
-pub async fn user_id_by_email(db: &Db, email: &str) -> AppResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = $1")
-            .bind(normalise_email(email))
-            .fetch_optional(&db.pool)
-            .await?,
-    )
 }
 
 /// Starts a session and returns the cookie value (only its hash is stored).

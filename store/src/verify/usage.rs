@@ -241,7 +241,12 @@ async fn run(
     let mut inbox: Vec<Msg> = Vec::with_capacity(1024);
     let mut summary_tick = tokio::time::interval(config.summary_every);
     summary_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut tick = tokio::time::interval(config.flush_interval);
+    // Not `interval`: its first tick is immediate, which would write whatever arrived before
+    // the task first ran, ahead of the interval (seen as a flaky test under load).
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + config.flush_interval,
+        config.flush_interval,
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune_tick = tokio::time::interval(config.prune_every);
     prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,0 +1,71 @@
+//! People: creating a user (the operator's CLI, the demo seed, an accepted invitation) under
+//! the one password rule, and finding one by email.
+
+use super::{hash_password, normalise_email, validate_email};
+use crate::db::{now_ms, Db, OnUnique};
+use latchkey_domain::error::{AppError, AppResult, FieldError};
+use latchkey_domain::members::check_password;
+
+/// A new person's name and password, checked (the one password rule); the email is checked
+/// by the caller.
+pub fn check_new_user(email: &str, name: &str, password: &str) -> AppResult<()> {
+    let mut errors = Vec::new();
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 100
+        || latchkey_domain::text::first_unsafe(name).is_some()
+    {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "Enter a name of 1 to 100 characters.".into(),
+        });
+    }
+    if let Err(m) = check_password(password, email) {
+        errors.push(FieldError {
+            field: "password".into(),
+            message: m.into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Creates a user; a taken email is a field-level conflict.
+pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> AppResult<i64> {
+    let email = validate_email(email)?;
+    check_new_user(&email, name, password)?;
+    let hash = hash_password(password.to_owned()).await?;
+    let mut conn = db.pool.acquire().await?;
+    insert_user(&mut conn, &email, name, &hash).await
+}
+
+/// Inserts a user whose email, name and password were checked.
+pub(crate) async fn insert_user(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> AppResult<i64> {
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(email)
+    .bind(name.trim())
+    .bind(password_hash)
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await
+    .on_unique("email", "A user with this email already exists.")
+}
+
+pub async fn user_id_by_email(db: &Db, email: &str) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = $1")
+            .bind(normalise_email(email))
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
