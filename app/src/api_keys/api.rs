@@ -26,6 +26,8 @@ pub struct KeyPage {
     /// The server's clock when the page was read: relative times ("expires in 23 h") render
     /// from it, so the server's HTML and the hydrated page say the same.
     pub now_ms: i64,
+    /// The organisation's id, shown with a copy button (the host product's API needs it).
+    pub tenant_id: i64,
 }
 
 /// The one response that carries a plaintext key: shown once, then gone.
@@ -81,6 +83,7 @@ pub async fn list_keys(
         active_limit: session.plan.limits().max_active_keys,
         catalogue: state.settings.scope_catalogue.clone(),
         now_ms,
+        tenant_id: session.tenant_id,
     })
 }
 

@@ -89,7 +89,7 @@ fn KeysManager() -> impl IntoView {
                 title="API Keys"
                 description="Keys let your services call the API; each is scoped, and its secret is shown once."
             >
-                <TenantIdCopy/>
+                <TenantIdCopy id=p.tenant_id/>
                 {can_manage
                     .then(|| {
                         view! {
