@@ -7,7 +7,7 @@
 use crate::{make_key, ms, say, settings, sign_in};
 use anyhow::{bail, Context, Result};
 use axum::body::{Body, HttpBody};
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use latchkey_domain::keys::{random_base62, Pepper};
 use latchkey_domain::time::format_date;
 use std::path::Path;
@@ -15,7 +15,6 @@ use std::time::Instant;
 use store::audit::{Actor, AuditAction, AuditFilter};
 use store::db::{now_ms, Db, Engine};
 use store::AppState;
-use tower::ServiceExt;
 
 const EVENTS: u64 = 1_000_000;
 /// Events per `append_many` call, each one transaction.
@@ -324,17 +323,8 @@ async fn time_page(
     let mut times = Vec::with_capacity(RUNS);
     let mut rows = 0;
     for run in 0..RUNS + 5 {
-        let req = Request::post("/api/audit/list")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::HOST, "127.0.0.1")
-            .header(header::COOKIE, cookie)
-            .header("sec-fetch-site", "same-origin")
-            .body(Body::from(body.clone()))?;
-        let started = Instant::now();
-        let res = router.clone().oneshot(req).await?;
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await?;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        let (status, bytes, elapsed) =
+            crate::call_server_fn(router, cookie, "/api/audit/list", &body).await?;
         if status != StatusCode::OK {
             bail!(
                 "audit list failed: {status} {}",

@@ -671,17 +671,8 @@ async fn time_list(
         .to_string();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let req = Request::post("/api/keys/list")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::HOST, "127.0.0.1")
-            .header(header::COOKIE, cookie)
-            .header("sec-fetch-site", "same-origin")
-            .body(Body::from(body.clone()))?;
-        let started = Instant::now();
-        let res = router.clone().oneshot(req).await?;
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let (status, bytes, ms) = call_server_fn(router, cookie, "/api/keys/list", &body).await?;
+        times.push(ms);
         if status != StatusCode::OK {
             bail!("list failed: {status} {}", String::from_utf8_lossy(&bytes));
         }
@@ -769,4 +760,25 @@ mod naive {
             StatusCode::UNAUTHORIZED.into_response()
         }
     }
+}
+
+/// One server-function call as the page makes it (JSON, the session cookie, same-origin):
+/// the status, the body and the milliseconds it took.
+async fn call_server_fn(
+    router: &axum::Router,
+    cookie: &str,
+    path: &str,
+    body: &str,
+) -> Result<(StatusCode, axum::body::Bytes, f64)> {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::HOST, "127.0.0.1")
+        .header(header::COOKIE, cookie)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body.to_owned()))?;
+    let started = Instant::now();
+    let res = router.clone().oneshot(req).await?;
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
+    Ok((status, bytes, started.elapsed().as_secs_f64() * 1000.0))
 }
