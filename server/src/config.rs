@@ -278,9 +278,24 @@ pub struct ServeArgs {
     /// How often usage (request log, last used) is written, in milliseconds.
     #[arg(long, env = "LATCHKEY_USAGE_FLUSH_MS", default_value_t = 1000)]
     pub usage_flush_ms: u64,
-    /// Longest a cached key can lag a change made by another process (e.g. the CLI), seconds.
+    /// Last-resort bound, in seconds, on a cached key's age. Changes reach every process at once
+    /// (PostgreSQL NOTIFY, or SQLite's change table polled every 200 ms); a process that cannot
+    /// hear them verifies from storage instead.
     #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 10)]
     pub key_cache_ttl_secs: u64,
+    /// Where per-key rate limits are counted: `local` (each process on its own: N replicas allow
+    /// N times a plan's rate) or `redis://host:port` (one budget per key across every replica;
+    /// while Redis does not answer, each process falls back to its local count and logs it).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_STORE", default_value = "local")]
+    pub rate_limit_store: String,
+    /// Milliseconds before the first attempt to LISTEN again after losing the PostgreSQL
+    /// listener (doubling up to 5 s); meanwhile every key is verified from storage.
+    #[arg(long, env = "LATCHKEY_LISTENER_RETRY_MS", default_value_t = 100)]
+    pub listener_retry_ms: u64,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9100`), apart
+    /// from the app's public address; unset: no metrics are kept or served.
+    #[arg(long, env = "LATCHKEY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Failed verifications of well-formed keys per client address a minute before 429.
     #[arg(long, env = "LATCHKEY_FAILED_AUTH_PER_MINUTE", default_value_t = 120)]
     pub failed_auth_per_minute: u32,

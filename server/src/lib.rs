@@ -5,6 +5,7 @@ pub mod audit_export;
 pub mod config;
 pub mod headers;
 pub mod http;
+pub mod telemetry;
 pub mod v1;
 
 use axum::body::Body;
@@ -63,6 +64,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     };
     let site = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/audit/export.csv", get(audit_export::export))
         .route(
             "/api/{*fn_name}",
@@ -79,7 +81,8 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             headers::site,
         ))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(telemetry::time_site));
     // `/v1` sits outside the site's layers: it has its own envelope (request ids, JSON errors)
     // and its answers are small, so per-request tracing and compression would only cost
     // (measured: about 6 µs of server CPU per call, a fifth of a verified request).
@@ -92,14 +95,56 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     Router::new().merge(api).merge(site.with_state(state))
 }
 
+/// Liveness: the database answers. Also says how this process hears cache invalidations
+/// (`listening`, or `reconnecting` while it verifies every key from storage instead).
 async fn healthz(State(state): State<AppState>) -> Response {
+    let invalidations = state.verifier.listen_state().as_str();
     match state.db.ping().await {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Ok(_) => health_body(StatusCode::OK, "ok", invalidations),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            health_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                invalidations,
+            )
         }
     }
+}
+
+/// Readiness, for the load balancer: migrations ran (they do before the server listens), the
+/// database answers and this process hears every invalidation. A replica that is not ready
+/// still answers correctly (from storage); it is only slower.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let state_now = state.verifier.listen_state();
+    let listening = state_now == store::verify::push::ListenState::Listening;
+    match state.db.ping().await {
+        Ok(_) if listening => health_body(StatusCode::OK, "ready", state_now.as_str()),
+        Ok(_) => health_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready",
+            state_now.as_str(),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: database unavailable");
+            health_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready",
+                state_now.as_str(),
+            )
+        }
+    }
+}
+
+fn health_body(status: StatusCode, database: &str, invalidations: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "status": database,
+            "invalidations": invalidations,
+        })),
+    )
+        .into_response()
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
@@ -217,8 +262,10 @@ pub async fn build_state(
         }
         None => None,
     };
+    let rate_limit_store = store::verify::check_rate_store(&args.rate_limit_store)
+        .map_err(|e| anyhow::anyhow!("--rate-limit-store: {e}"))?;
     let db = connect(global).await?;
-    let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+    let pepper = pepper(global, &db).await?;
     let catalogue = scope_catalogue(global)?;
     let settings = Settings {
         insecure_cookies: !args.secure_cookies(),
@@ -241,6 +288,8 @@ pub async fn build_state(
         ),
         usage_flush_interval: Duration::from_millis(args.usage_flush_ms.max(10)),
         key_cache_ttl: Duration::from_secs(args.key_cache_ttl_secs.max(1)),
+        rate_limit_store,
+        listener_retry: Duration::from_millis(args.listener_retry_ms),
         failed_auth_per_minute: args.failed_auth_per_minute,
         audit_retention: args.audit_retention(),
         public_url: args.public_url.clone(),
@@ -255,6 +304,20 @@ pub async fn build_state(
         tracing::info!(created, "demo data ready");
     }
     Ok(state)
+}
+
+/// The pepper from config or the data directory, refused unless it is the one the database's
+/// keys were stored with (every replica and the CLI must share it).
+pub async fn pepper(
+    global: &config::Global,
+    db: &store::db::Db,
+) -> anyhow::Result<latchkey_domain::keys::Pepper> {
+    use anyhow::Context;
+    let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+    store::pepper::check_against_storage(db, &pepper)
+        .await
+        .context("checking the pepper")?;
+    Ok(pepper)
 }
 
 /// The default scope catalogue plus the operator's own scopes.
@@ -275,18 +338,58 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
     Ok(catalogue)
 }
 
+/// The database file of a `sqlite://path?opts` or `sqlite:path` URL; none for PostgreSQL or an
+/// in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
+        .map(std::path::PathBuf::from)
+}
+
+/// Claims a SQLite database for this server: a second `serve` on the same file is refused
+/// (SQLite is the single-node default; replicas run on PostgreSQL). Hold the returned lock for
+/// as long as the server runs; the OS releases it when the process ends, however it ends.
+/// The CLI takes no lock: it is meant to run beside the server.
+pub fn claim_sqlite(global: &config::Global) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let Some(file) = sqlite_file(&global.database_url()) else {
+        return Ok(None);
+    };
+    let mut lock_path = file.clone().into_os_string();
+    lock_path.push(".server-lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        store::pepper::create_private_dir(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another Latchkey server is already serving {}; SQLite serves one server process \
+             (the CLI may run beside it). For several replicas use PostgreSQL \
+             (--database-url postgres://…)",
+            file.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
+}
+
 /// Connects to the configured database and applies migrations. A SQLite data directory is
 /// created 0700 and the database files are kept 0600: they hold key digests and sessions.
 pub async fn connect(global: &config::Global) -> anyhow::Result<store::db::Db> {
     use anyhow::Context;
     let url = global.database_url();
-    // `sqlite://path?opts` or `sqlite:path`; no file for an in-memory database.
-    let sqlite_file = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest))
-        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
-        .map(std::path::PathBuf::from);
+    let sqlite_file = sqlite_file(&url);
     if url.starts_with("sqlite:") {
         store::pepper::create_private_dir(&global.data_dir)
             .with_context(|| format!("creating {}", global.data_dir.display()))?;
@@ -334,10 +437,14 @@ pub async fn serve(
     options: LeptosOptions,
     addr: std::net::SocketAddr,
     limits: http::HttpLimits,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(url = %format!("http://{local}"), "listening");
+    if let Some(metrics_addr) = metrics_addr {
+        telemetry::serve(metrics_addr, state.clone()).await?;
+    }
     let verifier = state.verifier.clone();
     http::serve(listener, router(state, options), limits, shutdown_signal()).await?;
     // Usage still queued in memory is written before we go.

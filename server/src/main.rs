@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Serve(args) => {
+            let _sqlite_claim = server::claim_sqlite(&global)?;
             let state = server::build_state(&global, &args).await?;
             if args.demo {
                 let mut banner = format!(
@@ -52,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 server::leptos_options(&args),
                 args.addr,
                 args.http_limits(),
+                args.metrics_addr,
             )
             .await
         }

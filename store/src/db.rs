@@ -25,6 +25,24 @@ pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
     pub clock: Clock,
+    /// Where the pool connects, for the PostgreSQL listener (its own connection).
+    pub url: Option<DbUrl>,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+pub struct DbUrl(std::sync::Arc<str>);
+
+impl DbUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbUrl(..)")
+    }
 }
 
 /// The wall clock, plus an offset that only tests move. Shared by every clone of a `Db`.
@@ -73,6 +91,7 @@ impl Db {
             _ => url.to_owned(),
         };
         let opts = AnyConnectOptions::from_str(&url)?;
+        let db_url = DbUrl(url.as_str().into());
         let pool = AnyPoolOptions::new()
             .max_connections(match engine {
                 Engine::Sqlite => 8,
@@ -97,6 +116,7 @@ impl Db {
             pool,
             engine,
             clock: Clock::default(),
+            url: Some(db_url),
         })
     }
 

@@ -1,8 +1,9 @@
 //! The server pepper for API key digests: from config, or generated once into the data
 //! directory (mode 0600) and reused. Losing it makes every stored key unverifiable.
 
+use crate::db::Db;
 use anyhow::{anyhow, Context};
-use latchkey_domain::keys::{random_base62, Pepper};
+use latchkey_domain::keys::{random_base62, Digest, Pepper};
 use std::io::Write;
 use std::path::Path;
 
@@ -38,6 +39,35 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Resu
         "generated a new API key pepper; back it up: without it no stored key verifies"
     );
     Pepper::new(fresh.into_bytes()).ok_or_else(|| anyhow!("pepper generation failed"))
+}
+
+/// What the pepper's check value is the digest of (never a key: it has no `lk_` prefix).
+const CHECK_INPUT: &str = "latchkey pepper check v1";
+
+/// Refuses a pepper that differs from the one this database's keys were stored with: a replica
+/// (or CLI) started with another pepper would answer every real key `invalid_api_key` and mint
+/// keys no other replica accepts. The first process on a database records the check value.
+pub async fn check_against_storage(db: &Db, pepper: &Pepper) -> anyhow::Result<()> {
+    let mine = Digest::of(pepper, CHECK_INPUT);
+    sqlx::query(
+        "INSERT INTO server_meta (name, value) VALUES ('pepper_check', $1) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(mine.to_hex())
+    .execute(&db.pool)
+    .await?;
+    let stored: String =
+        sqlx::query_scalar("SELECT value FROM server_meta WHERE name = 'pepper_check'")
+            .fetch_one(&db.pool)
+            .await?;
+    if Digest::from_hex(&stored).is_some_and(|d| d.ct_eq(&mine)) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "this pepper is not the one the database's API keys were stored with: every key would \
+         fail to verify. Give every replica (and the CLI) the same pepper: the same \
+         LATCHKEY_PEPPER, or a copy of the first server's <data-dir>/pepper"
+    )
 }
 
 /// Creates `dir` (and missing parents) readable by the owner only: it holds the pepper and the

@@ -39,6 +39,10 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// Upper bound on how long a cached key may be stale after a change made by another process.
     pub key_cache_ttl: Duration,
+    /// `redis://…`: each key's rate limit is shared by every replica; `None`: per process.
+    pub rate_limit_store: Option<String>,
+    /// First wait before listening for invalidations again after losing the listener.
+    pub listener_retry: Duration,
     /// Failed verifications of well-formed keys allowed per client address a minute; past it
     /// the client is answered 429 without a storage read.
     pub failed_auth_per_minute: u32,
@@ -68,6 +72,8 @@ impl Default for Settings {
             request_log_retention: Duration::from_secs(30 * 86_400),
             usage_flush_interval: Duration::from_secs(1),
             key_cache_ttl: Duration::from_secs(10),
+            rate_limit_store: None,
+            listener_retry: Duration::from_millis(100),
             failed_auth_per_minute: VerifierConfig::default().failed_per_minute,
             audit_retention: Retention::default(),
             public_url: None,
@@ -109,13 +115,15 @@ impl AppState {
             settings.sign_in_per_ip_per_minute,
         );
         let pepper = Arc::new(pepper);
-        let verifier = Arc::new(Verifier::new(
+        let verifier = Verifier::start(
             db.clone(),
             pepper.clone(),
             VerifierConfig {
                 cache_ttl: settings.key_cache_ttl,
                 failed_per_minute: settings.failed_auth_per_minute,
                 limits: settings.limits,
+                shared_rate_limits: settings.rate_limit_store.clone(),
+                listener_retry: settings.listener_retry,
                 ..VerifierConfig::default()
             },
             UsageConfig {
@@ -123,7 +131,7 @@ impl AppState {
                 retention: settings.request_log_retention,
                 ..UsageConfig::default()
             },
-        ));
+        );
         let sign_in = Arc::new(sign_in);
         spawn_upkeep(
             Arc::downgrade(&verifier),

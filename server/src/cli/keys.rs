@@ -34,7 +34,7 @@ pub async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> an
             expires_on,
         } => {
             let (tenant_id, plan) = tenant_by_slug(&db, &tenant).await?;
-            let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+            let pepper = server::pepper(global, &db).await?;
             let catalogue = server::scope_catalogue(global)?;
             let (key, secret) = keys::create(
                 &db,
@@ -110,7 +110,7 @@ pub async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> an
             let plan = store::tenants::plan_of(&db, tenant_id)
                 .await
                 .map_err(app_err)?;
-            let pepper = store::pepper::load_or_create(global.pepper.as_deref(), &global.data_dir)?;
+            let pepper = server::pepper(global, &db).await?;
             let rolled = keys::roll(
                 &db,
                 &pepper,

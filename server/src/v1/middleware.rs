@@ -59,6 +59,12 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
         Some(key) => state.verifier.verify(&key, client).await,
         None => Err(VerifyError::from(Rejection::InvalidApiKey)),
     };
+    let code = match &outcome {
+        Ok(_) => "valid",
+        Err(VerifyError::Refused(r)) => r.rejection.code(),
+        Err(VerifyError::Unavailable) => "unavailable",
+    };
+    metrics::counter!("latchkey_verifications_total", "outcome" => code).increment(1);
     // The request-log labels are only taken for identified keys: junk costs no allocations.
     let (mut res, logged, rate) = match outcome {
         Ok(verified) => {
@@ -77,6 +83,9 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
     if let Some(rate) = rate {
         rate_headers(res.headers_mut(), rate);
     }
+    let elapsed = started.elapsed();
+    metrics::histogram!("latchkey_request_duration_seconds", "surface" => "v1")
+        .record(elapsed.as_secs_f64());
     if let Some((key, (method, path, request_id), refused)) = logged {
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
@@ -86,7 +95,7 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
             path,
             status: res.status().as_u16(),
             client_ip: client,
-            latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             request_id,
             refused,
         });

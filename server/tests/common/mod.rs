@@ -111,6 +111,12 @@ impl TestApp {
             .site_root("target/site")
             .build();
         let state = AppState::new(db, settings, Pepper::new(vec![7; 32]).unwrap());
+        // The cache is trusted only once this process hears invalidations (at once on SQLite,
+        // after LISTEN on PostgreSQL); tests about caching start from there.
+        assert!(
+            state.verifier.wait_listening(Duration::from_secs(10)).await,
+            "the invalidation listener did not start"
+        );
         let router = server::router(state.clone(), options.clone());
         Self {
             state,
@@ -469,8 +475,13 @@ pub async fn get_shaped(
     .await
 }
 
-/// Runs the `latchkey` binary against `database_url` (its own throw-away data dir), as an
-/// operator would.
+/// The pepper every test app uses ([7; 32]), as `--pepper` hex for the binary.
+pub fn test_pepper_hex() -> String {
+    "07".repeat(32)
+}
+
+/// Runs the `latchkey` binary against `database_url` (its own throw-away data dir and the
+/// test apps' pepper), as an operator would.
 pub fn run_latchkey(database_url: &str, args: &[&str]) -> std::process::Output {
     let dir = std::env::temp_dir().join(format!("latchkey-cli-{}", random_base62(8)));
     std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -479,6 +490,8 @@ pub fn run_latchkey(database_url: &str, args: &[&str]) -> std::process::Output {
             dir.to_str().unwrap(),
             "--database-url",
             database_url,
+            "--pepper",
+            &test_pepper_hex(),
             "--log",
             "error",
         ])

@@ -2,12 +2,15 @@
 //! the HMAC digest, an in-process cache, storage, the key's rules and its plan's rate limit.
 //!
 //! Writes that change what a key may do (revoke, disable, roll, allowlist edit, plan change) call
-//! [`Verifier::forget_key`] / [`Verifier::forget_tenant`], so the very next request sees them;
-//! the cache's time-to-live only bounds how long a change made by *another process* (the
-//! operator CLI) can take to arrive.
+//! [`Verifier::forget_key`] / [`Verifier::forget_tenant`], so this process's very next request
+//! sees them; every other process hears of them from storage ([`push`]: `NOTIFY` on
+//! PostgreSQL, a polled change table on SQLite) and, while it cannot hear, reads storage on
+//! every request. The cache's time-to-live is only a last bound.
 
 mod limiter;
+pub mod push;
 mod request_ids;
+mod shared;
 pub mod usage;
 
 use crate::throttle::{client_key, FailureGate, BLOCK_SECS};
@@ -22,8 +25,9 @@ use latchkey_domain::keys::{self, Digest, Mode, Pepper};
 use latchkey_domain::verify::{self as rules, KeyState, Rejection};
 use latchkey_domain::Plan;
 use moka::sync::Cache;
+use push::ListenState;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +103,10 @@ pub struct VerifierConfig {
     pub failed_per_minute: u32,
     /// Most client addresses the failure throttle tracks at once.
     pub failed_clients_cap: usize,
+    /// `redis://…` to share each key's rate limit with every replica; `None`: per process.
+    pub shared_rate_limits: Option<String>,
+    /// First wait before listening again after losing the PostgreSQL listener (doubling to 5 s).
+    pub listener_retry: Duration,
 }
 
 impl Default for VerifierConfig {
@@ -109,6 +117,8 @@ impl Default for VerifierConfig {
             limits: Limits::default(),
             failed_per_minute: 120,
             failed_clients_cap: 100_000,
+            shared_rate_limits: None,
+            listener_retry: Duration::from_millis(100),
         }
     }
 }
@@ -124,7 +134,13 @@ pub struct Verifier {
     tenants: Cache<i64, Arc<TenantRecord>>,
     /// Bumped by every invalidation, so a lookup that raced a write never re-caches stale data.
     epoch: AtomicU64,
+    /// Whether this process hears every change ([`push`]); until it does, the caches are
+    /// neither read nor filled.
+    listening: AtomicBool,
     limiters: Limiters,
+    /// Budgets kept in Redis for every replica at once; the local `limiters` answer when
+    /// it is not configured or does not answer.
+    shared: Option<shared::SharedLimiter>,
     failed: FailureGate,
     /// Key lookups that reached storage (the throttle's effect is visible here).
     pub storage_lookups: AtomicU64,
@@ -144,7 +160,24 @@ const KEY_COLUMNS: &str =
     "id, public_id, tenant_id, name, mode, scopes, allowlist, status, disabled_at, expires_at, digest";
 
 impl Verifier {
-    /// Must be called inside a Tokio runtime: it starts the usage writer.
+    /// Must be called inside a Tokio runtime: it starts the usage writer and the task that
+    /// hears invalidations from storage (the cache is bypassed until that one listens).
+    pub fn start(
+        db: Db,
+        pepper: Arc<Pepper>,
+        config: VerifierConfig,
+        usage_config: usage::UsageConfig,
+    ) -> Arc<Self> {
+        let retry = config.listener_retry;
+        let verifier = Arc::new(Self::new(db.clone(), pepper, config, usage_config));
+        push::start(db, Arc::downgrade(&verifier), retry);
+        verifier
+    }
+
+    /// A verifier that hears no invalidations (so never trusts its cache): for measuring the
+    /// storage path. Must be called inside a Tokio runtime: it starts the usage writer.
+    /// A Redis URL that does not parse is logged and leaves limits per process: `serve`
+    /// refuses one earlier ([`check_rate_store`]).
     pub fn new(
         db: Db,
         pepper: Arc<Pepper>,
@@ -152,7 +185,13 @@ impl Verifier {
         usage_config: usage::UsageConfig,
     ) -> Self {
         let ttl = config.cache_ttl;
+        let shared = config.shared_rate_limits.as_deref().and_then(|url| {
+            shared::SharedLimiter::new(url)
+                .map_err(|e| tracing::error!(error = %e, "Redis rate-limit store refused; limiting per process"))
+                .ok()
+        });
         Self {
+            shared,
             usage: usage::Usage::start(db.clone(), usage_config),
             db,
             pepper,
@@ -161,6 +200,7 @@ impl Verifier {
             unknown: bounded(config.cache_capacity, ttl),
             tenants: bounded(config.cache_capacity / 10 + 100, ttl),
             epoch: AtomicU64::new(0),
+            listening: AtomicBool::new(false),
             limiters: Limiters::new(config.limits),
             failed: FailureGate::new(config.failed_per_minute, config.failed_clients_cap),
             storage_lookups: AtomicU64::new(0),
@@ -180,7 +220,7 @@ impl Verifier {
         client: Option<IpAddr>,
     ) -> Result<Verified, VerifyError> {
         let (key, tenant) = self.admit(presented, client).await?;
-        match self.limiters.take(tenant.plan, key.row_id) {
+        match self.take_rate(&key, &tenant).await {
             Ok(rate) => Ok(Verified { key, tenant, rate }),
             Err(rejection) => Err(VerifyError::Refused(Refusal {
                 rejection,
@@ -192,6 +232,21 @@ impl Verifier {
                 }),
             })),
         }
+    }
+
+    /// One request from the key's budget: in Redis when shared and answering, else here.
+    async fn take_rate(
+        &self,
+        key: &KeyRecord,
+        tenant: &TenantRecord,
+    ) -> Result<RateInfo, Rejection> {
+        if let (Some(shared), true) = (&self.shared, tenant.plan != Plan::Starter) {
+            let limit = self.limiters.limits.per_minute(tenant.plan);
+            if let Ok(answer) = shared.take(&key.public_id, limit).await {
+                return answer;
+            }
+        }
+        self.limiters.take(tenant.plan, key.row_id)
     }
 
     /// Everything but the rate limit: format, digest, lookup, revoked, expired, plan, address.
@@ -232,13 +287,19 @@ impl Verifier {
         digest: &Digest,
         client: u128,
     ) -> Result<Option<Arc<KeyRecord>>, VerifyError> {
-        if self.caching {
+        let caching = self.cache_trusted();
+        if caching {
             if let Some(hit) = self.keys.get(digest) {
+                metrics::counter!("latchkey_key_cache_total", "result" => "hit").increment(1);
                 return Ok(Some(hit));
             }
             if self.unknown.contains_key(digest) {
+                metrics::counter!("latchkey_key_cache_total", "result" => "hit").increment(1);
                 return Ok(None);
             }
+            metrics::counter!("latchkey_key_cache_total", "result" => "miss").increment(1);
+        } else {
+            metrics::counter!("latchkey_key_cache_total", "result" => "bypass").increment(1);
         }
         if self.failed.is_blocked(client) {
             return Err(Rejection::RateLimited {
@@ -266,7 +327,7 @@ impl Verifier {
             }
             None => None,
         };
-        if self.caching {
+        if caching {
             match &record {
                 Some(r) => self.keys.insert(digest.clone(), r.clone()),
                 None => self.unknown.insert(digest.clone(), ()),
@@ -280,7 +341,8 @@ impl Verifier {
     }
 
     async fn tenant(&self, id: i64) -> Result<Arc<TenantRecord>, VerifyError> {
-        if self.caching {
+        let caching = self.cache_trusted();
+        if caching {
             if let Some(hit) = self.tenants.get(&id) {
                 return Ok(hit);
             }
@@ -306,7 +368,7 @@ impl Verifier {
             name: row.name,
             plan: row.plan.parse().map_err(unavailable)?,
         });
-        if self.caching {
+        if caching {
             self.tenants.insert(id, record.clone());
             if self.epoch.load(Ordering::SeqCst) != epoch {
                 self.tenants.invalidate(&id);
@@ -346,6 +408,59 @@ impl Verifier {
         self.tenants.invalidate(&tenant_id);
     }
 
+    /// Whether cached entries may answer: caching is on and this process hears every change.
+    fn cache_trusted(&self) -> bool {
+        self.caching && self.listening.load(Ordering::Acquire)
+    }
+
+    /// How this process hears about changes made elsewhere.
+    pub fn listen_state(&self) -> ListenState {
+        if self.listening.load(Ordering::Acquire) {
+            ListenState::Listening
+        } else {
+            ListenState::Connecting
+        }
+    }
+
+    fn set_listening(&self, state: ListenState) {
+        let on = state == ListenState::Listening;
+        self.listening.store(on, Ordering::Release);
+        metrics::gauge!("latchkey_invalidation_listening").set(if on { 1.0 } else { 0.0 });
+    }
+
+    /// Waits (up to `timeout`) until this process hears invalidations; says whether it does.
+    pub async fn wait_listening(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.listen_state() != ListenState::Listening {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Forgets everything cached (changes may have been missed).
+    fn resync(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.keys.invalidate_all();
+        self.unknown.invalidate_all();
+        self.tenants.invalidate_all();
+    }
+
+    /// Applies one announcement heard from storage.
+    fn apply_payload(&self, payload: &str) {
+        metrics::counter!("latchkey_invalidations_received_total").increment(1);
+        match push::parse_or_all(payload) {
+            Some(push::Target::Key(digest)) => {
+                self.epoch.fetch_add(1, Ordering::SeqCst);
+                self.keys.invalidate(&digest);
+            }
+            Some(push::Target::Tenant(id)) => self.forget_tenant(id),
+            None => self.resync(),
+        }
+    }
+
     /// Periodic upkeep: forget rate-limit and throttle state that is idle again, bound the
     /// throttle's memory, expire cache entries.
     pub fn housekeeping(&self) {
@@ -360,6 +475,20 @@ impl Verifier {
     pub fn failure_throttle_sizes(&self) -> (usize, u64) {
         self.failed.sizes()
     }
+}
+
+/// Checks a `--rate-limit-store` value: `local` (`None`) or a Redis URL.
+pub fn check_rate_store(value: &str) -> Result<Option<String>, String> {
+    let value = value.trim();
+    if value.is_empty() || value == "local" {
+        return Ok(None);
+    }
+    if !value.starts_with("redis://") {
+        return Err(format!("{value:?} is neither `local` nor a redis:// URL"));
+    }
+    redis::Client::open(value)
+        .map(|_| Some(value.to_owned()))
+        .map_err(|e| format!("not a usable Redis URL: {e}"))
 }
 
 fn bounded<K, V>(capacity: u64, ttl: Duration) -> Cache<K, V>

@@ -141,6 +141,11 @@ impl Usage {
         usage
     }
 
+    /// Events waiting to be written now.
+    pub fn queue_len(&self) -> usize {
+        self.tx.max_capacity().saturating_sub(self.tx.capacity())
+    }
+
     /// Queues one event. Never waits.
     pub fn record(&self, mut event: UsageEvent) {
         if event.refused && self.refusal_budget.check_key(&event.key_row_id).is_err() {
@@ -367,7 +372,9 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
         }
         q.execute(&mut *tx).await?;
     }
-    let mut last_used: HashMap<i64, i64> = HashMap::new();
+    // In key order: two replicas flushing at once then lock rows in the same order on
+    // PostgreSQL and cannot deadlock (which would abort a batch).
+    let mut last_used: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for e in batch.iter().filter(|e| !e.refused) {
         let at = last_used.entry(e.key_row_id).or_insert(e.at_ms);
         *at = (*at).max(e.at_ms);

@@ -1,0 +1,529 @@
+//! Several real `latchkey serve` processes on one database, as behind a load balancer: a change
+//! made through one (or by another process) holds on every other within a second, by push, not
+//! by a cache timeout; a replica that loses its listener verifies from storage until it hears
+//! again; rate limits shared through Redis are one budget across replicas; SQLite serves one
+//! server process and hears the CLI within a poll.
+//!
+//! The PostgreSQL tests run when `LATCHKEY_TEST_POSTGRES_URL` is set, the Redis one when
+//! `redis-server` is installed too (the test runs its own); each says so when it skips.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use latchkey_domain::keys::Mode;
+use latchkey_domain::Plan;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process of ours; killed when dropped.
+struct Replica {
+    child: Child,
+    base: String,
+    metrics: String,
+    log: PathBuf,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Replica {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn health(&self) -> serde_json::Value {
+        let r = http()
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "latchkey-replicas-{label}-{}",
+        latchkey_domain::keys::random_base62(8)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts `latchkey serve` on `url` with the test apps' pepper and waits until it is ready
+/// (`/readyz`: migrations ran and it hears invalidations).
+async fn start(url: &str, dir: &Path, name: &str, extra: &[&str]) -> Replica {
+    let port = free_port();
+    let metrics_port = free_port();
+    let log = dir.join(format!("{name}.log"));
+    let data = dir.join(format!("{name}-data"));
+    let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
+        .args(["--pepper", &test_pepper_hex(), "--log-format", "json"])
+        .args(["--log", "info,sqlx=warn", "--usage-flush-ms", "100"])
+        .args(extra)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        metrics: format!("http://127.0.0.1:{metrics_port}/metrics"),
+        log,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http().get(format!("{}/readyz", replica.base)).send().await {
+            if r.status() == 200 {
+                return replica;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never became ready:\n{}",
+            replica.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn postgres() -> Option<Engine> {
+    match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(Engine::Postgres(url)),
+        _ => {
+            eprintln!("SKIPPED: multi-replica test needs LATCHKEY_TEST_POSTGRES_URL");
+            None
+        }
+    }
+}
+
+async fn whoami(base: &str, key: &str) -> HttpResp {
+    get_with_key(base, "/v1/whoami", Some(key)).await
+}
+
+/// Polls `base` every 10 ms until `key` is refused with `code`; the time it took (panics
+/// after a second: the promise).
+async fn refused_within_a_second(base: &str, key: &str, code: &str, since: Instant) -> Duration {
+    loop {
+        let r = whoami(base, key).await;
+        if r.status != 200 {
+            assert_eq!(r.code(), code, "{r:?}");
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "still accepted after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// p50 / p99 / max of `samples`, in milliseconds, for the note.
+fn figures(what: &str, mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let line = format!(
+        "{what}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        samples.len(),
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(*samples.last().unwrap())
+    );
+    eprintln!("{line}");
+    line
+}
+
+#[tokio::test]
+async fn revoke_on_a_is_refused_by_b_within_a_second() {
+    let Some(engine) = postgres() else { return };
+    let app = TestApp::new(&engine).await;
+    let dir = scratch("revoke");
+    let a = start(&app.url, &dir, "a", &[]).await;
+    let b = start(&app.url, &dir, "b", &[]).await;
+    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+    let mut took = Vec::new();
+    for _ in 0..50 {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        // Warm: B has the key in its cache.
+        assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
+        assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
+        let r = api(
+            &a.base,
+            "DELETE",
+            &format!("/v1/keys/{}", key.id),
+            &admin.secret,
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let since = Instant::now();
+        took.push(refused_within_a_second(&b.base, &key.secret, "key_revoked", since).await);
+    }
+    figures("revoke on A -> refused on B", took);
+    // B heard them as pushes, not by expiry: its metrics count the invalidations.
+    let metrics = http()
+        .get(&b.metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("latchkey_invalidations_received_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("latchkey_invalidation_listening 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("outcome=\"key_revoked\""), "{metrics}");
+    drop((a, b));
+    app.close().await;
+}
+
+#[tokio::test]
+async fn allowlist_edit_and_plan_downgrade_hold_on_every_replica_within_a_second() {
+    let Some(engine) = postgres() else { return };
+    let app = TestApp::new(&engine).await;
+    let dir = scratch("edits");
+    let a = start(&app.url, &dir, "a", &[]).await;
+    let b = start(&app.url, &dir, "b", &[]).await;
+    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+
+    // An allowlist edit through A: B refuses a caller outside it.
+    let mut took = Vec::new();
+    for _ in 0..50 {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
+        let body = serde_json::json!({"allowlist": ["10.0.0.0/8"]});
+        let path = format!("/v1/keys/{}", key.id);
+        let r = api(&a.base, "PATCH", &path, &admin.secret, Some(body)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let since = Instant::now();
+        took.push(refused_within_a_second(&b.base, &key.secret, "ip_not_allowed", since).await);
+        // Revoked so the plan's active-key limit never stops the loop.
+        let r = api(&a.base, "DELETE", &path, &admin.secret, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    figures("allowlist edit on A -> refused on B", took);
+
+    // A plan downgrade by another process (here the test's own, as the operator's tools
+    // would): both replicas suspend the tenant's keys; an upgrade restores them.
+    let acme = app.tenant_id("acme").await;
+    let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    let operator = store::audit::Actor::operator();
+    let mut took = Vec::new();
+    for _ in 0..50 {
+        for r in [&a, &b] {
+            assert_eq!(whoami(&r.base, &key.secret).await.status, 200);
+        }
+        store::tenants::change_plan(&app.state.db, acme, Plan::Starter, &operator)
+            .await
+            .unwrap();
+        let since = Instant::now();
+        took.push(refused_within_a_second(&b.base, &key.secret, "plan_required", since).await);
+        refused_within_a_second(&a.base, &key.secret, "plan_required", since).await;
+        store::tenants::change_plan(&app.state.db, acme, Plan::Professional, &operator)
+            .await
+            .unwrap();
+        let since = Instant::now();
+        while whoami(&b.base, &key.secret).await.status != 200 {
+            assert!(since.elapsed() < Duration::from_secs(1), "upgrade not seen");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    figures("plan downgrade -> refused on B", took);
+    drop((a, b));
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_replica_that_loses_its_listener_verifies_from_storage_until_it_listens_again() {
+    let Some(engine) = postgres() else { return };
+    let app = TestApp::new(&engine).await;
+    let dir = scratch("listener");
+    let a = start(&app.url, &dir, "a", &[]).await;
+    // B waits 3 s before listening again: long enough to change a key while it cannot hear.
+    let b = start(&app.url, &dir, "b", &["--listener-retry-ms", "3000"]).await;
+    assert_eq!(b.health().await["invalidations"], "listening");
+    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+    let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
+    assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
+
+    // Kill B's listening connection from the server side.
+    let name = format!("latchkey-listener-{}", b.child.id());
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1) AS t",
+    )
+    .bind(&name)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, 1, "B's listener backend");
+    let since = Instant::now();
+    while b.health().await["invalidations"] != "reconnecting" {
+        assert!(since.elapsed() < Duration::from_secs(2), "B never noticed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        http()
+            .get(format!("{}/readyz", b.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503,
+        "not ready while deaf"
+    );
+    // Revoked through A while B cannot hear it: B refuses on its very next request.
+    let r = api(
+        &a.base,
+        "DELETE",
+        &format!("/v1/keys/{}", key.id),
+        &admin.secret,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = whoami(&b.base, &key.secret).await;
+    assert_eq!((r.status, r.code()), (401, "key_revoked"), "{r:?}");
+    assert_eq!(b.health().await["invalidations"], "reconnecting");
+
+    // Then it listens again, and pushes work as before.
+    let since = Instant::now();
+    while b.health().await["invalidations"] != "listening" {
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "B never listened again:\n{}",
+            b.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    assert_eq!(whoami(&b.base, &again.secret).await.status, 200);
+    let r = api(
+        &a.base,
+        "DELETE",
+        &format!("/v1/keys/{}", again.id),
+        &admin.secret,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    refused_within_a_second(&b.base, &again.secret, "key_revoked", Instant::now()).await;
+    assert!(b.log_text().contains("lost the invalidation listener"));
+    drop((a, b));
+    app.close().await;
+}
+
+/// A Redis server this test owns, on a free port, stopped when dropped.
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<Self> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `n` whoami calls alternating between the replicas; how many were let through.
+async fn successes(replicas: &[&Replica], key: &str, n: usize) -> usize {
+    let mut ok = 0;
+    for i in 0..n {
+        let r = whoami(&replicas[i % replicas.len()].base, key).await;
+        match r.status {
+            200 => ok += 1,
+            429 => assert_eq!(r.code(), "rate_limited"),
+            other => panic!("unexpected {other}: {r:?}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test]
+async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
+    let Some(engine) = postgres() else { return };
+    let port = free_port();
+    let Some(redis) = OwnRedis::start(port) else {
+        eprintln!("SKIPPED: shared rate-limit test needs redis-server on PATH");
+        return;
+    };
+    let app = TestApp::new(&engine).await;
+    let dir = scratch("redis");
+    let store_url = format!("redis://127.0.0.1:{}", redis.port);
+    let flags = [
+        "--rate-limit-store",
+        &store_url,
+        "--rate-limit-professional",
+        "60",
+    ];
+    let a = start(&app.url, &dir, "a", &flags).await;
+    let b = start(&app.url, &dir, "b", &flags).await;
+
+    // 150 calls within a few seconds, alternating: ~60 pass in all (the budget, plus what
+    // refills meanwhile at one a second), not ~120 (60 each).
+    let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    let started = Instant::now();
+    let ok = successes(&[&a, &b], &key.secret, 150).await;
+    let refill = started.elapsed().as_secs() as usize + 1;
+    assert!((60..=60 + refill).contains(&ok), "{ok} passed");
+    // Both replicas answer the same remaining budget in their headers.
+    let r = whoami(&a.base, &key.secret).await;
+    assert_eq!(r.header("x-ratelimit-limit").as_deref(), Some("60"));
+
+    // Redis goes away: traffic is still answered (each replica limits on its own) and logged.
+    drop(redis);
+    let fresh = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    let ok = successes(&[&a, &b], &fresh.secret, 20).await;
+    assert_eq!(ok, 20, "answered from the local limiters");
+    assert!(
+        a.log_text().contains("Redis rate-limit store unavailable"),
+        "{}",
+        a.log_text()
+    );
+
+    // Redis is back (empty): after the retry pause the budget is shared again.
+    let _redis = OwnRedis::start(port).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+    let started = Instant::now();
+    let ok = successes(&[&a, &b], &key.secret, 150).await;
+    let refill = started.elapsed().as_secs() as usize + 1;
+    assert!(
+        (60..=60 + refill).contains(&ok),
+        "{ok} passed after Redis came back"
+    );
+    drop((a, b));
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_cli_revoke_holds_on_a_running_sqlite_server_within_a_second() {
+    let app = TestApp::new(&Engine::Sqlite).await;
+    let dir = scratch("sqlite");
+    let server = start(&app.url, &dir, "only", &[]).await;
+    assert_eq!(server.health().await["invalidations"], "listening");
+
+    // A second server on the same file is refused, saying why.
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &app.url])
+        .args(["--data-dir", dir.join("second").to_str().unwrap()])
+        .args(["--pepper", &test_pepper_hex()])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another Latchkey server is already serving"),
+        "{err}"
+    );
+
+    let mut took = Vec::new();
+    for _ in 0..50 {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        assert_eq!(whoami(&server.base, &key.secret).await.status, 200);
+        assert_eq!(whoami(&server.base, &key.secret).await.status, 200);
+        let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let since = Instant::now();
+        took.push(refused_within_a_second(&server.base, &key.secret, "key_revoked", since).await);
+    }
+    figures("CLI revoke -> refused by the SQLite server", took);
+    drop(server);
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_replica_with_another_pepper_is_refused() {
+    for engine in engines() {
+        let app = TestApp::new(&engine).await;
+        let dir = scratch("pepper");
+        // The first process to load the pepper records its check value; the same pepper passes.
+        let ok = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args([
+                "--database-url",
+                &app.url,
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+            .args(["--pepper", &test_pepper_hex()])
+            .args([
+                "key",
+                "create",
+                "--tenant",
+                "acme",
+                "--name",
+                "x",
+                "--scope",
+                "keys:read",
+            ])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &app.url])
+            .args(["--data-dir", dir.to_str().unwrap()])
+            .args(["--pepper", &"08".repeat(32)])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", app.engine);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("this pepper is not the one"), "{err}");
+        app.close().await;
+    }
+}
