@@ -13,7 +13,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench tools node-deps chromium wrk fmt-check lint unit e2e schemathesis build-debug build-release
+.PHONY: run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release
 
 ## Tools, each installed only when missing.
 tools:
@@ -38,6 +38,10 @@ wrk:
 	@command -v wrk >/dev/null || { echo "==> installing Debian's wrk (load generator)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
+haproxy:
+	@command -v haproxy >/dev/null || { echo "==> installing Debian's haproxy (the load balancer of make cluster)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+
 build-release: tools node-deps
 	cargo leptos build --release
 
@@ -59,20 +63,32 @@ lint: tools
 unit:
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
-	  echo "==> PostgreSQL pass against $(PG_URL)"; \
+	  echo "==> PostgreSQL pass against $(PG_URL), with the multi-replica tests (server/tests/replicas.rs)"; \
+	  command -v redis-server >/dev/null || echo "==> SKIPPING the shared rate-limit test: no redis-server on PATH"; \
 	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server --tests; \
-	else echo "==> SKIPPING the PostgreSQL pass: nothing answers on 127.0.0.1:5432"; fi
+	else echo "==> SKIPPING the PostgreSQL pass and the multi-replica tests: nothing answers on 127.0.0.1:5432"; fi
 
 e2e: build-debug node-deps chromium
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/run.sh
+
+## The whole Playwright suite again through haproxy in front of 2 PostgreSQL-backed replicas.
+e2e-cluster: build-debug node-deps chromium haproxy
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site PG_URL=$(PG_URL) ./end2end/cluster.sh e2e; \
+	else echo "==> SKIPPING the e2e suite through the load balancer: nothing answers on 127.0.0.1:5432"; fi
+
+## make cluster: 2 replicas on a fresh PostgreSQL database behind haproxy; prints the URL.
+cluster: build-release haproxy
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/release/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site PG_URL=$(PG_URL) ./end2end/cluster.sh serve
 
 ## The OpenAPI document against the live debug server: schemathesis (pinned, in a venv).
 schemathesis: build-debug
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey ./end2end/schemathesis.sh
 
-## make test: formatting, lints (server and WASM), Rust tests on both engines, Playwright in Chromium,
-## then schemathesis against /v1/openapi.json.
-test: tools node-deps chromium fmt-check lint unit e2e schemathesis
+## make test: formatting, lints (server and WASM), Rust tests on both engines (with the
+## multi-replica tests on PostgreSQL), Playwright in Chromium against one SQLite server and again
+## through haproxy in front of two PostgreSQL replicas, then schemathesis against /v1/openapi.json.
+test: tools node-deps chromium haproxy fmt-check lint unit e2e e2e-cluster schemathesis
 
 ## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness.
 bench: build-release wrk

@@ -1,4 +1,7 @@
 import { expect, Page } from '@playwright/test';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 
 export const PASSWORD = 'latchkey-demo';
 
@@ -24,4 +27,27 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).not.toHaveURL(/\/signin/);
   await hydrated(page);
+}
+
+/**
+ * Where a secret must never be stored, as [where, text]: every file in the server's data
+ * directory (the SQLite database and its WAL), a dump of the PostgreSQL database when the suite
+ * runs against one (LATCHKEY_STORAGE_DUMP_URL, set by cluster.sh), and the server log.
+ */
+export function storageAndLog(): [string, string][] {
+  const haystacks: [string, string][] = [];
+  const dataDir = process.env.LATCHKEY_DATA_DIR;
+  if (dataDir && fs.existsSync(dataDir)) {
+    for (const f of fs.readdirSync(dataDir)) {
+      const file = path.join(dataDir, f);
+      if (fs.statSync(file).isFile()) haystacks.push([f, fs.readFileSync(file).toString('latin1')]);
+    }
+  }
+  const dumpUrl = process.env.LATCHKEY_STORAGE_DUMP_URL;
+  if (dumpUrl) {
+    haystacks.push(['the PostgreSQL database', execFileSync('pg_dump', ['--data-only', dumpUrl], { maxBuffer: 1 << 30 }).toString('latin1')]);
+  }
+  const logFile = process.env.LATCHKEY_SERVER_LOG;
+  if (logFile) haystacks.push(['server log', fs.readFileSync(logFile, 'utf8')]);
+  return haystacks;
 }

@@ -1,7 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
-import { hydrated, signIn, USERS } from './helpers';
+import { hydrated, signIn, storageAndLog, USERS } from './helpers';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
@@ -246,13 +244,7 @@ test('a key made in the UI works on the API until revoked, and its calls show in
 
 test('no secret appears in the database, the server log or any page', async ({ page }) => {
   expect(secrets.length).toBeGreaterThanOrEqual(3);
-  const dataDir = process.env.LATCHKEY_DATA_DIR!;
-  const logFile = process.env.LATCHKEY_SERVER_LOG!;
-  const haystacks: [string, string][] = [];
-  for (const f of fs.readdirSync(dataDir)) {
-    haystacks.push([f, fs.readFileSync(path.join(dataDir, f)).toString('latin1')]);
-  }
-  haystacks.push(['server log', fs.readFileSync(logFile, 'utf8')]);
+  const haystacks = storageAndLog();
   await signIn(page, USERS.owner);
   for (const p of ['/keys', '/billing', '/audit', '/members']) {
     await page.goto(p);

@@ -1,7 +1,5 @@
 import { test, expect, Locator, Page } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
-import { hydrated, signIn, USERS } from './helpers';
+import { hydrated, signIn, storageAndLog, USERS } from './helpers';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
@@ -52,15 +50,7 @@ const rowWithId = (page: Page, id: string) => page.locator(`[data-testid="key-ro
 
 /** None of `mine` in the page now, the database files or the server log. */
 async function expectNowhere(page: Page, mine: string[]) {
-  const haystacks: [string, string][] = [['the page', await page.content()]];
-  const dataDir = process.env.LATCHKEY_DATA_DIR;
-  const logFile = process.env.LATCHKEY_SERVER_LOG;
-  if (dataDir) {
-    for (const f of fs.readdirSync(dataDir)) {
-      haystacks.push([f, fs.readFileSync(path.join(dataDir, f)).toString('latin1')]);
-    }
-  }
-  if (logFile) haystacks.push(['server log', fs.readFileSync(logFile, 'utf8')]);
+  const haystacks: [string, string][] = [['the page', await page.content()], ...storageAndLog()];
   for (const s of mine) {
     // The random part: neither the prefix nor the checksum alone gives anything away.
     const random = s.slice(8, 40);

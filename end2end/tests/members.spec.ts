@@ -1,7 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
-import { hydrated, signIn, USERS } from './helpers';
+import { hydrated, signIn, storageAndLog, USERS } from './helpers';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
@@ -14,15 +12,9 @@ async function openMembers(page: Page) {
 /** The token's random part is in no database file and not in the server log. */
 function expectTokenNowhere(token: string) {
   const random = token.slice(4);
-  const dataDir = process.env.LATCHKEY_DATA_DIR;
-  const logFile = process.env.LATCHKEY_SERVER_LOG;
-  if (dataDir) {
-    for (const f of fs.readdirSync(dataDir)) {
-      const text = fs.readFileSync(path.join(dataDir, f)).toString('latin1');
-      expect(text.includes(random), `invitation token found in ${f}`).toBe(false);
-    }
+  for (const [where, text] of storageAndLog()) {
+    expect(text.includes(random), `invitation token found in ${where}`).toBe(false);
   }
-  if (logFile) expect(fs.readFileSync(logFile, 'utf8').includes(random), 'token in the server log').toBe(false);
 }
 
 test('the owner invites a member, who joins in a fresh browser, reads keys, and loses them as viewer', async ({ page, browser }) => {
