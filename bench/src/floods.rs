@@ -103,6 +103,14 @@ pub async fn run(work: &Path, site_root: &Path, secs: u64) -> Result<()> {
         ..Settings::default()
     };
     let state = AppState::new(db.clone(), settings, pepper);
+    // Cached figures need the cache trusted, i.e. the invalidation listener running.
+    if !state
+        .verifier
+        .wait_listening(std::time::Duration::from_secs(10))
+        .await
+    {
+        anyhow::bail!("the invalidation listener did not start");
+    }
     let options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")
         .site_root(site_root.display().to_string())

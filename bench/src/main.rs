@@ -31,6 +31,7 @@ use store::{AppState, Settings};
 use tower::ServiceExt;
 
 mod audit;
+mod engines;
 mod floods;
 
 #[derive(Debug, clap::Parser)]
@@ -52,6 +53,9 @@ struct Args {
     /// `LATCHKEY_BENCH_POSTGRES_URL` is set).
     #[arg(long)]
     audit_only: bool,
+    /// Run only the per-engine and per-rate-limit-store figures.
+    #[arg(long)]
+    engines_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -95,6 +99,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     if args.audit_only {
         return audit::run(work, &args.site_root).await;
     }
+    if args.engines_only {
+        return engines::run(work, &args.site_root, args.seconds, args.connections).await;
+    }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
     store::demo::seed_demo(&db)
@@ -107,6 +114,14 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         .site_root(args.site_root.display().to_string())
         .build();
     let state = AppState::new(db.clone(), settings(), pepper.clone());
+    // Cached figures need the cache trusted, i.e. the invalidation listener running.
+    if !state
+        .verifier
+        .wait_listening(std::time::Duration::from_secs(10))
+        .await
+    {
+        anyhow::bail!("the invalidation listener did not start");
+    }
     let (acme, _) = store::tenants::by_slug(&db, "acme")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -251,6 +266,7 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         with_flood.rps / alone.rps
     ));
 
+    engines::run(work, &args.site_root, d, c).await?;
     floods::run(work, &args.site_root, args.flood_seconds).await?;
 
     // 3. The admin list at 1k and 100k keys.

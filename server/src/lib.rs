@@ -92,10 +92,19 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             headers::api,
         ))
         .with_state(state.app.clone());
-    Router::new().merge(api).merge(site.with_state(state))
+    Router::new()
+        .route("/livez", get(livez))
+        .merge(api)
+        .merge(site.with_state(state))
 }
 
-/// Liveness: the database answers. Also says how this process hears cache invalidations
+/// Liveness of the process alone (no storage, no layers): for an orchestrator's restart check,
+/// and the bench's bare route of this router.
+async fn livez() -> &'static str {
+    "ok"
+}
+
+/// Health: the database answers. Also says how this process hears cache invalidations
 /// (`listening`, or `reconnecting` while it verifies every key from storage instead).
 async fn healthz(State(state): State<AppState>) -> Response {
     let invalidations = state.verifier.listen_state().as_str();

@@ -415,6 +415,26 @@ async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
     let r = whoami(&a.base, &key.secret).await;
     assert_eq!(r.header("x-ratelimit-limit").as_deref(), Some("60"));
 
+    // Sign-in throttles are shared too: wrong passwords for one email, alternating replicas,
+    // are refused after the email's 3 (each replica alone would allow more).
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let r = http()
+            .post(format!("{base}/api/sign_in"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[
+                ("email", "owner@acme.test"),
+                ("password", "not the password"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses[..3].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[3], 429, "{statuses:?}");
+
     // Redis goes away: traffic is still answered (each replica limits on its own) and logged.
     drop(redis);
     let fresh = app.make_key("acme", &["keys:read"], Mode::Live, "").await;

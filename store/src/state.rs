@@ -132,7 +132,7 @@ impl AppState {
                 ..UsageConfig::default()
             },
         );
-        let sign_in = Arc::new(sign_in);
+        let sign_in = Arc::new(sign_in.with_shared(verifier.shared_store()));
         spawn_upkeep(
             Arc::downgrade(&verifier),
             Arc::downgrade(&sign_in),

@@ -20,7 +20,7 @@ pub struct InvitationInfo {
 pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError> {
     use crate::guard::{current_client_ip, optional_session, state};
     let state = state()?;
-    state.sign_in.link_attempt(current_client_ip()?)?;
+    state.sign_in.link_attempt(current_client_ip()?).await?;
     let invitation = store::members::invites::lookup(&state.db, &token).await?;
     // A session of a person who belongs to nothing yet is no session here.
     let signed_in_as = optional_session().await.ok().flatten().map(|s| s.email);
@@ -35,7 +35,7 @@ pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError
 pub async fn accept_new(token: String, name: String, password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, set_session_cookie, state};
     let state = state()?;
-    state.sign_in.link_attempt(current_client_ip()?)?;
+    state.sign_in.link_attempt(current_client_ip()?).await?;
     let session = store::members::invites::accept_new(
         &state.db,
         state.settings.session_policy(),
@@ -80,6 +80,6 @@ pub async fn change_password(
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, state};
     let state = state()?;
-    state.sign_in.link_attempt(current_client_ip()?)?;
+    state.sign_in.link_attempt(current_client_ip()?).await?;
     store::auth::password::reset_password(&state.db, &token, new_password).await
 }

@@ -6,9 +6,13 @@ use super::{
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::Db;
 use crate::throttle::{client_key, Bounded};
+use crate::verify::shared::SharedLimiter;
+use crate::verify::RateInfo;
 use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::verify::Rejection;
 use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a client that failed a sign-in stays "a client that failed recently".
@@ -22,6 +26,11 @@ pub const FAILED_CLIENT_SECS: u64 = 15 * 60;
 /// The per-email lock applies only to clients that failed recently: a stranger guessing an
 /// owner's password cannot keep the owner, signing in correctly from elsewhere, out.
 pub struct SignIn {
+    /// With `--rate-limit-store redis://…`, every budget and the recently-failed set live in
+    /// Redis, shared by all replicas; the local ones answer while Redis does not.
+    shared: Option<Arc<SharedLimiter>>,
+    per_email: u32,
+    per_ip: u32,
     by_ip: Bounded<u128>,
     failures_by_email: Bounded<[u8; 16]>,
     failed_clients: moka::sync::Cache<u128, ()>,
@@ -38,6 +47,9 @@ const SIGN_IN_CAP: usize = 100_000;
 impl SignIn {
     pub fn new(per_email: u32, per_ip: u32) -> Self {
         Self {
+            shared: None,
+            per_email,
+            per_ip,
             by_ip: Bounded::per_minute(per_ip, SIGN_IN_CAP),
             failures_by_email: Bounded::per_minute(per_email, SIGN_IN_CAP),
             failed_clients: moka::sync::Cache::builder()
@@ -49,6 +61,59 @@ impl SignIn {
         }
     }
 
+    /// Shares the budgets through Redis (the verifier's store).
+    pub fn with_shared(mut self, shared: Option<Arc<SharedLimiter>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// One attempt from the client's budget.
+    async fn spend_ip(&self, client: u128) -> AppResult<()> {
+        if let Some(shared) = &self.shared {
+            if let Ok(answer) = shared
+                .take(&format!("sign-in-ip:{client:032x}"), self.per_ip)
+                .await
+            {
+                return shared_verdict(answer);
+            }
+        }
+        throttled(self.by_ip.check(&client))
+    }
+
+    /// One failure from the email's budget.
+    async fn spend_email(&self, email: &[u8; 16]) -> AppResult<()> {
+        if let Some(shared) = &self.shared {
+            let bucket = format!("sign-in-email:{}", hex::encode(email));
+            if let Ok(answer) = shared.take(&bucket, self.per_email).await {
+                return shared_verdict(answer);
+            }
+        }
+        throttled(self.failures_by_email.check(email))
+    }
+
+    async fn failed_recently(&self, client: u128) -> bool {
+        if let Some(shared) = &self.shared {
+            if let Ok(yes) = shared
+                .marked(&format!("sign-in-failed:{client:032x}"))
+                .await
+            {
+                return yes || self.failed_clients.contains_key(&client);
+            }
+        }
+        self.failed_clients.contains_key(&client)
+    }
+
+    async fn remember_failure(&self, client: u128) {
+        if let Some(shared) = &self.shared {
+            let bucket = format!("sign-in-failed:{client:032x}");
+            let _ = shared
+                .mark(&bucket, Duration::from_secs(FAILED_CLIENT_SECS))
+                .await;
+        }
+        // Kept here too: if Redis goes away, this replica still knows.
+        self.failed_clients.insert(client, ());
+    }
+
     /// Upkeep (the server runs it every minute): prune and bound every throttle.
     pub fn housekeeping(&self) {
         self.by_ip.housekeeping();
@@ -58,8 +123,8 @@ impl SignIn {
 
     /// A one-time link (invitation, password reset) tried from `ip`: it spends the same
     /// per-address budget as signing in, so guessing links costs what guessing passwords does.
-    pub fn link_attempt(&self, ip: IpAddr) -> AppResult<()> {
-        throttled(self.by_ip.check(&client_key(Some(ip))))
+    pub async fn link_attempt(&self, ip: IpAddr) -> AppResult<()> {
+        self.spend_ip(client_key(Some(ip))).await
     }
 
     /// (clients, emails, clients that failed recently) held now: for tests and metrics.
@@ -90,6 +155,19 @@ fn throttled(r: Result<(), u64>) -> AppResult<()> {
     r.map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
 }
 
+fn shared_verdict(answer: Result<RateInfo, Rejection>) -> AppResult<()> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(Rejection::RateLimited { retry_after_secs }) => {
+            Err(AppError::RateLimited { retry_after_secs })
+        }
+        // The GCRA answers nothing else; were it to, refusing is the safe side.
+        Err(_) => Err(AppError::RateLimited {
+            retry_after_secs: 60,
+        }),
+    }
+}
+
 /// Signs in and returns the new session's cookie token. An unknown email and a wrong password
 /// get the same answer in about the same time; attempts are throttled per client address, and
 /// failures per email for clients that failed recently. A session the browser presented
@@ -108,11 +186,11 @@ pub async fn sign_in(
     // Length and shape first: nothing a stranger sends is kept before this passes.
     let email = validate_email(email)?;
     let client = client_key(Some(ip));
-    throttled(gate.by_ip.check(&client))?;
+    gate.spend_ip(client).await?;
     let email_key = email_key(&email);
-    let failed_before = gate.failed_clients.contains_key(&client);
+    let failed_before = gate.failed_recently(client).await;
     if failed_before {
-        throttled(gate.failures_by_email.check(&email_key))?;
+        gate.spend_email(&email_key).await?;
     }
 
     #[derive(sqlx::FromRow)]
@@ -138,9 +216,9 @@ pub async fn sign_in(
     let Some(user_id) = user_id.filter(|_| ok) else {
         if !failed_before {
             // A first failure spends from the email's budget too, without being refused by it.
-            let _ = gate.failures_by_email.check(&email_key);
+            let _ = gate.spend_email(&email_key).await;
         }
-        gate.failed_clients.insert(client, ());
+        gate.remember_failure(client).await;
         tracing::info!(%ip, "sign-in failed");
         // Against no tenant (the email may be anyone's), by the email's hash, never the password.
         let details =

@@ -10,7 +10,7 @@
 mod limiter;
 pub mod push;
 mod request_ids;
-mod shared;
+pub mod shared;
 pub mod usage;
 
 use crate::throttle::{client_key, FailureGate, BLOCK_SECS};
@@ -140,7 +140,7 @@ pub struct Verifier {
     limiters: Limiters,
     /// Budgets kept in Redis for every replica at once; the local `limiters` answer when
     /// it is not configured or does not answer.
-    shared: Option<shared::SharedLimiter>,
+    shared: Option<Arc<shared::SharedLimiter>>,
     failed: FailureGate,
     /// Key lookups that reached storage (the throttle's effect is visible here).
     pub storage_lookups: AtomicU64,
@@ -187,6 +187,7 @@ impl Verifier {
         let ttl = config.cache_ttl;
         let shared = config.shared_rate_limits.as_deref().and_then(|url| {
             shared::SharedLimiter::new(url)
+                .map(Arc::new)
                 .map_err(|e| tracing::error!(error = %e, "Redis rate-limit store refused; limiting per process"))
                 .ok()
         });
@@ -242,7 +243,7 @@ impl Verifier {
     ) -> Result<RateInfo, Rejection> {
         if let (Some(shared), true) = (&self.shared, tenant.plan != Plan::Starter) {
             let limit = self.limiters.limits.per_minute(tenant.plan);
-            if let Ok(answer) = shared.take(&key.public_id, limit).await {
+            if let Ok(answer) = shared.take(&format!("key:{}", key.public_id), limit).await {
                 return answer;
             }
         }
@@ -406,6 +407,11 @@ impl Verifier {
     pub fn forget_tenant(&self, tenant_id: i64) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.tenants.invalidate(&tenant_id);
+    }
+
+    /// The Redis store every budget is shared through, when configured (sign-in uses it too).
+    pub fn shared_store(&self) -> Option<Arc<shared::SharedLimiter>> {
+        self.shared.clone()
     }
 
     /// Whether cached entries may answer: caching is on and this process hears every change.

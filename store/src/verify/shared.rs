@@ -1,5 +1,5 @@
-//! Per-key rate limits shared by every replica through Redis: the same GCRA as the local
-//! limiter (a budget of `limit` requests refilling evenly over a minute), kept as one
+//! Budgets shared by every replica through Redis (`--rate-limit-store redis://…`): per-key rate
+//! limits and the sign-in throttles. The same GCRA as the local limiter (a budget of `limit` requests refilling evenly over a minute), kept as one
 //! "theoretical arrival time" per key and updated atomically by a Lua script that reads
 //! Redis's own clock, so replicas with skewed clocks still share one budget.
 //!
@@ -40,7 +40,7 @@ redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
 return {1, 0, new_tat - now}
 ";
 
-pub(super) struct SharedLimiter {
+pub struct SharedLimiter {
     conn: ConnectionManager,
     script: redis::Script,
     /// Milliseconds since `started` before which Redis is not asked (after a failure).
@@ -48,15 +48,31 @@ pub(super) struct SharedLimiter {
     /// When the fallback was last logged (ms since `started`), so an outage logs once in a while.
     logged_ms: AtomicI64,
     started: Instant,
-    prefix: String,
 }
 
-/// Why the shared limiter could not answer: the caller uses its local one.
-pub(super) struct Unavailable;
+/// Why the shared store could not answer: the caller uses its local state.
+pub struct Unavailable;
+
+/// Every Redis key of ours starts with this.
+const PREFIX: &str = "latchkey:";
+
+/// One request to Redis.
+enum Op<'a> {
+    /// Take one from a GCRA budget.
+    Gcra {
+        key: &'a str,
+        interval: u64,
+        burst: u64,
+    },
+    /// Remember a flag for `ttl_ms`.
+    Mark { key: &'a str, ttl_ms: u64 },
+    /// Whether a flag is set.
+    Marked { key: &'a str },
+}
 
 impl SharedLimiter {
     /// Connects lazily: a Redis that is down at start only means local limits until it is up.
-    pub(super) fn new(url: &str) -> Result<Self, redis::RedisError> {
+    pub fn new(url: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CALL_TIMEOUT))
@@ -69,7 +85,6 @@ impl SharedLimiter {
             down_until_ms: AtomicI64::new(0),
             logged_ms: AtomicI64::new(i64::MIN),
             started: Instant::now(),
-            prefix: "latchkey:rate:".to_owned(),
         })
     }
 
@@ -77,45 +92,25 @@ impl SharedLimiter {
         i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Takes one request from the budget of the key `public_id` (public ids are random and
-    /// unique across databases, so replicas of other deployments on one Redis never collide).
-    pub(super) async fn take(
+    /// Takes one request from `bucket`'s budget of `limit` a minute (`key:<public id>` for an
+    /// API key: public ids are random and unique across databases, so deployments sharing a
+    /// Redis never collide; `sign-in-ip:…`, `sign-in-email:…` for the sign-in throttles).
+    pub async fn take(
         &self,
-        public_id: &str,
+        bucket: &str,
         limit: u32,
     ) -> Result<Result<RateInfo, Rejection>, Unavailable> {
-        if self.elapsed_ms() < self.down_until_ms.load(Ordering::Relaxed) {
-            return Err(Unavailable);
-        }
         let limit_ms = RATE_WINDOW_SECS * 1000;
         let interval = (limit_ms / u64::from(limit.max(1))).max(1);
         let burst = interval * u64::from(limit.max(1));
-        let key = format!("{}{public_id}", self.prefix);
-        // A second try right away: the first after an outage finds the old connection broken
-        // (the manager starts reconnecting), the second gets the new one.
-        let mut why = String::new();
-        let mut answer = None;
-        for _ in 0..2 {
-            let mut conn = self.conn.clone();
-            let mut invocation = self.script.key(&key);
-            invocation.arg(interval).arg(burst);
-            let call = invocation.invoke_async::<(i64, i64, i64)>(&mut conn);
-            match tokio::time::timeout(CALL_TIMEOUT, call).await {
-                Ok(Ok(a)) => {
-                    answer = Some(a);
-                    break;
-                }
-                Ok(Err(e)) => why = e.to_string(),
-                Err(_) => {
-                    why = "timed out".to_owned();
-                    break;
-                }
-            }
-        }
-        let Some(answer) = answer else {
-            return Err(self.failed(&why));
-        };
-        let (allowed, wait_ms, full_ms) = answer;
+        let key = format!("{PREFIX}{bucket}");
+        let (allowed, wait_ms, full_ms) = self
+            .run::<(i64, i64, i64)>(Op::Gcra {
+                key: &key,
+                interval,
+                burst,
+            })
+            .await?;
         let wait_ms = u64::try_from(wait_ms).unwrap_or(0);
         let full_ms = u64::try_from(full_ms).unwrap_or(0);
         if allowed == 1 {
@@ -129,6 +124,66 @@ impl SharedLimiter {
             Ok(Err(Rejection::RateLimited {
                 retry_after_secs: wait_ms.div_ceil(1000).max(1),
             }))
+        }
+    }
+
+    /// Sets the flag `bucket` for `ttl`.
+    pub async fn mark(&self, bucket: &str, ttl: Duration) -> Result<(), Unavailable> {
+        let key = format!("{PREFIX}{bucket}");
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run::<()>(Op::Mark { key: &key, ttl_ms }).await
+    }
+
+    /// Whether the flag `bucket` is set.
+    pub async fn marked(&self, bucket: &str) -> Result<bool, Unavailable> {
+        let key = format!("{PREFIX}{bucket}");
+        self.run::<bool>(Op::Marked { key: &key }).await
+    }
+
+    /// Runs `op` unless Redis failed within the last [`RETRY_AFTER`]; on failure, marks it down
+    /// and logs (at most every 10 s).
+    async fn run<T: redis::FromRedisValue>(&self, op: Op<'_>) -> Result<T, Unavailable> {
+        if self.elapsed_ms() < self.down_until_ms.load(Ordering::Relaxed) {
+            return Err(Unavailable);
+        }
+        // A second try right away: the first after an outage finds the old connection broken
+        // (the manager starts reconnecting), the second gets the new one.
+        let mut why = String::new();
+        for _ in 0..2 {
+            match tokio::time::timeout(CALL_TIMEOUT, self.attempt::<T>(&op)).await {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(e)) => why = e.to_string(),
+                Err(_) => {
+                    why = "timed out".to_owned();
+                    break;
+                }
+            }
+        }
+        Err(self.failed(&why))
+    }
+
+    async fn attempt<T: redis::FromRedisValue>(&self, op: &Op<'_>) -> redis::RedisResult<T> {
+        let mut conn = self.conn.clone();
+        match op {
+            Op::Gcra {
+                key,
+                interval,
+                burst,
+            } => {
+                let mut invocation = self.script.key(*key);
+                invocation.arg(*interval).arg(*burst);
+                invocation.invoke_async(&mut conn).await
+            }
+            Op::Mark { key, ttl_ms } => {
+                redis::cmd("SET")
+                    .arg(*key)
+                    .arg(1)
+                    .arg("PX")
+                    .arg(*ttl_ms)
+                    .query_async(&mut conn)
+                    .await
+            }
+            Op::Marked { key } => redis::cmd("EXISTS").arg(*key).query_async(&mut conn).await,
         }
     }
 

@@ -1,0 +1,134 @@
+//! Figures per engine and per rate-limit store: uncached verification (every lookup reads
+//! storage) and `/v1/whoami` throughput on SQLite and PostgreSQL (when
+//! `LATCHKEY_BENCH_POSTGRES_URL` names a server; a fresh database is created and dropped), the
+//! whoami cost against the router's bare `/livez`, and whoami with `--rate-limit-store
+//! redis://127.0.0.1:6379` when Redis answers there.
+
+use super::{cpu_secs, make_key, ms, per_second, say, serve, settings, tenant_id, wrk};
+use anyhow::{Context, Result};
+use latchkey_domain::keys::Pepper;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use store::db::Db;
+use store::verify::usage::UsageConfig;
+use store::verify::{Verifier, VerifierConfig};
+use store::{AppState, Settings};
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+pub async fn run(work: &Path, site_root: &Path, seconds: u64, connections: u32) -> Result<()> {
+    say("Per engine (release build; wrk -t2 on loopback, sharing the 2 cores)");
+    say("                                        uncached verify/s   whoami req/s  whoami CPU/req   /livez CPU/req  livez/whoami CPU");
+    let sqlite = format!("sqlite://{}/engines.db", work.display());
+    one(&sqlite, "SQLite", site_root, seconds, connections, None).await?;
+    let admin = std::env::var("LATCHKEY_BENCH_POSTGRES_URL").unwrap_or_default();
+    if admin.is_empty() {
+        say("  PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)");
+    } else {
+        let name = format!("lk_bench_{}", std::process::id());
+        let admin_db = Db::connect(&admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin_db.pool)
+            .await?;
+        let base = admin
+            .rsplit_once('/')
+            .context("LATCHKEY_BENCH_POSTGRES_URL has no database name")?
+            .0;
+        let result = one(
+            &format!("{base}/{name}"),
+            "PostgreSQL",
+            site_root,
+            seconds,
+            connections,
+            None,
+        )
+        .await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin_db.pool)
+            .await?;
+        result?;
+    }
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() {
+        let url = format!("sqlite://{}/engines-redis.db", work.display());
+        one(
+            &url,
+            "SQLite, Redis rate limits",
+            site_root,
+            seconds,
+            connections,
+            Some(REDIS),
+        )
+        .await?;
+    } else {
+        say("  Redis rate-limit store: skipped (nothing answers on 127.0.0.1:6379)");
+    }
+    say("");
+    Ok(())
+}
+
+async fn one(
+    url: &str,
+    label: &str,
+    site_root: &Path,
+    seconds: u64,
+    connections: u32,
+    rate_store: Option<&str>,
+) -> Result<()> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    store::demo::seed_demo(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
+    let pepper = Pepper::new((0..32).map(|_| rand::random::<u8>()).collect()).context("pepper")?;
+    let state = AppState::new(
+        db.clone(),
+        Settings {
+            rate_limit_store: rate_store.map(str::to_owned),
+            ..settings()
+        },
+        pepper.clone(),
+    );
+    if !state.verifier.wait_listening(Duration::from_secs(10)).await {
+        anyhow::bail!("{label}: the invalidation listener did not start");
+    }
+    let acme = tenant_id(&db, "acme").await?;
+    let secret = make_key(&state, acme, "bench").await?;
+    let uncached_verifier = Verifier::new(
+        db.clone(),
+        Arc::new(pepper),
+        VerifierConfig {
+            cache_capacity: 0,
+            limits: settings().limits,
+            ..VerifierConfig::default()
+        },
+        UsageConfig::default(),
+    );
+    let uncached = per_second(5_000, || uncached_verifier.verify(&secret, None)).await?;
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(site_root.display().to_string())
+        .build();
+    let base = serve(server::router(state.clone(), options)).await?;
+    let auth = format!("Authorization: Bearer {secret}");
+    wrk(&base, "/livez", None, 2, connections, None)?;
+    wrk(&base, "/v1/whoami", Some(&auth), 2, connections, None)?;
+    let live = wrk(&base, "/livez", None, seconds, connections, None)?;
+    // The warm-up's usage is written before the measured run, and the run's own (up to a
+    // flush interval's worth still queued when wrk stops) inside its CPU window.
+    state.verifier.usage.flush().await;
+    let cpu_before = cpu_secs();
+    let mut whoami = wrk(&base, "/v1/whoami", Some(&auth), seconds, connections, None)?;
+    state.verifier.usage.flush().await;
+    whoami.server_cpu_ms_per_req =
+        (cpu_secs() - cpu_before) * 1000.0 / (whoami.rps * seconds as f64).max(1.0);
+    say(&format!(
+        "  {label:<36} {uncached:>16.0}   {:>12.0}  {:>14}   {:>14}  {:>15.2}",
+        whoami.rps,
+        ms(whoami.server_cpu_ms_per_req),
+        ms(live.server_cpu_ms_per_req),
+        live.server_cpu_ms_per_req / whoami.server_cpu_ms_per_req.max(1e-9)
+    ));
+    db.pool.close().await;
+    Ok(())
+}
