@@ -400,6 +400,8 @@ async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
         &store_url,
         "--rate-limit-professional",
         "60",
+        "--sign-in-per-email",
+        "3",
     ];
     let a = start(&app.url, &dir, "a", &flags).await;
     let b = start(&app.url, &dir, "b", &flags).await;
