@@ -123,15 +123,7 @@ case "$MODE" in
     status=0
     BASE_URL="$BASE" LATCHKEY_DATA_DIR="$WORK/data-1" LATCHKEY_SERVER_LOG="$LOG" \
       LATCHKEY_STORAGE_DUMP_URL="$DB_URL" npx playwright test "$@" || status=$?
-    node -e '
-const fs = require("fs");
-let passed = 0, failed = 0;
-try {
-  const r = JSON.parse(fs.readFileSync(".tmp/results.json", "utf8"));
-  passed = r.stats.expected; failed = r.stats.unexpected + r.stats.flaky;
-} catch (e) { failed = 1; }
-console.log(`E2E through haproxy and '"$REPLICAS"' replicas: ${passed} passed, ${failed} failed`);
-'
+    node summary.cjs "E2E through haproxy and $REPLICAS replicas"
     revoke_check || status=1
     exit $status
     ;;

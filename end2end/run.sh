@@ -27,13 +27,5 @@ status=0
 BASE_URL="http://127.0.0.1:$PORT" LATCHKEY_DATA_DIR="$WORK/data" LATCHKEY_SERVER_LOG="$LOG" \
   npx playwright test "$@" || status=$?
 
-node -e '
-const fs = require("fs");
-let passed = 0, failed = 0;
-try {
-  const r = JSON.parse(fs.readFileSync(".tmp/results.json", "utf8"));
-  passed = r.stats.expected; failed = r.stats.unexpected + r.stats.flaky;
-} catch (e) { failed = 1; }
-console.log(`E2E: ${passed} passed, ${failed} failed`);
-'
+node summary.cjs E2E
 exit $status

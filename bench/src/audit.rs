@@ -4,11 +4,11 @@
 //! memory while it streams), and the Audit log page's server function through the real router,
 //! unfiltered, deep, and with each kind of filter.
 
-use crate::{make_key, ms, say, settings, sign_in};
+use crate::{make_key, ms, on_fresh_postgres, say, settings, sign_in};
 use anyhow::{bail, Context, Result};
 use axum::body::{Body, HttpBody};
 use axum::http::StatusCode;
-use latchkey_domain::keys::{random_base62, Pepper};
+use latchkey_domain::keys::Pepper;
 use latchkey_domain::time::format_date;
 use std::path::Path;
 use std::time::Instant;
@@ -30,26 +30,13 @@ const KEY_NAME: &str = "audit bench key";
 pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
     let sqlite = format!("sqlite://{}/audit.db", work.display());
     one_engine(&sqlite, "SQLite", site_root).await?;
-    let admin_url = std::env::var("LATCHKEY_BENCH_POSTGRES_URL").unwrap_or_default();
-    if admin_url.is_empty() {
+    let ran =
+        on_fresh_postgres(|url| async move { one_engine(&url, "PostgreSQL", site_root).await })
+            .await?;
+    if !ran {
         say("Audit log on PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)\n");
-        return Ok(());
     }
-    let name = format!("lk_bench_{}", random_base62(12).to_lowercase());
-    let admin = Db::connect(&admin_url).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin.pool)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .context("LATCHKEY_BENCH_POSTGRES_URL has no database name")?;
-    let result = one_engine(&format!("{base}/{name}"), "PostgreSQL", site_root).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin.pool)
-        .await?;
-    admin.pool.close().await;
-    result
+    Ok(())
 }
 
 async fn one_engine(url: &str, label: &str, site_root: &Path) -> Result<()> {

@@ -4,50 +4,31 @@
 //! whoami cost against the router's bare `/livez`, and whoami with `--rate-limit-store
 //! redis://127.0.0.1:6379` when Redis answers there.
 
-use super::{cpu_secs, make_key, ms, per_second, say, serve, settings, tenant_id, wrk};
+use super::{
+    cpu_secs, make_key, ms, on_fresh_postgres, per_second, say, serve, settings, tenant_id,
+    uncached_verifier, wrk,
+};
 use anyhow::{Context, Result};
 use latchkey_domain::keys::Pepper;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use store::db::Db;
-use store::verify::usage::UsageConfig;
-use store::verify::{Verifier, VerifierConfig};
 use store::{AppState, Settings};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
 
 pub async fn run(work: &Path, site_root: &Path, seconds: u64, connections: u32) -> Result<()> {
     say("Per engine (release build; wrk -t2 on loopback, sharing the 2 cores)");
-    say("                                        uncached verify/s   whoami req/s  whoami CPU/req   /livez CPU/req  livez/whoami CPU");
+    say("server CPU per request in brackets; whoami/healthz: throughput ratio against the unauthenticated route");
+    say("                              uncached verify/s   /v1/whoami req/s     /healthz req/s      /livez req/s  whoami/healthz");
     let sqlite = format!("sqlite://{}/engines.db", work.display());
     one(&sqlite, "SQLite", site_root, seconds, connections, None).await?;
-    let admin = std::env::var("LATCHKEY_BENCH_POSTGRES_URL").unwrap_or_default();
-    if admin.is_empty() {
+    let ran = on_fresh_postgres(|url| async move {
+        one(&url, "PostgreSQL", site_root, seconds, connections, None).await
+    })
+    .await?;
+    if !ran {
         say("  PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)");
-    } else {
-        let name = format!("lk_bench_{}", std::process::id());
-        let admin_db = Db::connect(&admin).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin_db.pool)
-            .await?;
-        let base = admin
-            .rsplit_once('/')
-            .context("LATCHKEY_BENCH_POSTGRES_URL has no database name")?
-            .0;
-        let result = one(
-            &format!("{base}/{name}"),
-            "PostgreSQL",
-            site_root,
-            seconds,
-            connections,
-            None,
-        )
-        .await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&admin_db.pool)
-            .await?;
-        result?;
     }
     if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() {
         let url = format!("sqlite://{}/engines-redis.db", work.display());
@@ -94,16 +75,7 @@ async fn one(
     }
     let acme = tenant_id(&db, "acme").await?;
     let secret = make_key(&state, acme, "bench").await?;
-    let uncached_verifier = Verifier::new(
-        db.clone(),
-        Arc::new(pepper),
-        VerifierConfig {
-            cache_capacity: 0,
-            limits: settings().limits,
-            ..VerifierConfig::default()
-        },
-        UsageConfig::default(),
-    );
+    let uncached_verifier = uncached_verifier(&db, &pepper);
     let uncached = per_second(5_000, || uncached_verifier.verify(&secret, None)).await?;
     let options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")
@@ -112,8 +84,10 @@ async fn one(
     let base = serve(server::router(state.clone(), options)).await?;
     let auth = format!("Authorization: Bearer {secret}");
     wrk(&base, "/livez", None, 2, connections, None)?;
+    wrk(&base, "/healthz", None, 2, connections, None)?;
     wrk(&base, "/v1/whoami", Some(&auth), 2, connections, None)?;
     let live = wrk(&base, "/livez", None, seconds, connections, None)?;
+    let health = wrk(&base, "/healthz", None, seconds, connections, None)?;
     // The warm-up's usage is written before the measured run, and the run's own (up to a
     // flush interval's worth still queued when wrk stops) inside its CPU window.
     state.verifier.usage.flush().await;
@@ -122,12 +96,13 @@ async fn one(
     state.verifier.usage.flush().await;
     whoami.server_cpu_ms_per_req =
         (cpu_secs() - cpu_before) * 1000.0 / (whoami.rps * seconds as f64).max(1.0);
+    let cell = |r: &super::WrkResult| format!("{:.0} ({})", r.rps, ms(r.server_cpu_ms_per_req));
     say(&format!(
-        "  {label:<36} {uncached:>16.0}   {:>12.0}  {:>14}   {:>14}  {:>15.2}",
-        whoami.rps,
-        ms(whoami.server_cpu_ms_per_req),
-        ms(live.server_cpu_ms_per_req),
-        live.server_cpu_ms_per_req / whoami.server_cpu_ms_per_req.max(1e-9)
+        "  {label:<26} {uncached:>16.0}   {:>16}   {:>16}  {:>16}  {:>14.2}",
+        cell(&whoami),
+        cell(&health),
+        cell(&live),
+        whoami.rps / health.rps.max(1e-9)
     ));
     db.pool.close().await;
     Ok(())

@@ -63,13 +63,11 @@ pub async fn site(State(state): State<AppState>, req: Request, next: Next) -> Re
     res
 }
 
-/// Around every `/v1` answer: JSON only, never cached (a create or roll carries a secret).
-pub async fn api(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    common(h, !state.settings.insecure_cookies);
+/// On every `/v1` answer (set by the envelope, one layer fewer per request): JSON only, never
+/// cached (a create or roll carries a secret).
+pub fn api(h: &mut HeaderMap, https: bool) {
+    common(h, https);
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 fn common(h: &mut HeaderMap, https: bool) {

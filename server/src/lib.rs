@@ -86,12 +86,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     // `/v1` sits outside the site's layers: it has its own envelope (request ids, JSON errors)
     // and its answers are small, so per-request tracing and compression would only cost
     // (measured: about 6 µs of server CPU per call, a fifth of a verified request).
-    let api = v1::router(state.app.clone())
-        .layer(middleware::from_fn_with_state(
-            state.app.clone(),
-            headers::api,
-        ))
-        .with_state(state.app.clone());
+    let api = v1::router(state.app.clone()).with_state(state.app.clone());
     Router::new()
         .route("/livez", get(livez))
         .merge(api)

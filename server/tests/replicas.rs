@@ -152,29 +152,53 @@ fn figures(what: &str, mut samples: Vec<Duration>) -> String {
     line
 }
 
+/// Two replicas, A and B, serving a fresh PostgreSQL test app's database (B with `b_extra`
+/// flags too), and a `*` key to act through them with. `None` (said) without PostgreSQL.
+struct Pair {
+    app: TestApp,
+    a: Replica,
+    b: Replica,
+    admin: TestKey,
+}
+
+async fn pair(label: &str, both: &[&str], b_extra: &[&str]) -> Option<Pair> {
+    let engine = postgres()?;
+    let app = TestApp::new(&engine).await;
+    let dir = scratch(label);
+    let a = start(&app.url, &dir, "a", both).await;
+    let b_flags: Vec<&str> = both.iter().chain(b_extra).copied().collect();
+    let b = start(&app.url, &dir, "b", &b_flags).await;
+    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+    Some(Pair { app, a, b, admin })
+}
+
+impl Pair {
+    /// Revokes `id` through replica A's `/v1`.
+    async fn revoke_on_a(&self, id: &str) {
+        let path = format!("/v1/keys/{id}");
+        let r = api(&self.a.base, "DELETE", &path, &self.admin.secret, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+
+    async fn close(self) {
+        drop((self.a, self.b));
+        self.app.close().await;
+    }
+}
+
 #[tokio::test]
 async fn revoke_on_a_is_refused_by_b_within_a_second() {
-    let Some(engine) = postgres() else { return };
-    let app = TestApp::new(&engine).await;
-    let dir = scratch("revoke");
-    let a = start(&app.url, &dir, "a", &[]).await;
-    let b = start(&app.url, &dir, "b", &[]).await;
-    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+    let Some(p) = pair("revoke", &[], &[]).await else {
+        return;
+    };
+    let (app, b) = (&p.app, &p.b);
     let mut took = Vec::new();
     for _ in 0..50 {
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         // Warm: B has the key in its cache.
         assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
         assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
-        let r = api(
-            &a.base,
-            "DELETE",
-            &format!("/v1/keys/{}", key.id),
-            &admin.secret,
-            None,
-        )
-        .await;
-        assert_eq!(r.status, 200, "{r:?}");
+        p.revoke_on_a(&key.id).await;
         let since = Instant::now();
         took.push(refused_within_a_second(&b.base, &key.secret, "key_revoked", since).await);
     }
@@ -197,18 +221,15 @@ async fn revoke_on_a_is_refused_by_b_within_a_second() {
         "{metrics}"
     );
     assert!(metrics.contains("outcome=\"key_revoked\""), "{metrics}");
-    drop((a, b));
-    app.close().await;
+    p.close().await;
 }
 
 #[tokio::test]
 async fn allowlist_edit_and_plan_downgrade_hold_on_every_replica_within_a_second() {
-    let Some(engine) = postgres() else { return };
-    let app = TestApp::new(&engine).await;
-    let dir = scratch("edits");
-    let a = start(&app.url, &dir, "a", &[]).await;
-    let b = start(&app.url, &dir, "b", &[]).await;
-    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
+    let Some(p) = pair("edits", &[], &[]).await else {
+        return;
+    };
+    let (app, a, b, admin) = (&p.app, &p.a, &p.b, &p.admin);
 
     // An allowlist edit through A: B refuses a caller outside it.
     let mut took = Vec::new();
@@ -222,8 +243,7 @@ async fn allowlist_edit_and_plan_downgrade_hold_on_every_replica_within_a_second
         let since = Instant::now();
         took.push(refused_within_a_second(&b.base, &key.secret, "ip_not_allowed", since).await);
         // Revoked so the plan's active-key limit never stops the loop.
-        let r = api(&a.base, "DELETE", &path, &admin.secret, None).await;
-        assert_eq!(r.status, 200, "{r:?}");
+        p.revoke_on_a(&key.id).await;
     }
     figures("allowlist edit on A -> refused on B", took);
 
@@ -253,20 +273,17 @@ async fn allowlist_edit_and_plan_downgrade_hold_on_every_replica_within_a_second
         }
     }
     figures("plan downgrade -> refused on B", took);
-    drop((a, b));
-    app.close().await;
+    p.close().await;
 }
 
 #[tokio::test]
 async fn a_replica_that_loses_its_listener_verifies_from_storage_until_it_listens_again() {
-    let Some(engine) = postgres() else { return };
-    let app = TestApp::new(&engine).await;
-    let dir = scratch("listener");
-    let a = start(&app.url, &dir, "a", &[]).await;
     // B waits 3 s before listening again: long enough to change a key while it cannot hear.
-    let b = start(&app.url, &dir, "b", &["--listener-retry-ms", "3000"]).await;
+    let Some(p) = pair("listener", &[], &["--listener-retry-ms", "3000"]).await else {
+        return;
+    };
+    let (app, b) = (&p.app, &p.b);
     assert_eq!(b.health().await["invalidations"], "listening");
-    let admin = app.make_key("acme", &["*"], Mode::Live, "").await;
     let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
     assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
     assert_eq!(whoami(&b.base, &key.secret).await.status, 200);
@@ -298,15 +315,7 @@ async fn a_replica_that_loses_its_listener_verifies_from_storage_until_it_listen
         "not ready while deaf"
     );
     // Revoked through A while B cannot hear it: B refuses on its very next request.
-    let r = api(
-        &a.base,
-        "DELETE",
-        &format!("/v1/keys/{}", key.id),
-        &admin.secret,
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 200);
+    p.revoke_on_a(&key.id).await;
     let r = whoami(&b.base, &key.secret).await;
     assert_eq!((r.status, r.code()), (401, "key_revoked"), "{r:?}");
     assert_eq!(b.health().await["invalidations"], "reconnecting");
@@ -323,19 +332,10 @@ async fn a_replica_that_loses_its_listener_verifies_from_storage_until_it_listen
     }
     let again = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
     assert_eq!(whoami(&b.base, &again.secret).await.status, 200);
-    let r = api(
-        &a.base,
-        "DELETE",
-        &format!("/v1/keys/{}", again.id),
-        &admin.secret,
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 200);
+    p.revoke_on_a(&again.id).await;
     refused_within_a_second(&b.base, &again.secret, "key_revoked", Instant::now()).await;
     assert!(b.log_text().contains("lost the invalidation listener"));
-    drop((a, b));
-    app.close().await;
+    p.close().await;
 }
 
 /// A Redis server this test owns, on a free port, stopped when dropped.
@@ -386,14 +386,11 @@ async fn successes(replicas: &[&Replica], key: &str, n: usize) -> usize {
 
 #[tokio::test]
 async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
-    let Some(engine) = postgres() else { return };
     let port = free_port();
     let Some(redis) = OwnRedis::start(port) else {
         eprintln!("SKIPPED: shared rate-limit test needs redis-server on PATH");
         return;
     };
-    let app = TestApp::new(&engine).await;
-    let dir = scratch("redis");
     let store_url = format!("redis://127.0.0.1:{}", redis.port);
     let flags = [
         "--rate-limit-store",
@@ -403,14 +400,16 @@ async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
         "--sign-in-per-email",
         "3",
     ];
-    let a = start(&app.url, &dir, "a", &flags).await;
-    let b = start(&app.url, &dir, "b", &flags).await;
+    let Some(p) = pair("redis", &flags, &[]).await else {
+        return;
+    };
+    let (app, a, b) = (&p.app, &p.a, &p.b);
 
     // 150 calls within a few seconds, alternating: ~60 pass in all (the budget, plus what
     // refills meanwhile at one a second), not ~120 (60 each).
     let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
     let started = Instant::now();
-    let ok = successes(&[&a, &b], &key.secret, 150).await;
+    let ok = successes(&[a, b], &key.secret, 150).await;
     let refill = started.elapsed().as_secs() as usize + 1;
     assert!((60..=60 + refill).contains(&ok), "{ok} passed");
     // Both replicas answer the same remaining budget in their headers.
@@ -440,7 +439,7 @@ async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
     // Redis goes away: traffic is still answered (each replica limits on its own) and logged.
     drop(redis);
     let fresh = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-    let ok = successes(&[&a, &b], &fresh.secret, 20).await;
+    let ok = successes(&[a, b], &fresh.secret, 20).await;
     assert_eq!(ok, 20, "answered from the local limiters");
     assert!(
         a.log_text().contains("Redis rate-limit store unavailable"),
@@ -453,14 +452,13 @@ async fn with_redis_two_replicas_share_one_budget_and_survive_its_outage() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
     let started = Instant::now();
-    let ok = successes(&[&a, &b], &key.secret, 150).await;
+    let ok = successes(&[a, b], &key.secret, 150).await;
     let refill = started.elapsed().as_secs() as usize + 1;
     assert!(
         (60..=60 + refill).contains(&ok),
         "{ok} passed after Redis came back"
     );
-    drop((a, b));
-    app.close().await;
+    p.close().await;
 }
 
 #[tokio::test]

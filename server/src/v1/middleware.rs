@@ -16,7 +16,8 @@ use store::AppState;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Around every `/v1` route: a request id, and errors rendered as the JSON envelope carrying it.
+/// Around every `/v1` route: a request id, errors rendered as the JSON envelope carrying it,
+/// and the API's headers.
 pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = state.verifier.request_ids.next();
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -36,6 +37,7 @@ pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Nex
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, v);
     }
+    crate::headers::api(res.headers_mut(), !state.settings.insecure_cookies);
     res
 }
 
@@ -120,20 +122,21 @@ fn log_labels(req: &Request) -> (String, String, String) {
 
 /// `RateLimit-Policy` / `RateLimit` (IETF httpapi draft) and the older `X-RateLimit-*`.
 pub fn rate_headers(headers: &mut HeaderMap, rate: RateInfo) {
-    let mut set = |name: &'static str, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    set(
-        "ratelimit-policy",
-        format!("\"per-key\";q={};w={RATE_WINDOW_SECS}", rate.limit),
-    );
-    set(
-        "ratelimit",
-        format!("\"per-key\";r={};t={}", rate.remaining, rate.reset_secs),
-    );
-    set("x-ratelimit-limit", rate.limit.to_string());
-    set("x-ratelimit-remaining", rate.remaining.to_string());
-    set("x-ratelimit-reset", rate.reset_secs.to_string());
+    const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+    const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+    const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+    let policy = format!("\"per-key\";q={};w={RATE_WINDOW_SECS}", rate.limit);
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        headers.insert(POLICY, v);
+    }
+    let now = format!("\"per-key\";r={};t={}", rate.remaining, rate.reset_secs);
+    if let Ok(v) = HeaderValue::from_str(&now) {
+        headers.insert(RATELIMIT, v);
+    }
+    // Numbers need no validation (and no intermediate string).
+    headers.insert(LIMIT, HeaderValue::from(rate.limit));
+    headers.insert(REMAINING, HeaderValue::from(rate.remaining));
+    headers.insert(RESET, HeaderValue::from(rate.reset_secs));
 }
