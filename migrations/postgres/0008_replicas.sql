@@ -39,3 +39,7 @@ FOR EACH ROW EXECUTE FUNCTION latchkey_announce_tenant();
 CREATE TRIGGER tenants_announce_delete
 AFTER DELETE ON tenants
 FOR EACH ROW EXECUTE FUNCTION latchkey_announce_tenant();
+
+-- A key's request log reads newest first by time: with several replicas, each writing its batch
+-- when its own interval ends, row ids do not follow time.
+CREATE INDEX request_logs_key_time ON request_logs (key_id, created_at, id);

@@ -45,3 +45,7 @@ BEGIN
     INSERT INTO cache_invalidations (target, created_at)
     VALUES ('tenant:' || OLD.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
 END;
+
+-- A key's request log reads newest first by time: with several replicas, each writing its batch
+-- when its own interval ends, row ids do not follow time.
+CREATE INDEX request_logs_key_time ON request_logs (key_id, created_at, id);

@@ -547,3 +547,43 @@ async fn a_replica_with_another_pepper_is_refused() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_request_log_reads_in_time_order_whichever_replica_wrote_first() {
+    on_every_engine(|app| async move {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        let tenant = app.tenant_id("acme").await;
+        let row_id = app
+            .scalar_i64(&format!(
+                "SELECT id FROM api_keys WHERE public_id = '{}'",
+                key.id
+            ))
+            .await;
+        // Inserted in the order two replicas' batches might land: ids do not follow time.
+        for (at, request_id) in [(2_000, "r2"), (1_000, "r1a"), (3_000, "r3"), (1_000, "r1b")] {
+            sqlx::query(
+                "INSERT INTO request_logs (tenant_id, key_id, created_at, method, path, status, \
+                 client_ip, latency_us, request_id) VALUES ($1, $2, $3, 'GET', '/v1/whoami', 200, \
+                 NULL, 1, $4)",
+            )
+            .bind(tenant)
+            .bind(row_id)
+            .bind(at)
+            .bind(request_id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        }
+        let page = |before| store::keys::request_log(&app.state.db, tenant, &key.id, before, 2);
+        let (first, next) = page(None).await.unwrap();
+        let ids: Vec<_> = first.iter().map(|r| r.request_id.as_str()).collect();
+        assert_eq!(ids, ["r3", "r2"], "{}", app.engine);
+        let (second, last) = page(next).await.unwrap();
+        let ids: Vec<_> = second.iter().map(|r| r.request_id.as_str()).collect();
+        // Equal times: the later row first, as within one replica's batch.
+        assert_eq!(ids, ["r1b", "r1a"], "{}", app.engine);
+        assert_eq!(last, None);
+        app
+    })
+    .await;
+}

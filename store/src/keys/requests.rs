@@ -4,8 +4,10 @@ use crate::db::{keyset_page, Db, Keyed};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::views::RequestRow;
 
-/// One page of a key's request log, newest first, by keyset on the row id. A key of another
-/// tenant is "not found", like everywhere else.
+/// One page of a key's request log, newest first by the time of the request, by keyset on
+/// (time, row id); `before` is the row id that ended the previous page. Not by row id alone:
+/// with several replicas each writes its batch when its own interval ends, so ids do not
+/// follow time. A key of another tenant is "not found", like everywhere else.
 pub async fn request_log(
     db: &Db,
     tenant_id: i64,
@@ -23,12 +25,14 @@ pub async fn request_log(
     .ok_or(AppError::NotFound)?;
     let rows = sqlx::query_as::<_, RequestLogRow>(
         "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
-         FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND id < $3 \
-         ORDER BY id DESC LIMIT $4",
+         FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND ($3 = 0 \
+           OR created_at < (SELECT created_at FROM request_logs WHERE id = $3) \
+           OR (created_at = (SELECT created_at FROM request_logs WHERE id = $3) AND id < $3)) \
+         ORDER BY created_at DESC, id DESC LIMIT $4",
     )
     .bind(tenant_id)
     .bind(key_id)
-    .bind(before.unwrap_or(i64::MAX))
+    .bind(before.unwrap_or(0))
     .bind(limit + 1)
     .fetch_all(&db.pool)
     .await?;
