@@ -3,10 +3,14 @@
 
 pub mod audit_export;
 pub mod config;
+mod database;
 pub mod headers;
+mod health;
 pub mod http;
 pub mod telemetry;
 pub mod v1;
+
+pub use database::{claim_sqlite, connect};
 
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
@@ -63,8 +67,8 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         leptos: Arc::new(options),
     };
     let site = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/audit/export.csv", get(audit_export::export))
         .route(
             "/api/{*fn_name}",
@@ -88,67 +92,9 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     // (measured: about 6 µs of server CPU per call, a fifth of a verified request).
     let api = v1::router(state.app.clone()).with_state(state.app.clone());
     Router::new()
-        .route("/livez", get(livez))
+        .route("/livez", get(health::livez))
         .merge(api)
         .merge(site.with_state(state))
-}
-
-/// Liveness of the process alone (no storage, no layers): for an orchestrator's restart check,
-/// and the bench's bare route of this router.
-async fn livez() -> &'static str {
-    "ok"
-}
-
-/// Health: the database answers. Also says how this process hears cache invalidations
-/// (`listening`, or `reconnecting` while it verifies every key from storage instead).
-async fn healthz(State(state): State<AppState>) -> Response {
-    let invalidations = state.verifier.listen_state().as_str();
-    match state.db.ping().await {
-        Ok(_) => health_body(StatusCode::OK, "ok", invalidations),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            health_body(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                invalidations,
-            )
-        }
-    }
-}
-
-/// Readiness, for the load balancer: migrations ran (they do before the server listens), the
-/// database answers and this process hears every invalidation. A replica that is not ready
-/// still answers correctly (from storage); it is only slower.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let state_now = state.verifier.listen_state();
-    let listening = state_now == store::verify::push::ListenState::Listening;
-    match state.db.ping().await {
-        Ok(_) if listening => health_body(StatusCode::OK, "ready", state_now.as_str()),
-        Ok(_) => health_body(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready",
-            state_now.as_str(),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check: database unavailable");
-            health_body(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not ready",
-                state_now.as_str(),
-            )
-        }
-    }
-}
-
-fn health_body(status: StatusCode, database: &str, invalidations: &str) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({
-            "status": database,
-            "invalidations": invalidations,
-        })),
-    )
-        .into_response()
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
@@ -340,99 +286,6 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(catalogue)
-}
-
-/// The database file of a `sqlite://path?opts` or `sqlite:path` URL; none for PostgreSQL or an
-/// in-memory database.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest))
-        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
-        .map(std::path::PathBuf::from)
-}
-
-/// Claims a SQLite database for this server: a second `serve` on the same file is refused
-/// (SQLite is the single-node default; replicas run on PostgreSQL). Hold the returned lock for
-/// as long as the server runs; the OS releases it when the process ends, however it ends.
-/// The CLI takes no lock: it is meant to run beside the server.
-pub fn claim_sqlite(global: &config::Global) -> anyhow::Result<Option<std::fs::File>> {
-    use anyhow::Context;
-    let Some(file) = sqlite_file(&global.database_url()) else {
-        return Ok(None);
-    };
-    let mut lock_path = file.clone().into_os_string();
-    lock_path.push(".server-lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
-    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        store::pepper::create_private_dir(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => Ok(Some(lock)),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "another Latchkey server is already serving {}; SQLite serves one server process \
-             (the CLI may run beside it). For several replicas use PostgreSQL \
-             (--database-url postgres://…)",
-            file.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", lock_path.display()))
-        }
-    }
-}
-
-/// Connects to the configured database and applies migrations. A SQLite data directory is
-/// created 0700 and the database files are kept 0600: they hold key digests and sessions.
-pub async fn connect(global: &config::Global) -> anyhow::Result<store::db::Db> {
-    use anyhow::Context;
-    let url = global.database_url();
-    let sqlite_file = sqlite_file(&url);
-    if url.starts_with("sqlite:") {
-        store::pepper::create_private_dir(&global.data_dir)
-            .with_context(|| format!("creating {}", global.data_dir.display()))?;
-    }
-    #[cfg(unix)]
-    if let Some(file) = &sqlite_file {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Created empty (a valid SQLite file) and private before SQLite opens it, so it is
-        // never readable by others, not even for a moment.
-        if !file.exists() {
-            // A failure here (say, a missing parent) is reported by the connect below.
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(file);
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = &sqlite_file;
-    let db = store::db::Db::connect(&url)
-        .await
-        .context("connecting to the database")?;
-    db.migrate().await.context("applying migrations")?;
-    #[cfg(unix)]
-    if let Some(file) = &sqlite_file {
-        use std::os::unix::fs::PermissionsExt;
-        let mut wal = file.clone().into_os_string();
-        wal.push("-wal");
-        let mut shm = file.clone().into_os_string();
-        shm.push("-shm");
-        for f in [file.clone(), wal.into(), shm.into()] {
-            if f.exists() {
-                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
-                    .with_context(|| format!("making {} private (0600)", f.display()))?;
-            }
-        }
-    }
-    Ok(db)
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.

@@ -7,10 +7,12 @@
 //! PostgreSQL, a polled change table on SQLite) and, while it cannot hear, reads storage on
 //! every request. The cache's time-to-live is only a last bound.
 
+mod invalidate;
 mod limiter;
 pub mod push;
 mod request_ids;
 pub mod shared;
+pub use shared::check_rate_store;
 pub mod usage;
 
 use crate::throttle::{client_key, FailureGate, BLOCK_SECS};
@@ -25,7 +27,6 @@ use latchkey_domain::keys::{self, Digest, Mode, Pepper};
 use latchkey_domain::verify::{self as rules, KeyState, Rejection};
 use latchkey_domain::Plan;
 use moka::sync::Cache;
-use push::ListenState;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -378,93 +379,9 @@ impl Verifier {
         Ok(record)
     }
 
-    /// Drops a key from the cache after a write to it (revoke, edit). Call after commit.
-    pub async fn forget_key(&self, tenant_id: i64, public_id: &str) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        let digest = sqlx::query_scalar::<_, String>(
-            "SELECT digest FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(public_id)
-        .fetch_optional(&self.db.pool)
-        .await;
-        match digest {
-            Ok(Some(hex)) => {
-                if let Some(d) = Digest::from_hex(&hex) {
-                    self.keys.invalidate(&d);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                // Cannot find the digest: forget every key rather than risk serving a stale one.
-                tracing::error!(error = %e, "cache invalidation lookup failed; clearing key cache");
-                self.keys.invalidate_all();
-            }
-        }
-    }
-
-    /// Drops a tenant (its plan) from the cache after a plan change. Call after commit.
-    pub fn forget_tenant(&self, tenant_id: i64) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.tenants.invalidate(&tenant_id);
-    }
-
     /// The Redis store every budget is shared through, when configured (sign-in uses it too).
     pub fn shared_store(&self) -> Option<Arc<shared::SharedLimiter>> {
         self.shared.clone()
-    }
-
-    /// Whether cached entries may answer: caching is on and this process hears every change.
-    fn cache_trusted(&self) -> bool {
-        self.caching && self.listening.load(Ordering::Acquire)
-    }
-
-    /// How this process hears about changes made elsewhere.
-    pub fn listen_state(&self) -> ListenState {
-        if self.listening.load(Ordering::Acquire) {
-            ListenState::Listening
-        } else {
-            ListenState::Connecting
-        }
-    }
-
-    fn set_listening(&self, state: ListenState) {
-        let on = state == ListenState::Listening;
-        self.listening.store(on, Ordering::Release);
-        metrics::gauge!("latchkey_invalidation_listening").set(if on { 1.0 } else { 0.0 });
-    }
-
-    /// Waits (up to `timeout`) until this process hears invalidations; says whether it does.
-    pub async fn wait_listening(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.listen_state() != ListenState::Listening {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        true
-    }
-
-    /// Forgets everything cached (changes may have been missed).
-    fn resync(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.keys.invalidate_all();
-        self.unknown.invalidate_all();
-        self.tenants.invalidate_all();
-    }
-
-    /// Applies one announcement heard from storage.
-    fn apply_payload(&self, payload: &str) {
-        metrics::counter!("latchkey_invalidations_received_total").increment(1);
-        match push::parse_or_all(payload) {
-            Some(push::Target::Key(digest)) => {
-                self.epoch.fetch_add(1, Ordering::SeqCst);
-                self.keys.invalidate(&digest);
-            }
-            Some(push::Target::Tenant(id)) => self.forget_tenant(id),
-            None => self.resync(),
-        }
     }
 
     /// Periodic upkeep: forget rate-limit and throttle state that is idle again, bound the
@@ -481,20 +398,6 @@ impl Verifier {
     pub fn failure_throttle_sizes(&self) -> (usize, u64) {
         self.failed.sizes()
     }
-}
-
-/// Checks a `--rate-limit-store` value: `local` (`None`) or a Redis URL.
-pub fn check_rate_store(value: &str) -> Result<Option<String>, String> {
-    let value = value.trim();
-    if value.is_empty() || value == "local" {
-        return Ok(None);
-    }
-    if !value.starts_with("redis://") {
-        return Err(format!("{value:?} is neither `local` nor a redis:// URL"));
-    }
-    redis::Client::open(value)
-        .map(|_| Some(value.to_owned()))
-        .map_err(|e| format!("not a usable Redis URL: {e}"))
 }
 
 fn bounded<K, V>(capacity: u64, ttl: Duration) -> Cache<K, V>

@@ -207,3 +207,17 @@ impl SharedLimiter {
         Unavailable
     }
 }
+
+/// Checks a `--rate-limit-store` value: `local` (`None`) or a Redis URL.
+pub fn check_rate_store(value: &str) -> Result<Option<String>, String> {
+    let value = value.trim();
+    if value.is_empty() || value == "local" {
+        return Ok(None);
+    }
+    if !value.starts_with("redis://") {
+        return Err(format!("{value:?} is neither `local` nor a redis:// URL"));
+    }
+    redis::Client::open(value)
+        .map(|_| Some(value.to_owned()))
+        .map_err(|e| format!("not a usable Redis URL: {e}"))
+}
