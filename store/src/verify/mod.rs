@@ -11,6 +11,7 @@ mod invalidate;
 mod limiter;
 pub mod push;
 mod request_ids;
+mod row;
 pub mod shared;
 pub use shared::check_rate_store;
 pub mod usage;
@@ -19,6 +20,7 @@ use crate::throttle::{client_key, FailureGate, BLOCK_SECS};
 use limiter::Limiters;
 pub use limiter::{RateInfo, RATE_WINDOW_SECS};
 pub use request_ids::RequestIds;
+use row::{VerifyRow, KEY_COLUMNS};
 
 use crate::db::Db;
 use crate::limits::Limits;
@@ -156,9 +158,6 @@ impl std::fmt::Debug for Verifier {
             .finish_non_exhaustive()
     }
 }
-
-const KEY_COLUMNS: &str =
-    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, disabled_at, expires_at, digest";
 
 impl Verifier {
     /// Must be called inside a Tokio runtime: it starts the usage writer and the task that
@@ -414,40 +413,4 @@ where
 fn unavailable(e: impl std::fmt::Display) -> VerifyError {
     tracing::error!(error = %e, "key verification could not read storage");
     VerifyError::Unavailable
-}
-
-/// The columns the verifier reads, digest included (compared again in constant time).
-#[derive(sqlx::FromRow)]
-struct VerifyRow {
-    id: i64,
-    public_id: String,
-    tenant_id: i64,
-    name: String,
-    mode: String,
-    scopes: String,
-    allowlist: String,
-    status: String,
-    disabled_at: Option<i64>,
-    expires_at: Option<i64>,
-    digest: String,
-}
-
-impl TryFrom<VerifyRow> for KeyRecord {
-    type Error = &'static str;
-
-    fn try_from(row: VerifyRow) -> Result<Self, Self::Error> {
-        Ok(KeyRecord {
-            row_id: row.id,
-            public_id: row.public_id,
-            tenant_id: row.tenant_id,
-            name: row.name,
-            mode: row.mode.parse().map_err(|_| "stored mode is unknown")?,
-            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
-            allowlist: Allowlist::parse_lines(&row.allowlist)
-                .map_err(|_| "stored allowlist does not parse")?,
-            revoked: row.status == "revoked",
-            disabled: row.disabled_at.is_some(),
-            expires_at: row.expires_at,
-        })
-    }
 }
