@@ -587,3 +587,51 @@ async fn a_request_log_reads_in_time_order_whichever_replica_wrote_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_replicas_flushing_usage_at_once_lose_no_batch() {
+    use store::verify::usage::{Usage, UsageConfig, UsageEvent};
+    let Some(engine) = postgres() else { return };
+    let app = TestApp::new(&engine).await;
+    let tenant = app.tenant_id("acme").await;
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        let sql = format!("SELECT id FROM api_keys WHERE public_id = '{}'", key.id);
+        keys.push(app.scalar_i64(&sql).await);
+    }
+    // Two replicas' writers (each its own map of "last used" per key), flushing together.
+    let config = || UsageConfig {
+        flush_interval: Duration::from_secs(3600),
+        ..UsageConfig::default()
+    };
+    let (one, two) = (
+        Usage::start(app.state.db.clone(), config()),
+        Usage::start(app.state.db.clone(), config()),
+    );
+    for round in 0..20 {
+        for usage in [&one, &two] {
+            for key in &keys {
+                usage.record(UsageEvent {
+                    tenant_id: tenant,
+                    key_row_id: *key,
+                    at_ms: store::db::now_ms() + round,
+                    method: "GET".into(),
+                    path: "/v1/whoami".into(),
+                    status: 200,
+                    client_ip: None,
+                    latency_us: 1,
+                    request_id: format!("req_{round}"),
+                    refused: false,
+                });
+            }
+        }
+        tokio::join!(one.flush(), two.flush());
+    }
+    use std::sync::atomic::Ordering::Relaxed;
+    let failed = one.stats.failed_rows.load(Relaxed) + two.stats.failed_rows.load(Relaxed);
+    assert_eq!(failed, 0, "batches lost (deadlocked) between the writers");
+    let written = one.stats.rows_written.load(Relaxed) + two.stats.rows_written.load(Relaxed);
+    assert_eq!(written, 2 * 20 * 20);
+    app.close().await;
+}
