@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    crate::components::Clock::provide();
     // Effects run only in the browser: this marks the moment the page is interactive, which
     // end-to-end tests wait for instead of guessing.
     let hydrated = RwSignal::new(false);

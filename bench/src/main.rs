@@ -39,6 +39,7 @@ mod audit;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod engines;
 mod floods;
+mod keys_list;
 
 #[derive(Debug, clap::Parser)]
 #[command(about = "Latchkey's benchmark figures")]
@@ -62,6 +63,12 @@ struct Args {
     /// Run only the per-engine and per-rate-limit-store figures.
     #[arg(long)]
     engines_only: bool,
+    /// Run only the keys-list figures (1k and 100k keys, both engines).
+    #[arg(long)]
+    keys_list_only: bool,
+    /// Print only the shipped asset sizes.
+    #[arg(long)]
+    sizes_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -107,6 +114,12 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     }
     if args.engines_only {
         return engines::run(work, &args.site_root, args.seconds, args.connections).await;
+    }
+    if args.keys_list_only {
+        return keys_list::run(work, &args.site_root).await;
+    }
+    if args.sizes_only {
+        return sizes(&args.site_root);
     }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
@@ -266,47 +279,42 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     engines::run(work, &args.site_root, d, c).await?;
     floods::run(work, &args.site_root, args.flood_seconds).await?;
 
-    // 3. The admin list at 1k and 100k keys.
-    say("Keys list server function (owner session, first page of 50, through the router)");
-    let router = server::router(state.clone(), options.clone());
-    for (n, slug) in [(1_000u32, "bulk-1k"), (100_000, "bulk-100k")] {
-        let (cookie, tenant) = bulk_tenant(&state, &router, slug, n).await?;
-        let page = (cookie.as_str(), tenant);
-        let first = time_list(&router, page, "", None, 30).await?;
-        let deep_before = deep_cursor(&db, tenant, n).await?;
-        let deep = time_list(&router, page, "", Some(deep_before), 30).await?;
-        let search = time_list(&router, page, "key 4242", None, 10).await?;
-        say(&format!(
-            "  {n:>7} keys: first page {}  deep page {}  name search {}",
-            ms(first),
-            ms(deep),
-            ms(search)
-        ));
-    }
+    // 3. The admin list at 1k and 100k keys, on both engines.
+    keys_list::run(work, &args.site_root).await?;
 
-    say("");
     audit::run(work, &args.site_root).await?;
 
     // 4. Shipped asset sizes.
+    sizes(&args.site_root)
+}
+
+/// The shipped files' sizes, raw and gzipped: every file of `pkg/` (the wasm, its JS glue, the
+/// CSS, and any lazily loaded route chunks).
+fn sizes(site_root: &Path) -> Result<()> {
     say("Shipped assets (gzip -6)");
-    let pkg = args.site_root.join("pkg");
-    let mut total = 0usize;
-    for name in ["latchkey.wasm", "latchkey.js", "latchkey.css"] {
-        let path = pkg.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let gz = gzip_len(&bytes)?;
-                total += gz;
-                say(&format!(
-                    "  {name:<16} {:>9} bytes raw  {:>9} bytes gzip",
-                    bytes.len(),
-                    gz
-                ));
-            }
-            Err(_) => say(&format!(
-                "  {name:<16} missing: build with `make build-release` first"
-            )),
+    let pkg = site_root.join("pkg");
+    let mut names: Vec<String> = match std::fs::read_dir(&pkg) {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => {
+            say("  pkg/ missing: build with `make build-release` first");
+            return Ok(());
         }
+    };
+    names.sort();
+    let mut total = 0usize;
+    for name in names {
+        let bytes = std::fs::read(pkg.join(&name))?;
+        let gz = gzip_len(&bytes)?;
+        total += gz;
+        say(&format!(
+            "  {name:<32} {:>9} bytes raw  {:>9} bytes gzip",
+            bytes.len(),
+            gz
+        ));
     }
     say(&format!("  total gzip {:.1} KB", total as f64 / 1024.0));
     Ok(())

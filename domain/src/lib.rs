@@ -11,6 +11,7 @@ pub mod policy;
 pub mod scopes;
 pub mod text;
 pub mod time;
+pub mod usage;
 pub mod verify;
 pub mod views;
 

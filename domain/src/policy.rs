@@ -221,6 +221,54 @@ pub fn may_assign_role(actor: Role, target_current: Option<Role>, target_new: Ro
     }
 }
 
+/// What switching from `from` to `to` would take away, one sentence each, with the tenant's
+/// `active` keys counted in; empty when nothing is lost (the switch needs no confirmation).
+pub fn plan_change_consequences(from: PlanLimits, to: PlanLimits, active: i64) -> Vec<String> {
+    let keys = |n: i64| {
+        if n == 1 {
+            "1 active key".to_owned()
+        } else {
+            format!("{n} active keys")
+        }
+    };
+    let mut out = Vec::new();
+    if from.api_keys && !to.api_keys {
+        out.push(if active > 0 {
+            format!(
+                "{} will be suspended: every call with them is refused until you upgrade again. \
+                 Nothing is deleted.",
+                keys(active)
+            )
+        } else {
+            "API keys will be unavailable until you upgrade again. Nothing is deleted.".to_owned()
+        });
+        return out;
+    }
+    if to.api_keys && to.max_active_keys < from.max_active_keys {
+        let over = active - i64::from(to.max_active_keys);
+        out.push(if over > 0 {
+            format!(
+                "You have {}, {over} more than the {} this plan allows: they keep working, \
+                 but no new key can be created until fewer are active.",
+                keys(active),
+                to.max_active_keys
+            )
+        } else {
+            format!(
+                "At most {} active keys (now {}).",
+                to.max_active_keys, from.max_active_keys
+            )
+        });
+    }
+    if to.api_keys && to.requests_per_minute < from.requests_per_minute {
+        out.push(format!(
+            "Each key may make {} requests a minute (now {}); calls beyond that are refused with 429.",
+            to.requests_per_minute, from.requests_per_minute
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +362,25 @@ mod tests {
         ));
         assert!(!may_assign_role(Role::Admin, None, Role::Owner));
         assert!(!may_assign_role(Role::Member, None, Role::Viewer));
+    }
+
+    #[test]
+    fn a_downgrade_names_what_it_takes_away() {
+        let pro = Plan::Professional.limits();
+        let starter = Plan::Starter.limits();
+        let ent = Plan::Enterprise.limits();
+        let to_starter = plan_change_consequences(pro, starter, 3);
+        assert_eq!(to_starter.len(), 1);
+        assert!(to_starter[0].starts_with("3 active keys will be suspended"));
+        assert!(to_starter[0].ends_with("Nothing is deleted."));
+        assert!(plan_change_consequences(pro, starter, 1)[0].starts_with("1 active key will"));
+        // An upgrade takes nothing away: no confirmation.
+        assert!(plan_change_consequences(starter, pro, 0).is_empty());
+        assert!(plan_change_consequences(pro, ent, 5).is_empty());
+        // Enterprise to Professional: fewer keys and a lower rate.
+        let down = plan_change_consequences(ent, pro, i64::from(pro.max_active_keys) + 2);
+        assert_eq!(down.len(), 2);
+        assert!(down[0].contains("2 more than"), "{down:?}");
+        assert!(down[1].contains("requests a minute"), "{down:?}");
     }
 }

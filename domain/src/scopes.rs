@@ -22,6 +22,39 @@ pub const DEFAULT_CATALOGUE: &[&str] = &[
     "webhooks:write",
 ];
 
+/// What each default scope grants, in one line (the operator gives their own scopes theirs:
+/// `--catalogue-scope 'reports:read=Read usage reports'`).
+pub const DEFAULT_DESCRIPTIONS: &[(&str, &str)] = &[
+    ("*", "Everything, including every scope added later"),
+    ("keys:read", "List and read this organisation's API keys"),
+    ("keys:write", "Create, edit, roll and revoke keys it covers"),
+    ("audit:read", "Read the audit log"),
+    ("request_logs:read", "Read keys' request logs"),
+    ("verifications:read", "Read verification results"),
+    ("verifications:write", "Start verifications"),
+    ("envelopes:read", "Read envelopes and their status"),
+    ("envelopes:write", "Create, send and void envelopes"),
+    ("clients:read", "Read client records"),
+    ("clients:write", "Create and update client records"),
+    ("webhooks:write", "Register and change webhook endpoints"),
+];
+
+/// A scope of the catalogue with its one-line description, as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeInfo {
+    pub name: String,
+    pub description: String,
+}
+
+/// The description of `scope` in `catalogue`, if it has one.
+pub fn describe<'a>(catalogue: &'a [ScopeInfo], scope: &str) -> Option<&'a str> {
+    catalogue
+        .iter()
+        .find(|s| s.name == scope)
+        .map(|s| s.description.as_str())
+        .filter(|d| !d.is_empty())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ScopeError {
     #[error("choose at least one scope")]
@@ -115,6 +148,10 @@ mod tests {
     #[test]
     fn catalogue_is_well_formed() {
         assert!(DEFAULT_CATALOGUE.iter().all(|s| is_well_formed(s)));
+        // Every default scope explains itself.
+        assert!(DEFAULT_CATALOGUE.iter().all(|s| DEFAULT_DESCRIPTIONS
+            .iter()
+            .any(|(n, d)| n == s && !d.is_empty())));
         assert!(!is_well_formed("Keys:read"));
         assert!(!is_well_formed("keys"));
         assert!(!is_well_formed("keys:read:extra"));

@@ -227,6 +227,7 @@ pub struct AuditRow {
     pub at: i64,
     pub actor: String,
     pub action: String,
+    /// What happened, as a sentence (never a secret).
     pub details: String,
 }
 

@@ -73,7 +73,7 @@ test('the owner filters by action and key, pages, reloads, and exports what the 
   const mine = page.getByTestId('audit-row').filter({ has: page.getByRole('link', { name }) });
   await expect(mine).toHaveCount(1);
   await expect(mine.getByTestId('audit-actor')).toHaveText(USERS.owner);
-  await expect(mine.getByTestId('audit-details')).toContainText('scopes:');
+  await expect(mine.getByTestId('audit-details')).toContainText('Created with scopes');
   await expect(mine.getByRole('link', { name })).toHaveAttribute('href', `/keys/${keyId}`);
   // The exact UTC time is there on hover and focus.
   await expect(mine.locator('time')).toHaveAttribute('title', /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);

@@ -32,7 +32,9 @@ pub struct Global {
     /// Hex pepper (at least 32 bytes) for API key digests; otherwise generated into the data dir.
     #[arg(long, global = true, env = "LATCHKEY_PEPPER", hide_env_values = true)]
     pub pepper: Option<String>,
-    /// Extra scopes for the host product's catalogue. Repeat or comma-separate.
+    /// Extra scopes for the host product's catalogue, each optionally with the one line the
+    /// pages show for it: `reports:read=Read usage reports` (a default scope may be reworded
+    /// the same way). Repeat or comma-separate (so a description holds no comma).
     #[arg(
         long = "catalogue-scope",
         global = true,

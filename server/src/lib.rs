@@ -225,6 +225,7 @@ pub async fn build_state(
         sign_in_per_email_per_minute: args.sign_in_per_email_per_minute,
         sign_in_per_ip_per_minute: args.sign_in_per_ip_per_minute,
         scope_catalogue: catalogue,
+        scope_descriptions: scope_descriptions(global),
         limits: store::limits::Limits {
             professional_rpm: args.rate_limit_professional,
             enterprise_rpm: args.rate_limit_enterprise,
@@ -277,7 +278,10 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
         .map(|s| s.to_string())
         .collect();
     for s in &global.extra_scopes {
-        let s = s.trim();
+        let s = s
+            .split_once('=')
+            .map_or(s.as_str(), |(name, _)| name)
+            .trim();
         if !latchkey_domain::scopes::is_well_formed(s) {
             anyhow::bail!("scope {s:?} must look like resource:action");
         }
@@ -286,6 +290,22 @@ pub fn scope_catalogue(global: &config::Global) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(catalogue)
+}
+
+/// What each scope grants: the defaults', then the operator's (`name=description`), which may
+/// also reword a default scope.
+pub fn scope_descriptions(global: &config::Global) -> std::collections::BTreeMap<String, String> {
+    let mut out: std::collections::BTreeMap<String, String> =
+        latchkey_domain::scopes::DEFAULT_DESCRIPTIONS
+            .iter()
+            .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
+            .collect();
+    for s in &global.extra_scopes {
+        if let Some((name, description)) = s.split_once('=') {
+            out.insert(name.trim().to_owned(), description.trim().to_owned());
+        }
+    }
+    out
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.

@@ -28,6 +28,8 @@ pub struct Settings {
     pub sign_in_per_ip_per_minute: u32,
     /// The scope catalogue offered when creating keys.
     pub scope_catalogue: Vec<String>,
+    /// One line per scope saying what it grants (defaults, then the operator's).
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
     /// Every plan's limits, operator overrides applied.
     pub limits: Limits,
     /// SHA-256 of the token the host product's services present to `POST /v1/verify`;
@@ -54,6 +56,23 @@ pub struct Settings {
     pub mailer: Option<crate::mail::Mailer>,
 }
 
+impl Settings {
+    /// The catalogue with each scope's description, in catalogue order.
+    pub fn catalogue_info(&self) -> Vec<latchkey_domain::scopes::ScopeInfo> {
+        self.scope_catalogue
+            .iter()
+            .map(|name| latchkey_domain::scopes::ScopeInfo {
+                name: name.clone(),
+                description: self
+                    .scope_descriptions
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -66,6 +85,10 @@ impl Default for Settings {
             scope_catalogue: latchkey_domain::scopes::DEFAULT_CATALOGUE
                 .iter()
                 .map(|s| (*s).to_owned())
+                .collect(),
+            scope_descriptions: latchkey_domain::scopes::DEFAULT_DESCRIPTIONS
+                .iter()
+                .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
                 .collect(),
             limits: Limits::default(),
             service_token_sha256: None,

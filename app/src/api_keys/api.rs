@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
+pub use latchkey_domain::scopes::ScopeInfo;
+pub use latchkey_domain::usage::KeyUsage;
 pub use latchkey_domain::views::{
     AuditRow, KeyEdit, KeyFilter, KeyStatus, KeyView, NewKey, Overlap, RequestRow,
 };
@@ -22,7 +24,9 @@ pub struct KeyPage {
     pub suspended: bool,
     pub active_count: i64,
     pub active_limit: u32,
-    pub catalogue: Vec<String>,
+    pub catalogue: Vec<ScopeInfo>,
+    /// Requests in the last 24 hours of each listed key that had any, by key id.
+    pub requests_24h: std::collections::BTreeMap<String, u64>,
     /// The server's clock when the page was read: relative times ("expires in 23 h") render
     /// from it, so the server's HTML and the hydrated page say the same.
     pub now_ms: i64,
@@ -43,6 +47,10 @@ pub struct KeyDetail {
     pub can_manage: bool,
     /// `None` when the caller's role may not read the audit log.
     pub audit: Option<Vec<AuditRow>>,
+    /// Requests per hour and per day, for the charts.
+    pub usage: KeyUsage,
+    /// For the scope badges' descriptions.
+    pub catalogue: Vec<ScopeInfo>,
     /// As [`KeyPage::now_ms`].
     pub now_ms: i64,
 }
@@ -73,6 +81,8 @@ pub async fn list_keys(
         ..Default::default()
     };
     let (keys, next_before) = store::keys::list(&state.db, session.tenant_id, &query).await?;
+    let ids: Vec<String> = keys.iter().map(|k| k.id.clone()).collect();
+    let requests_24h = store::keys::last_24h(&state.db, session.tenant_id, &ids).await?;
     Ok(KeyPage {
         keys,
         next_before,
@@ -81,7 +91,8 @@ pub async fn list_keys(
         suspended: !session.plan.limits().api_keys,
         active_count: store::keys::count_active(&state.db, session.tenant_id).await?,
         active_limit: session.plan.limits().max_active_keys,
-        catalogue: state.settings.scope_catalogue.clone(),
+        catalogue: state.settings.catalogue_info(),
+        requests_24h,
         now_ms,
         tenant_id: session.tenant_id,
     })
@@ -101,10 +112,13 @@ pub async fn get_key(tenant: i64, id: String) -> Result<KeyDetail, AppError> {
     } else {
         None
     };
+    let usage = store::keys::usage(&state.db, session.tenant_id, &id).await?;
     Ok(KeyDetail {
         key,
         can_manage: Action::ManageKeys.check(session.role, session.plan).is_ok(),
         audit,
+        usage,
+        catalogue: state.settings.catalogue_info(),
         now_ms,
     })
 }
@@ -218,6 +232,8 @@ pub struct RequestPage {
     pub rows: Vec<RequestRow>,
     /// Pass as `before` for the next (older) page; `None` on the last page.
     pub next_before: Option<i64>,
+    /// The server's clock when the page was read (as [`KeyPage::now_ms`]).
+    pub now_ms: i64,
 }
 
 /// A key's request log, newest first (owner, admin, member).
@@ -232,7 +248,12 @@ pub async fn key_requests(
 
     let session = require(Action::ViewRequestLog, tenant).await?;
     let state = state()?;
+    let now_ms = state.db.clock.now_ms();
     let (rows, next_before) =
         store::keys::request_log(&state.db, session.tenant_id, &id, before, 25).await?;
-    Ok(RequestPage { rows, next_before })
+    Ok(RequestPage {
+        rows,
+        next_before,
+        now_ms,
+    })
 }

@@ -1,6 +1,6 @@
 //! The create dialog: the new key's fields, then its secret, shown once.
 
-use crate::api_keys::api::{CreateKey, NewKey};
+use crate::api_keys::api::{CreateKey, NewKey, ScopeInfo};
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::key_fields::KeyTextFields;
 use crate::api_keys::secret_reveal::SecretReveal;
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 pub fn CreateKeyDialog(
     dialog: RwSignal<Dialog>,
     action: ServerAction<CreateKey>,
-    #[prop(into)] catalogue: Signal<Vec<String>>,
+    #[prop(into)] catalogue: Signal<Vec<ScopeInfo>>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -132,7 +132,7 @@ pub fn CreateKeyDialog(
 fn ModeAndScopes(
     mode: RwSignal<Mode>,
     scopes: RwSignal<Vec<String>>,
-    catalogue: Signal<Vec<String>>,
+    catalogue: Signal<Vec<ScopeInfo>>,
     action: ServerAction<CreateKey>,
 ) -> impl IntoView {
     view! {
@@ -164,14 +164,18 @@ fn ModeAndScopes(
                 {catalogue
                     .get_untracked()
                     .into_iter()
-                    .map(|s| {
+                    .map(|info| {
+                        let s = info.name;
                         let s2 = s.clone();
                         let s3 = s.clone();
+                        // Described by its line, named by the scope alone.
+                        let help_id = format!("scope-help-{}", s.replace(['*', ':'], "_"));
                         view! {
                             <label>
                                 <input
                                     type="checkbox"
                                     value=s.clone()
+                                    aria-describedby=help_id.clone()
                                     prop:checked=move || scopes.with(|v| v.contains(&s2))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
@@ -184,7 +188,10 @@ fn ModeAndScopes(
                                             });
                                     }
                                 />
-                                <code>{s}</code>
+                                <span class="scope-choice">
+                                    <code>{s}</code>
+                                    <span class="hint" id=help_id>{info.description}</span>
+                                </span>
                             </label>
                         }
                     })

@@ -5,8 +5,10 @@ use crate::api_keys::dialog::Dialog;
 use crate::api_keys::lifecycle::{notice_on_toggle, rollable, toggleable, ToggleEnabled};
 use crate::api_keys::request_log::RequestLog;
 use crate::api_keys::roll_dialog::RollKeyDialog;
+use crate::api_keys::usage_chart::UsageChart;
 use crate::components::{
     form_error, key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready,
+    When,
 };
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
@@ -46,7 +48,13 @@ pub fn KeyDetailPage() -> impl IntoView {
         // A transition, so a roll or disable redraws the facts in place instead of "Loading…".
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=detail let:d>
-                <KeyFacts detail=d dialog=dialog toggle=toggle/>
+                {
+                    let usage = d.usage.clone();
+                    view! {
+                        <KeyFacts detail=d dialog=dialog toggle=toggle/>
+                        <UsageChart usage=usage/>
+                    }
+                }
             </Loaded>
         </Transition>
         <Transition fallback=|| view! { <p class="loading">"Loading requests…"</p> }>
@@ -58,7 +66,10 @@ pub fn KeyDetailPage() -> impl IntoView {
         <Transition fallback=|| ()>
             // No trail for roles that may not read the audit log; errors show in the facts above.
             <Loaded resource=detail on_error=silent let:d>
-                {d.audit.map(|rows| view! { <AuditTrail rows=rows/> })}
+                {
+                    let now = d.now_ms;
+                    d.audit.map(|rows| view! { <AuditTrail rows=rows now=now/> })
+                }
             </Loaded>
         </Transition>
         // Outside the facts, which reload after the roll: a rebuilt dialog would lose the secret.
@@ -66,14 +77,13 @@ pub fn KeyDetailPage() -> impl IntoView {
     }
 }
 
-/// A link to another key of the same lineage (`/keys/<id>`), as a full page load like the
-/// list's links.
+/// A link to another key of the same lineage (`/keys/<id>`), routed in the page.
 fn key_link(label: &'static str, id: String, testid: &'static str) -> impl IntoView {
     view! {
         <p class="lineage" data-testid=testid>
             {label}
             " "
-            <a href=format!("/keys/{id}") rel="external">
+            <a href=format!("/keys/{id}")>
                 <code>{id.clone()}</code>
             </a>
         </p>
@@ -127,7 +137,7 @@ fn KeyFacts(
         </div>
         {k.rolled_to.clone().map(|to| key_link("Replaced by", to, "replaced-by"))}
         {k.rolled_from.clone().map(|from| key_link("Replaces", from, "replaces"))}
-        <div class="card">
+        <div class="card" data-testid="detail-facts">
             <dl class="facts">
                 <dt>"Key ID"</dt>
                 <dd><code data-testid="detail-id">{k.id.clone()}</code></dd>
@@ -136,7 +146,7 @@ fn KeyFacts(
                 <dt>"Mode"</dt>
                 <dd>{mode_pill(k.mode)}</dd>
                 <dt>"Scopes"</dt>
-                <dd>{scope_badges(k.scopes.clone())}</dd>
+                <dd>{scope_badges(k.scopes.clone(), &detail.catalogue)}</dd>
                 <dt>"IP allowlist"</dt>
                 <dd data-testid="detail-allowlist">
                     {if k.allowlist.is_empty() {
@@ -148,15 +158,23 @@ fn KeyFacts(
                 <dt>"Expires"</dt>
                 <dd data-testid="detail-expires">{expires}</dd>
                 <dt>"Created"</dt>
-                <dd>{format!("{} by {}", format_ms(k.created_at), k.created_by)}</dd>
+                <dd>
+                    <When at=k.created_at now=now_ms/>
+                    {format!(" by {}", k.created_by)}
+                </dd>
                 <dt>"Last used"</dt>
-                <dd>{k.last_used_at.map(format_ms).unwrap_or_else(|| "Never".into())}</dd>
+                <dd data-testid="detail-last-used">
+                    {match k.last_used_at {
+                        Some(at) => view! { <When at=at now=now_ms/> }.into_any(),
+                        None => "Never".into_any(),
+                    }}
+                </dd>
                 {k
                     .disabled_at
                     .map(|at| {
                         view! {
                             <dt>"Disabled"</dt>
-                            <dd>{format!("since {}", format_ms(at))}</dd>
+                            <dd>"since " <When at=at now=now_ms/></dd>
                         }
                     })}
                 {k
@@ -165,9 +183,9 @@ fn KeyFacts(
                         view! {
                             <dt>"Revoked"</dt>
                             <dd>
+                                <When at=at now=now_ms/>
                                 {format!(
-                                    "{} by {}{}",
-                                    format_ms(at),
+                                    " by {}{}",
                                     k.revoked_by.clone().unwrap_or_default(),
                                     k.revoke_reason
                                         .clone()
@@ -183,7 +201,7 @@ fn KeyFacts(
 }
 
 #[component]
-fn AuditTrail(rows: Vec<AuditRow>) -> impl IntoView {
+fn AuditTrail(rows: Vec<AuditRow>, now: i64) -> impl IntoView {
     view! {
         <section class="card" data-testid="audit-trail">
             <h2>"Audit trail"</h2>
@@ -193,10 +211,10 @@ fn AuditTrail(rows: Vec<AuditRow>) -> impl IntoView {
                             .map(|r| {
                                 view! {
                                     <tr>
-                                        <td>{format_ms(r.at)}</td>
+                                        <td><When at=r.at now=now/></td>
                                         <td>{r.actor}</td>
                                         <td><code>{r.action}</code></td>
-                                        <td><code class="mono">{r.details}</code></td>
+                                        <td class="audit-details">{r.details}</td>
                                     </tr>
                                 }
                             })

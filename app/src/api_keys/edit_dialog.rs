@@ -1,13 +1,19 @@
 //! The edit dialog: name, description and allowlist; mode and scopes stay as created.
 
-use crate::api_keys::api::{KeyEdit, UpdateKey};
+use crate::api_keys::api::{KeyEdit, ScopeInfo, UpdateKey};
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::key_fields::KeyTextFields;
 use crate::components::{form_error, mode_pill, scope_badges, Modal, PageTenant};
 use leptos::prelude::*;
 
 #[component]
-pub fn EditKeyDialog(dialog: RwSignal<Dialog>, action: ServerAction<UpdateKey>) -> impl IntoView {
+pub fn EditKeyDialog(
+    dialog: RwSignal<Dialog>,
+    action: ServerAction<UpdateKey>,
+    /// For the scope badges' descriptions.
+    #[prop(into)]
+    catalogue: Signal<Vec<ScopeInfo>>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let allowlist = RwSignal::new(String::new());
@@ -70,7 +76,7 @@ pub fn EditKeyDialog(dialog: RwSignal<Dialog>, action: ServerAction<UpdateKey>) 
                                     <dt>"Mode"</dt>
                                     <dd>{mode_pill(k.mode)}</dd>
                                     <dt>"Scopes"</dt>
-                                    <dd>{scope_badges(k.scopes.clone())}</dd>
+                                    <dd>{scope_badges(k.scopes.clone(), &catalogue.get_untracked())}</dd>
                                 </dl>
                                 <p class="hint" data-testid="immutable-reason">
                                     "Mode and scopes can't change after creation, so anyone auditing a key can trust its rights never changed. To change them, create a new key."

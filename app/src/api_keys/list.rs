@@ -6,6 +6,7 @@ use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::key_row::KeyRow;
 use crate::api_keys::lifecycle::notice_on_toggle;
+use crate::api_keys::list_state::ListState;
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
 use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::components::{
@@ -23,13 +24,14 @@ pub fn KeysPage() -> impl IntoView {
 
 #[component]
 fn KeysManager() -> impl IntoView {
-    let search = RwSignal::new(String::new());
-    let include_revoked = RwSignal::new(false);
-    // `None` ("All"): every key but revoked ones, unless `include_revoked`.
-    let status = RwSignal::new(None::<KeyFilter>);
-    // Keyset paging: `before` for the current page, and the ones we came through to go back.
-    let before = RwSignal::new(None::<i64>);
-    let history = RwSignal::new(Vec::<Option<i64>>::new());
+    let list = ListState::from_url();
+    let ListState {
+        search,
+        include_revoked,
+        status,
+        before,
+        history,
+    } = list;
     let create = ServerAction::<CreateKey>::new();
     let update = ServerAction::<UpdateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
@@ -64,10 +66,7 @@ fn KeysManager() -> impl IntoView {
             .map(|p| p.catalogue)
             .unwrap_or_default()
     });
-    let reset_paging = move || {
-        before.set(None);
-        history.set(Vec::new());
-    };
+    let reset_paging = move || list.reset_paging();
 
     // The page once a list has loaded; `gate` turns a plan or role refusal into its card.
     // A suspended (Starter) tenant sees the upgrade card, and below it the keys it kept (to
@@ -82,6 +81,8 @@ fn KeysManager() -> impl IntoView {
         let next = p.next_before;
         let now_ms = p.now_ms;
         let empty = p.keys.is_empty();
+        let requests = p.requests_24h;
+        let scope_info = std::sync::Arc::new(p.catalogue);
         view! {
             {suspended.then(|| view! { <UpgradeCard/> })}
             {(!suspended).then(|| view! {
@@ -154,7 +155,18 @@ fn KeysManager() -> impl IntoView {
                 <StatusFilter status=status on_change=Callback::new(move |_| reset_paging())/>
             </div>
             <DataTable
-                headers=&["Name", "Key", "Mode", "Scopes", "Created", "Last used", "Created by", "Status"]
+                class="keys-table"
+                headers=&[
+                    "Name",
+                    "Key",
+                    "Mode",
+                    "Scopes",
+                    "Created",
+                    "Last used",
+                    "Requests (24 h)",
+                    "Created by",
+                    "Status",
+                ]
                 actions=true
                 testid="keys-table"
                 empty=empty.then_some(("no-keys", "No keys match."))
@@ -163,8 +175,19 @@ fn KeysManager() -> impl IntoView {
                             .keys
                             .into_iter()
                             .map(|k| {
+                                let n = requests.get(&k.id).copied().unwrap_or(0);
                                 view! {
-                                    <KeyRow key=k can_manage=can_manage can_revoke=can_revoke dialog=dialog notice=notice toggle=toggle now_ms=now_ms/>
+                                    <KeyRow
+                                        key=k
+                                        can_manage=can_manage
+                                        can_revoke=can_revoke
+                                        dialog=dialog
+                                        notice=notice
+                                        toggle=toggle
+                                        now_ms=now_ms
+                                        requests=n
+                                        catalogue=scope_info.clone()
+                                    />
                                 }
                             })
                             .collect_view()}
@@ -183,7 +206,7 @@ fn KeysManager() -> impl IntoView {
         // Outside the list, which reloads after every change: a dialog rebuilt by that reload
         // would lose its state (say, the confirmation before a new secret is dropped).
         <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
-        <EditKeyDialog dialog=dialog action=update/>
+        <EditKeyDialog dialog=dialog action=update catalogue=catalogue/>
         <RollKeyDialog dialog=dialog action=roll notice=notice/>
         <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>
     }

@@ -11,10 +11,12 @@ mod key_fields;
 mod key_row;
 mod lifecycle;
 mod list;
+mod list_state;
 mod request_log;
 mod revoke_dialog;
 mod roll_dialog;
 mod secret_reveal;
+mod usage_chart;
 
 pub use detail::KeyDetailPage;
 pub use list::KeysPage;

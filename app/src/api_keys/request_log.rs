@@ -1,8 +1,7 @@
 //! A key's request log, newest first, a page at a time.
 
 use crate::api_keys::api::RequestPage;
-use crate::components::{DataTable, Pager, Ready};
-use latchkey_domain::time::format_ms_seconds;
+use crate::components::{DataTable, Pager, Ready, When};
 use leptos::prelude::*;
 
 fn latency_label(us: i64) -> String {
@@ -20,6 +19,7 @@ pub fn RequestLog(
     history: RwSignal<Vec<Option<i64>>>,
 ) -> impl IntoView {
     let next = page.next_before;
+    let now = page.now_ms;
     let empty = page.rows.is_empty();
     view! {
         <section class="card" data-testid="request-log">
@@ -39,7 +39,7 @@ pub fn RequestLog(
                                 let class = if r.status < 400 { "pill pill-ok" } else { "pill pill-danger" };
                                 view! {
                                     <tr data-testid="request-row" title=r.request_id.clone()>
-                                        <td>{format_ms_seconds(r.at)}</td>
+                                        <td><When at=r.at now=now/></td>
                                         <td><code>{format!("{} {}", r.method, r.path)}</code></td>
                                         <td><span class=class data-testid="request-status">{r.status}</span></td>
                                         <td><code>{r.client_ip}</code></td>

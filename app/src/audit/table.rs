@@ -2,9 +2,8 @@
 //! linked when it is a key, and what changed.
 
 use super::api::AuditEntry;
-use crate::components::DataTable;
+use crate::components::{DataTable, When};
 use latchkey_domain::audit::AuditAction;
-use latchkey_domain::time::{format_ms_seconds, iso_ms, relative};
 use leptos::prelude::*;
 
 const HEADERS: &[&str] = &["Time", "Actor", "Action", "Target", "Client IP", "Details"];
@@ -23,23 +22,10 @@ pub fn AuditTable(rows: Vec<AuditEntry>, now: i64) -> impl IntoView {
 
 #[component]
 fn EventRow(e: AuditEntry, now: i64) -> impl IntoView {
-    let exact = format_ms_seconds(e.at);
     let described = AuditAction::parse(&e.action).map(AuditAction::describe);
     view! {
         <tr data-testid="audit-row" data-event-id=e.id.to_string()>
-            <td>
-                // Focusable, so the exact time shows for keyboard users as for the mouse.
-                <time
-                    class="when"
-                    tabindex="0"
-                    datetime=iso_ms(e.at)
-                    title=exact.clone()
-                    data-exact=exact.clone()
-                    aria-label=format!("{} ({exact})", relative(e.at, now))
-                >
-                    {relative(e.at, now)}
-                </time>
-            </td>
+            <td><When at=e.at now=now/></td>
             <td data-testid="audit-actor">{e.actor}</td>
             <td><code data-testid="audit-action" title=described>{e.action}</code></td>
             <td data-testid="audit-target">{target(e.target_type, e.target_id, e.target_name)}</td>
@@ -54,7 +40,7 @@ fn target(kind: Option<String>, id: Option<String>, name: Option<String>) -> Any
         (Some("api_key"), Some(id)) => {
             let label = name.unwrap_or_else(|| id.clone());
             view! {
-                <a href=format!("/keys/{id}") rel="external" data-testid="audit-key-link">{label}</a>
+                <a href=format!("/keys/{id}") data-testid="audit-key-link">{label}</a>
                 <div><code class="muted">{id}</code></div>
             }
             .into_any()

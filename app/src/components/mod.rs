@@ -15,6 +15,7 @@ pub mod ready;
 pub mod table;
 pub mod tenant;
 pub mod tenant_id;
+pub mod when;
 
 pub use actions::reload_on_success;
 pub use error_notice::ErrorNotice;
@@ -30,3 +31,4 @@ pub use ready::Ready;
 pub use table::DataTable;
 pub use tenant::{PageTenant, SessionResource};
 pub use tenant_id::TenantIdCopy;
+pub use when::{Clock, When};

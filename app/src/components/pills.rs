@@ -1,8 +1,8 @@
 //! Small labels for a key's status, mode and scopes, the same on every page that shows a key.
 
-use crate::api_keys::api::{KeyStatus, KeyView};
+use crate::api_keys::api::{KeyStatus, KeyView, ScopeInfo};
+use crate::components::When;
 use latchkey_domain::keys::Mode;
-use latchkey_domain::time::relative;
 use latchkey_domain::views::EXPIRING_WITHIN_MS;
 use leptos::prelude::*;
 
@@ -24,10 +24,9 @@ pub fn key_state(key: &KeyView, now_ms: i64) -> AnyView {
     if working && key.rolled_to.is_some() {
         let until = key
             .expires_at
-            .map(|at| format!(" · expires {}", relative(at, now_ms)))
-            .unwrap_or_default();
+            .map(|at| view! { " · expires " <When at=at now=now_ms/> });
         return view! {
-            <span class="pill pill-warn" data-testid="key-status">{format!("Rolled{until}")}</span>
+            <span class="pill pill-warn" data-testid="key-status">"Rolled"{until}</span>
         }
         .into_any();
     }
@@ -40,7 +39,8 @@ pub fn key_state(key: &KeyView, now_ms: i64) -> AnyView {
             .map(|at| {
                 view! {
                     <span class="expiry-note" data-testid="key-expiry">
-                        {format!("expires {}", relative(at, now_ms))}
+                        "expires "
+                        <When at=at now=now_ms/>
                     </span>
                 }
             })}
@@ -56,9 +56,13 @@ pub fn mode_pill(mode: Mode) -> impl IntoView {
     view! { <span class=class data-testid="key-mode">{label}</span> }
 }
 
-pub fn scope_badges(scopes: Vec<String>) -> impl IntoView {
+/// A key's scopes, each with what it grants as its tooltip (from the page's catalogue).
+pub fn scope_badges(scopes: Vec<String>, catalogue: &[ScopeInfo]) -> impl IntoView {
     scopes
         .into_iter()
-        .map(|s| view! { <span class="badge">{s}</span> })
+        .map(|s| {
+            let help = latchkey_domain::scopes::describe(catalogue, &s).map(str::to_owned);
+            view! { <span class="badge" title=help data-testid="scope-badge">{s}</span> }
+        })
         .collect_view()
 }

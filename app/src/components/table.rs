@@ -10,12 +10,13 @@ pub fn DataTable(
     headers: &'static [&'static str],
     #[prop(optional)] actions: bool,
     #[prop(optional)] testid: Option<&'static str>,
+    #[prop(optional)] class: Option<&'static str>,
     #[prop(default = None)] empty: Option<(&'static str, &'static str)>,
     children: Children,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">
-            <table data-testid=testid>
+            <table data-testid=testid class=class>
                 <thead>
                     <tr>
                         {headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}

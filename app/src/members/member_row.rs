@@ -2,9 +2,8 @@
 //! them (none on an owner for an admin; the server refuses the same).
 
 use super::api::{ChangeMemberRole, MemberView, RemoveMember, Role};
-use crate::components::PageTenant;
+use crate::components::{PageTenant, When};
 use latchkey_domain::members::{may_change_role, may_touch};
-use latchkey_domain::time::{format_ms, relative};
 use leptos::prelude::*;
 
 #[component]
@@ -74,8 +73,13 @@ pub fn MemberRow(
             </td>
             <td>{m.email.clone()}</td>
             <td data-testid="member-role">{m.role.label()}</td>
-            <td title=format_ms(m.joined_at)>{relative(m.joined_at, now)}</td>
-            <td>{m.last_sign_in_at.map(|t| relative(t, now)).unwrap_or_else(|| "Never".into())}</td>
+            <td><When at=m.joined_at now=now/></td>
+            <td>
+                {match m.last_sign_in_at {
+                    Some(at) => view! { <When at=at now=now/> }.into_any(),
+                    None => "Never".into_any(),
+                }}
+            </td>
             <td>{controls}</td>
         </tr>
     }

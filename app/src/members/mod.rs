@@ -6,12 +6,11 @@ mod invite_dialog;
 mod member_row;
 
 use crate::components::{
-    DataTable, ErrorNotice, ErrorView, Loaded, NoAccessCard, PageHeader, PageTenant,
+    DataTable, ErrorNotice, ErrorView, Loaded, NoAccessCard, PageHeader, PageTenant, When,
 };
 use crate::error::AppError;
 use api::*;
 use invite_dialog::InviteDialog;
-use latchkey_domain::time::{format_ms, relative};
 use leptos::prelude::*;
 use member_row::MemberRow;
 
@@ -116,8 +115,8 @@ fn Members(
                             <td>{i.email.clone()}</td>
                             <td>{i.role.label()}</td>
                             <td>{i.invited_by.clone()}</td>
-                            <td title=format_ms(i.created_at)>{relative(i.created_at, now)}</td>
-                            <td title=format_ms(i.expires_at)>{relative(i.expires_at, now)}</td>
+                            <td><When at=i.created_at now=now/></td>
+                            <td><When at=i.expires_at now=now/></td>
                             <td>
                                 {may.then(|| view! {
                                     <button

@@ -17,6 +17,8 @@ pub struct BillingInfo {
     pub plan: Plan,
     pub can_change: bool,
     pub plans: Vec<PlanOffer>,
+    /// Keys counting against the plan now: what a downgrade would suspend.
+    pub active_keys: i64,
 }
 
 #[server(endpoint = "billing")]
@@ -25,8 +27,10 @@ pub async fn get_billing(tenant: i64) -> Result<BillingInfo, AppError> {
     use latchkey_domain::Action;
 
     let session = require(Action::ViewBilling, tenant).await?;
+    let state = state()?;
     // The limits the verifier enforces, which the operator may have overridden.
-    let limits = state()?.settings.limits;
+    let limits = state.settings.limits;
+    let active_keys = store::keys::count_active(&state.db, session.tenant_id).await?;
     Ok(BillingInfo {
         tenant_name: session.tenant_name,
         plan: session.plan,
@@ -38,6 +42,7 @@ pub async fn get_billing(tenant: i64) -> Result<BillingInfo, AppError> {
                 limits: limits.of(plan),
             })
             .collect(),
+        active_keys,
     })
 }
 

@@ -1,15 +1,19 @@
 //! Tenants, their plan (Settings ▸ Billing) and memberships.
 
 pub mod api;
+mod confirm_plan;
 
 use crate::components::browser::navigate_hard;
 use crate::components::{ErrorNotice, Loaded, PageHeader, PageTenant};
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
+use confirm_plan::{ConfirmPlanDialog, PendingChange};
+use latchkey_domain::policy::plan_change_consequences;
 use leptos::prelude::*;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let change = ServerAction::<ChangePlan>::new();
+    let pending = RwSignal::new(None::<PendingChange>);
     let tenant = PageTenant::from_context();
     let billing = Resource::new(
         move || change.version().get(),
@@ -32,16 +36,28 @@ pub fn BillingPage() -> impl IntoView {
         }}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=billing let:info>
-                <Plans info=info change=change/>
+                <Plans info=info change=change pending=pending/>
             </Loaded>
         </Transition>
+        <ConfirmPlanDialog pending=pending change=change/>
     }
 }
 
 #[component]
-fn Plans(info: BillingInfo, change: ServerAction<ChangePlan>) -> impl IntoView {
+fn Plans(
+    info: BillingInfo,
+    change: ServerAction<ChangePlan>,
+    pending: RwSignal<Option<PendingChange>>,
+) -> impl IntoView {
     let tenant = PageTenant::from_context();
     let current = info.plan;
+    let current_limits = info
+        .plans
+        .iter()
+        .find(|o| o.plan == current)
+        .map(|o| o.limits)
+        .unwrap_or_else(|| current.limits());
+    let active = info.active_keys;
     view! {
         <div class="card">
             <p>
@@ -96,10 +112,20 @@ fn Plans(info: BillingInfo, change: ServerAction<ChangePlan>) -> impl IntoView {
                                         data-testid=format!("choose-plan-{}", plan.as_str())
                                         disabled=move || change.pending().get()
                                         on:click=move |_| {
-                                            change.dispatch(ChangePlan {
-                                                tenant: tenant.now(),
-                                                plan,
-                                            });
+                                            // A change that takes something away asks first.
+                                            let consequences = plan_change_consequences(
+                                                current_limits,
+                                                l,
+                                                active,
+                                            );
+                                            if consequences.is_empty() {
+                                                change.dispatch(ChangePlan {
+                                                    tenant: tenant.now(),
+                                                    plan,
+                                                });
+                                            } else {
+                                                pending.set(Some(PendingChange { plan, consequences }));
+                                            }
                                         }
                                     >
                                         {format!("Switch to {}", plan.label())}

@@ -92,7 +92,7 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
-            at_ms: store::db::now_ms(),
+            at_ms: state.db.clock.now_ms(),
             method,
             path,
             status: res.status().as_u16(),

@@ -224,7 +224,7 @@ pub async fn verify(
         state.verifier.usage.record(UsageEvent {
             tenant_id: key.tenant_id,
             key_row_id: key.row_id,
-            at_ms: store::db::now_ms(),
+            at_ms: state.db.clock.now_ms(),
             method: "VERIFY".to_owned(),
             path: store::verify::usage::clipped(scope.unwrap_or("(any scope)")),
             status,

@@ -136,11 +136,12 @@ impl From<AuditEventRow> for AuditEntry {
 
 impl From<AuditEventRow> for AuditRow {
     fn from(r: AuditEventRow) -> Self {
+        let details = summarise(&r.action, &r.details_json());
         Self {
             at: r.at,
             actor: r.actor,
             action: r.action,
-            details: r.details,
+            details,
         }
     }
 }

@@ -25,86 +25,131 @@ fn list(v: &Value) -> String {
     }
 }
 
-/// The summary of one event's details.
+/// `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// How long a rolled key's overlap was, in words.
+fn overlap(v: &Value) -> &'static str {
+    match v.as_str() {
+        Some("now") => "the old key stopped at once",
+        Some("1h") => "the old key works for 1 more hour",
+        Some("24h") => "the old key works for 24 more hours",
+        Some("7d") => "the old key works for 7 more days",
+        _ => "the old key's overlap unknown",
+    }
+}
+
+/// The summary of one event's details: a sentence or two saying what happened.
 pub fn summarise(action: &str, d: &Value) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let email = || d["email"].as_str().unwrap_or("someone").to_owned();
+    let role = |k: &str| d[k].as_str().unwrap_or("?").to_owned();
     match action {
         "api_key.created" => {
-            parts.push(format!(
-                "{} key {}",
-                d["mode"].as_str().unwrap_or("?"),
-                text(&d["name"])
-            ));
-            parts.push(format!("scopes: {}", list(&d["scopes"])));
+            let mut with = vec![
+                format!("scopes {}", list(&d["scopes"])),
+                format!("{} mode", d["mode"].as_str().unwrap_or("?")),
+            ];
             if d["allowlist"].as_array().is_some_and(|a| !a.is_empty()) {
-                parts.push(format!("allowlist: {}", list(&d["allowlist"])));
+                with.push(format!("allowed from {}", list(&d["allowlist"])));
             }
             if let Some(at) = d["expires_at"].as_i64() {
-                parts.push(format!("expires {}", format_ms(at)));
+                with.push(format!("expiring {}", format_ms(at)));
             }
-            if let Some(from) = d["rolled_from"].as_str() {
-                parts.push(format!("replaces {from}"));
-            }
+            let replaces = d["rolled_from"]
+                .as_str()
+                .map(|from| format!(", replacing {from}"))
+                .unwrap_or_default();
+            format!("Created with {}{replaces}", with.join(", "))
         }
         "api_key.updated" => {
-            if let Some(changes) = d["changes"].as_object() {
-                for (field, c) in changes {
-                    parts.push(format!("{field} {} → {}", text(&c["from"]), text(&c["to"])));
-                }
-            }
+            let changes: Vec<String> = d["changes"]
+                .as_object()
+                .map(|changes| {
+                    changes
+                        .iter()
+                        .map(|(field, c)| {
+                            format!(
+                                "{} changed from {} to {}",
+                                capitalised(field),
+                                text(&c["from"]),
+                                text(&c["to"])
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            changes.join("; ")
         }
-        "api_key.revoked" => {
-            let reason = d["reason"].as_str().unwrap_or("");
-            parts.push(if reason.is_empty() {
-                "no reason given".to_owned()
-            } else {
-                format!("reason: {reason}")
-            });
-        }
-        "api_key.rolled" => {
-            parts.push(format!("new key {}", d["new_key"].as_str().unwrap_or("?")));
-            parts.push(format!("overlap {}", d["overlap"].as_str().unwrap_or("?")));
-        }
-        "tenant.plan_changed" => parts.push(format!(
-            "{} → {}",
-            d["from"].as_str().unwrap_or("?"),
-            d["to"].as_str().unwrap_or("?")
-        )),
-        "member.added" | "member.role_changed" | "member.removed" => {
-            if let Some(email) = d["email"].as_str() {
-                parts.push(email.to_owned());
-            }
-            if let Some(from) = d["from"].as_str() {
-                parts.push(format!("{from} → {}", d["role"].as_str().unwrap_or("?")));
-            } else if let Some(role) = d["role"].as_str() {
-                parts.push(format!("as {role}"));
-            }
-        }
-        "user.sign_in_failed" => parts.push(format!(
-            "email sha256 {}",
+        "api_key.revoked" => match d["reason"].as_str().unwrap_or("") {
+            "" => "Revoked, no reason given".to_owned(),
+            reason => format!("Revoked: {reason}"),
+        },
+        "api_key.rolled" => format!(
+            "Rolled to {}; {}",
+            d["new_key"].as_str().unwrap_or("?"),
+            overlap(&d["overlap"])
+        ),
+        "api_key.disabled" => "Switched off".to_owned(),
+        "api_key.enabled" => "Switched back on".to_owned(),
+        "tenant.plan_changed" => format!(
+            "Plan changed from {} to {}",
+            capitalised(d["from"].as_str().unwrap_or("?")),
+            capitalised(d["to"].as_str().unwrap_or("?"))
+        ),
+        "member.added" => format!("{} joined as {}", email(), role("role")),
+        "member.joined" => format!("{} accepted the invitation as {}", email(), role("role")),
+        "member.invited" => format!("{} invited as {}", email(), role("role")),
+        "invitation.revoked" => format!("Invitation for {} withdrawn", email()),
+        "member.role_changed" => format!(
+            "{}'s role changed from {} to {}",
+            email(),
+            role("from"),
+            role("role")
+        ),
+        "member.removed" => format!("{} removed (was {})", email(), role("role")),
+        "user.sign_in_failed" => format!(
+            "Failed for the email with SHA-256 {}",
             d["email_sha256"].as_str().unwrap_or("?")
-        )),
-        "audit.exported" => parts.push(format!(
-            "filter: {}",
+        ),
+        "audit.exported" => format!(
+            "Exported as CSV, filter: {}",
             d["filter"].as_str().unwrap_or("none")
-        )),
+        ),
         "audit.pruned" => {
-            if let Some(at) = d["cut_off"].as_i64() {
-                parts.push(format!("events before {} removed", format_ms(at)));
-            }
+            let mut parts = Vec::new();
             if let Some(n) = d["removed"].as_i64() {
                 parts.push(format!("{n} events"));
             }
+            if let Some(at) = d["cut_off"].as_i64() {
+                parts.push(format!("from before {}", format_ms(at)));
+            }
+            format!("Removed {}", parts.join(" "))
         }
         _ => {
-            if let Some(obj) = d.as_object() {
-                for (k, v) in obj {
-                    parts.push(format!("{k}: {}", text(v)));
-                }
-            }
+            let parts: Vec<String> = d
+                .as_object()
+                .map(|obj| {
+                    obj.iter()
+                        .map(|(k, v)| format!("{}: {}", capitalised(k), text(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            and_list(&parts)
         }
     }
-    parts.join("; ")
 }
 
 #[cfg(test)]
@@ -117,36 +162,55 @@ mod tests {
         for (action, details, want) in [
             (
                 "api_key.created",
-                json!({"name": "CI", "mode": "live", "scopes": ["keys:read", "audit:read"], "allowlist": []}),
-                "live key “CI”; scopes: keys:read, audit:read",
+                json!({"name": "CI", "mode": "test", "scopes": ["keys:read", "audit:read"], "allowlist": []}),
+                "Created with scopes keys:read, audit:read, test mode",
+            ),
+            (
+                "api_key.created",
+                json!({"name": "CI", "mode": "live", "scopes": ["*"], "allowlist": ["10.0.0.0/8"], "rolled_from": "key_a"}),
+                "Created with scopes *, live mode, allowed from 10.0.0.0/8, replacing key_a",
             ),
             (
                 "api_key.updated",
                 json!({"name": "B", "changes": {"name": {"from": "A", "to": "B"}}}),
-                "name “A” → “B”",
+                "Name changed from “A” to “B”",
+            ),
+            (
+                "api_key.updated",
+                json!({"name": "B", "changes": {"allowlist": {"from": [], "to": ["10.0.0.0/8"]}}}),
+                "Allowlist changed from none to 10.0.0.0/8",
             ),
             (
                 "api_key.revoked",
                 json!({"name": "A", "reason": ""}),
-                "no reason given",
+                "Revoked, no reason given",
             ),
             (
                 "api_key.revoked",
                 json!({"name": "A", "reason": "leaked"}),
-                "reason: leaked",
+                "Revoked: leaked",
+            ),
+            (
+                "api_key.rolled",
+                json!({"new_key": "key_b", "overlap": "24h"}),
+                "Rolled to key_b; the old key works for 24 more hours",
             ),
             (
                 "tenant.plan_changed",
                 json!({"from": "starter", "to": "professional"}),
-                "starter → professional",
+                "Plan changed from Starter to Professional",
             ),
             (
                 "member.role_changed",
                 json!({"email": "a@x.io", "from": "member", "role": "admin"}),
-                "a@x.io; member → admin",
+                "a@x.io's role changed from member to admin",
             ),
             ("user.signed_in", json!({}), ""),
-            ("something.else", json!({"k": "v"}), "k: “v”"),
+            (
+                "something.else",
+                json!({"k": "v", "n": 2}),
+                "K: “v” and N: 2",
+            ),
         ] {
             assert_eq!(summarise(action, &details), want, "{action}");
         }

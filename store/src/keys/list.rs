@@ -2,7 +2,7 @@
 //! name, state and mode, every state read at the store's clock.
 
 use super::{KeyRow, COLUMNS};
-use crate::db::{keyset_page, storable, Db};
+use crate::db::{keyset_page, storable, Db, Engine};
 use latchkey_domain::error::AppResult;
 use latchkey_domain::keys::Mode;
 use latchkey_domain::views::{KeyFilter, KeyView, EXPIRING_WITHIN_MS};
@@ -57,6 +57,17 @@ pub async fn list(
     let search = q.search.trim();
     // Optional filters take the next placeholders, in the order they are bound below.
     let mut next = 6;
+    // Three characters or more go through the engine's trigram index (SQLite FTS5, PostgreSQL
+    // pg_trgm on `LOWER(name)`); the LIKE stays as the one definition of a match. Shorter
+    // searches match so many names that the newest-first scan fills a page at once.
+    let indexed = db.engine == Engine::Sqlite && search.chars().count() >= 3;
+    if indexed {
+        sql.push_str(&format!(
+            " AND id IN (SELECT rowid FROM api_keys_name_search \
+             WHERE api_keys_name_search MATCH ${next})"
+        ));
+        next += 1;
+    }
     if !search.is_empty() {
         sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
         next += 1;
@@ -79,6 +90,10 @@ pub async fn list(
         .bind(q.limit + 1)
         .bind(now)
         .bind(now.saturating_add(EXPIRING_WITHIN_MS));
+    if indexed {
+        // One FTS5 phrase: the whole search as a substring, quotes doubled.
+        query = query.bind(format!("\"{}\"", search.replace('"', "\"\"")));
+    }
     if !search.is_empty() {
         query = query.bind(pattern);
     }

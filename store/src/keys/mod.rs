@@ -12,11 +12,13 @@ use latchkey_domain::Plan;
 mod lifecycle;
 mod list;
 mod requests;
+mod usage;
 mod validate;
 
 pub use lifecycle::{roll, set_enabled, Rolled};
 pub use list::{list, KeyQuery};
 pub use requests::request_log;
+pub use usage::{last_24h, usage};
 pub use validate::{DESCRIPTION_MAX, NAME_MAX};
 
 const COLUMNS: &str = "id, public_id, name, description, mode, scopes, allowlist, masked, status, \
@@ -92,9 +94,13 @@ async fn active_count<'e, E>(executor: E, tenant_id: i64, now: i64) -> AppResult
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    // The triggers' running count, less those counted keys already expired (read through a
+    // partial index that holds only expiring keys): no scan of the tenant's keys.
     Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = $1 AND status = 'active' \
-         AND rolled_to IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        "SELECT t.counted_keys - (SELECT COUNT(*) FROM api_keys \
+         WHERE tenant_id = $1 AND status = 'active' AND rolled_to IS NULL \
+         AND expires_at IS NOT NULL AND expires_at <= $2) AS n \
+         FROM tenants t WHERE t.id = $1",
     )
     .bind(tenant_id)
     .bind(now)

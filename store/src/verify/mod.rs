@@ -13,6 +13,7 @@ pub mod push;
 mod request_ids;
 mod row;
 pub mod shared;
+pub mod tally;
 pub use shared::check_rate_store;
 pub mod usage;
 

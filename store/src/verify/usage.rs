@@ -10,6 +10,7 @@
 //! logged at most `refusal_rows_per_minute` times per key; the rest are counted and written
 //! as one summary row per key a minute. A refusal never moves "last used".
 
+use super::tally::{hour_of, Tally};
 use crate::db::{now_ms, Db, Engine};
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -100,11 +101,13 @@ pub struct UsageStats {
 }
 
 /// Refusals of one key not logged one by one since the last summary.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Unlogged {
     tenant_id: i64,
     count: u64,
     last_status: u16,
+    /// The same refusals by (hour, status), for the hourly counters (which count every one).
+    buckets: std::collections::BTreeMap<(i64, u16), u64>,
 }
 
 type KeyedLimiter = RateLimiter<i64, DefaultKeyedStateStore<i64>, DefaultClock>;
@@ -170,9 +173,14 @@ impl Usage {
                     tenant_id: event.tenant_id,
                     count: 0,
                     last_status: event.status,
+                    buckets: Default::default(),
                 });
                 entry.count += 1;
                 entry.last_status = event.status;
+                *entry
+                    .buckets
+                    .entry((hour_of(event.at_ms), event.status))
+                    .or_insert(0) += 1;
             }
             return;
         }
@@ -230,13 +238,19 @@ pub fn clipped(s: &str) -> String {
     s[..end].to_owned()
 }
 
-/// One summary row per key whose refusals were not all logged, then empties the counts.
-fn summaries(unlogged: &Mutex<HashMap<i64, Unlogged>>) -> Vec<UsageEvent> {
+/// One summary row per key whose refusals were not all logged, then empties the counts into
+/// `tally` (the summary rows themselves are not counted again).
+fn summaries(unlogged: &Mutex<HashMap<i64, Unlogged>>, tally: &mut Tally) -> Vec<UsageEvent> {
     let taken = match unlogged.lock() {
         Ok(mut map) => std::mem::take(&mut *map),
         Err(_) => return Vec::new(),
     };
     let now = now_ms();
+    for (key_row_id, u) in &taken {
+        for ((hour, status), n) in &u.buckets {
+            tally.add(u.tenant_id, *key_row_id, *hour, *status, *n);
+        }
+    }
     taken
         .into_iter()
         .map(|(key_row_id, u)| UsageEvent {
@@ -269,6 +283,7 @@ async fn run(
     unlogged: Arc<Mutex<HashMap<i64, Unlogged>>>,
 ) {
     let mut pending: Vec<UsageEvent> = Vec::with_capacity(config.batch_max);
+    let mut tally = Tally::default();
     let mut summary_tick = tokio::time::interval(config.summary_every);
     summary_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Not `interval`: its first tick is immediate, which would write whatever arrived before
@@ -283,9 +298,9 @@ async fn run(
     loop {
         tokio::select! {
             ack = inbox.flushes.recv() => {
-                drain(&db, &mut inbox.queue, &mut pending, &config, &stats).await;
-                pending.extend(summaries(&unlogged));
-                write(&db, &mut pending, &stats).await;
+                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
+                pending.extend(summaries(&unlogged, &mut tally));
+                write(&db, &mut pending, &mut tally, &stats).await;
                 match ack {
                     Some(ack) => {
                         let _ = ack.send(());
@@ -295,14 +310,14 @@ async fn run(
                 }
             }
             _ = inbox.batch_ready.notified() => {
-                drain(&db, &mut inbox.queue, &mut pending, &config, &stats).await;
+                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
             }
             _ = tick.tick() => {
-                drain(&db, &mut inbox.queue, &mut pending, &config, &stats).await;
-                write(&db, &mut pending, &stats).await;
+                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
+                write(&db, &mut pending, &mut tally, &stats).await;
             }
             _ = summary_tick.tick() => {
-                pending.extend(summaries(&unlogged));
+                pending.extend(summaries(&unlogged, &mut tally));
             }
             _ = prune_tick.tick() => {
                 let cutoff = now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
@@ -321,26 +336,29 @@ async fn drain(
     db: &Db,
     queue: &mut mpsc::Receiver<UsageEvent>,
     pending: &mut Vec<UsageEvent>,
+    tally: &mut Tally,
     config: &UsageConfig,
     stats: &UsageStats,
 ) {
     while let Ok(e) = queue.try_recv() {
         stats.queued_bytes.fetch_sub(e.bytes(), Ordering::Relaxed);
         stats.queued_events.fetch_sub(1, Ordering::Relaxed);
+        tally.add(e.tenant_id, e.key_row_id, e.at_ms, e.status, 1);
         pending.push(e);
         if pending.len() >= config.batch_max {
-            write(db, pending, stats).await;
+            write(db, pending, tally, stats).await;
         }
     }
 }
 
-/// Writes one batch in one transaction: the request-log rows, then each key's last-used time.
-async fn write(db: &Db, pending: &mut Vec<UsageEvent>, stats: &UsageStats) {
-    if pending.is_empty() {
+/// Writes one batch in one transaction: the request-log rows, the hourly counters, then each
+/// key's last-used time.
+async fn write(db: &Db, pending: &mut Vec<UsageEvent>, tally: &mut Tally, stats: &UsageStats) {
+    if pending.is_empty() && tally.is_empty() {
         return;
     }
     let batch = std::mem::take(pending);
-    match write_batch(db, &batch).await {
+    match write_batch(db, &batch, std::mem::take(tally)).await {
         Ok(()) => {
             stats.flushes.fetch_add(1, Ordering::Relaxed);
             stats
@@ -357,7 +375,7 @@ async fn write(db: &Db, pending: &mut Vec<UsageEvent>, stats: &UsageStats) {
     }
 }
 
-async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
+async fn write_batch(db: &Db, batch: &[UsageEvent], tally: Tally) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     for chunk in batch.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
@@ -406,6 +424,7 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
         }
         q.execute(&mut *tx).await?;
     }
+    tally.write(db.engine, &mut tx).await?;
     // In key order: two replicas flushing at once then lock rows in the same order on
     // PostgreSQL and cannot deadlock (which would abort a batch).
     let mut last_used: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
@@ -426,8 +445,13 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
-/// Deletes request-log rows older than `cutoff_ms`; returns how many.
+/// Deletes request-log rows older than `cutoff_ms`, and hourly counters of hours that ended
+/// before it; returns how many request-log rows.
 pub async fn prune(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM key_usage_hourly WHERE hour <= $1")
+        .bind(cutoff_ms.saturating_sub(super::tally::HOUR_MS))
+        .execute(&db.pool)
+        .await?;
     Ok(
         sqlx::query("DELETE FROM request_logs WHERE created_at < $1")
             .bind(cutoff_ms)
