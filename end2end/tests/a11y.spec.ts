@@ -8,6 +8,8 @@ import { hydrated, signIn, USERS } from './helpers';
 // no sideways scrolling) and the README's screenshots.
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
+// Each scan takes a second or two; a test scans up to ten pages or dialogs.
+test.describe.configure({ timeout: 90_000 });
 
 /** Fails on any serious or critical axe-core violation in `scope` (the page, or a dialog). */
 async function noSeriousViolations(page: Page, what: string, include?: string) {
@@ -26,10 +28,17 @@ async function ready(page: Page, url: string, testid?: string) {
   if (testid) await expect(page.getByTestId(testid)).toHaveAttribute('data-ready', 'true');
 }
 
-/** A key id of the owner's organisation (the first listed). */
-async function someKeyId(page: Page) {
+/** A new key of the owner's organisation, made through the UI (each test stands alone). */
+async function someKeyId(page: Page, name = `E2E a11y ${Date.now()}`) {
   await ready(page, '/keys', 'keys-ready');
-  return (await page.getByTestId('key-row').first().getAttribute('data-key-id'))!;
+  await page.getByRole('button', { name: 'New key' }).click();
+  const dialog = page.getByTestId('create-dialog');
+  await dialog.getByLabel('Name', { exact: true }).fill(name);
+  await dialog.getByRole('button', { name: 'Create key' }).click();
+  await expect(dialog.getByTestId('new-secret')).toBeVisible();
+  await dialog.getByTestId('close-secret').click();
+  await dialog.getByTestId('confirm-close').click();
+  return (await page.getByTestId('key-row').filter({ hasText: name }).getAttribute('data-key-id'))!;
 }
 
 test('axe-core finds nothing serious on any page', async ({ page }) => {
@@ -61,22 +70,24 @@ test('axe-core finds nothing serious on any page', async ({ page }) => {
 
 test('axe-core finds nothing serious in any dialog', async ({ page }) => {
   await signIn(page, USERS.owner);
-  await ready(page, '/keys', 'keys-ready');
+  const name = `E2E dialogs ${Date.now()}`;
+  await someKeyId(page, name);
+  const row = page.getByTestId('key-row').filter({ hasText: name });
   const dialogs: [string, () => Promise<Locator>][] = [
     ['create', async () => {
       await page.getByRole('button', { name: 'New key' }).click();
       return page.getByTestId('create-dialog');
     }],
     ['edit', async () => {
-      await page.getByTestId('key-row').first().getByTestId('edit-key').click();
+      await row.getByTestId('edit-key').click();
       return page.getByTestId('edit-dialog');
     }],
     ['roll', async () => {
-      await page.getByTestId('key-row').filter({ has: page.getByTestId('roll-key') }).first().getByTestId('roll-key').click();
+      await row.getByTestId('roll-key').click();
       return page.getByTestId('roll-dialog');
     }],
     ['revoke', async () => {
-      await page.getByTestId('key-row').first().getByTestId('revoke-key').click();
+      await row.getByTestId('revoke-key').click();
       return page.getByTestId('revoke-dialog');
     }],
   ];
@@ -206,7 +217,8 @@ test('screenshots for the README', async ({ page, request }) => {
 
   const auth = { Authorization: `Bearer ${secret}` };
   for (let i = 0; i < 12; i++) await request.get('/v1/whoami', { headers: auth });
-  await request.get('/v1/nope', { headers: auth });
+  // A key-checked route that answers 404: refused, and counted.
+  await request.get('/v1/keys/key_doesnotexist', { headers: auth });
   const id = (await page.getByTestId('key-row').filter({ hasText: 'Billing service' }).first().getAttribute('data-key-id'))!;
   await expect(async () => {
     await ready(page, `/keys/${id}`, 'detail-ready');

@@ -11,6 +11,10 @@ CREATE TABLE key_usage_hourly (
 );
 CREATE INDEX key_usage_hourly_hour ON key_usage_hourly (hour);
 
+-- No key changes between the initial count and the trigger's first update (a replica of the
+-- previous version may still be serving while this runs).
+LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE;
+
 -- The keys that count against the plan, kept by triggers so the count is no scan of the
 -- tenant's keys: active and not rolled. Those among them already past their expiry are
 -- subtracted at read time through the partial index below (only expiring keys are in it).

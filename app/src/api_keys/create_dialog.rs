@@ -171,6 +171,7 @@ fn ModeAndScopes(
                         // Described by its line, named by the scope alone.
                         let help_id = format!("scope-help-{}", s.replace(['*', ':'], "_"));
                         view! {
+                            <div class="scope-choice">
                             <label>
                                 <input
                                     type="checkbox"
@@ -188,11 +189,10 @@ fn ModeAndScopes(
                                             });
                                     }
                                 />
-                                <span class="scope-choice">
-                                    <code>{s}</code>
-                                    <span class="hint" id=help_id>{info.description}</span>
-                                </span>
+                                <code>{s}</code>
                             </label>
+                            <span class="hint" id=help_id>{info.description}</span>
+                            </div>
                         }
                     })
                     .collect_view()}

@@ -33,6 +33,15 @@ pub fn KeyDetailPage() -> impl IntoView {
     // Keyset paging through the log: `before` for this page, the ones we came through to go back.
     let before = RwSignal::new(None::<i64>);
     let history = RwSignal::new(Vec::<Option<i64>>::new());
+    // Another key (a lineage link) starts at its own newest page.
+    Effect::new(move |previous: Option<String>| {
+        let id = id();
+        if previous.is_some_and(|p| p != id) {
+            before.set(None);
+            history.set(Vec::new());
+        }
+        id
+    });
     let requests = Resource::new(
         move || (id(), before.get()),
         move |(id, before)| async move { key_requests(tenant.get().await?, id, before).await },

@@ -20,31 +20,57 @@ pub struct ListState {
     pub history: RwSignal<Vec<Option<i64>>>,
 }
 
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|v| *v != value) {
+        signal.set(value);
+    }
+}
+
 /// A cursor in the `trail` list: a number, or `-` for the first page.
 fn cursor(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
 impl ListState {
-    /// From the current URL's query, and kept in it from now on (replacing the history entry,
-    /// so Back leaves the list rather than undoing each keystroke).
+    /// From the current URL's query, and kept in step with it from now on: a change to the list
+    /// replaces the URL's history entry (so Back leaves the list rather than undoing each
+    /// keystroke), and a change of URL (a link to `/keys`, Back between two lists) sets the list.
     pub fn from_url() -> Self {
         let query = use_query_map();
-        let q = query.get_untracked();
-        let state = Self {
-            search: RwSignal::new(q.get("q").unwrap_or_default()),
-            include_revoked: RwSignal::new(q.get("revoked").as_deref() == Some("1")),
-            status: RwSignal::new(q.get("status").and_then(|s| s.parse().ok())),
-            before: RwSignal::new(q.get("before").as_deref().and_then(cursor)),
-            history: RwSignal::new(
-                q.get("trail")
-                    .map(|t| t.split(',').map(cursor).collect())
-                    .unwrap_or_default(),
-            ),
+        let parsed = move || {
+            query.with(|q| {
+                (
+                    q.get("q").unwrap_or_default(),
+                    q.get("revoked").as_deref() == Some("1"),
+                    q.get("status").and_then(|s| s.parse::<KeyFilter>().ok()),
+                    q.get("before").as_deref().and_then(cursor),
+                    q.get("trail")
+                        .map(|t| t.split(',').map(cursor).collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                )
+            })
         };
+        let (search, include_revoked, status, before, history) = untrack(parsed);
+        let state = Self {
+            search: RwSignal::new(search),
+            include_revoked: RwSignal::new(include_revoked),
+            status: RwSignal::new(status),
+            before: RwSignal::new(before),
+            history: RwSignal::new(history),
+        };
+        // URL → list. Each signal is set only when it differs, so the effect below, which
+        // navigates only when the query differs, cannot ping-pong with this one.
+        Effect::new(move |_| {
+            let (search, include_revoked, status, before, history) = parsed();
+            set_if_changed(state.search, search);
+            set_if_changed(state.include_revoked, include_revoked);
+            set_if_changed(state.status, status);
+            set_if_changed(state.before, before);
+            set_if_changed(state.history, history);
+        });
         let location = use_location();
         let navigate = use_navigate();
-        // Effects run only in the browser, after hydration.
+        // List → URL. Effects run only in the browser, after hydration.
         Effect::new(move |_| {
             let wanted = state.query_string();
             let current = location.search.get_untracked();

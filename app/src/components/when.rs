@@ -9,9 +9,23 @@ use leptos::prelude::*;
 const TICK_MS: u64 = 30_000;
 
 /// The browser's clock, read every [`TICK_MS`]; `None` until the first tick, so the server's
-/// HTML and the hydrated page both render from the time the page's data was read.
+/// HTML and the hydrated page both render from the time the page's data was read. Only its
+/// progress is used, never its value: a computer whose clock is off by minutes still reads
+/// "under a minute ago" for what just happened.
 #[derive(Clone, Copy)]
 pub struct Clock(RwSignal<Option<i64>>);
+
+/// The browser's clock now; `None` on the server.
+fn browser_now() -> Option<i64> {
+    #[cfg(feature = "hydrate")]
+    {
+        Some(js_sys::Date::now() as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
 
 impl Clock {
     /// Starts the page-wide clock (once, in the app shell).
@@ -23,19 +37,22 @@ impl Clock {
             #[cfg(feature = "hydrate")]
             {
                 let _ = set_interval_with_handle(
-                    move || now.set(Some(js_sys::Date::now() as i64)),
+                    move || now.set(browser_now()),
                     std::time::Duration::from_millis(TICK_MS),
                 );
             }
         });
     }
 
-    /// The time relative times are measured from: the browser's once it has ticked, else the
-    /// time the page's data was read (`page_now`).
-    pub fn now(page_now: i64) -> i64 {
-        use_context::<Clock>()
-            .and_then(|c| c.0.get())
-            .unwrap_or(page_now)
+    /// The time relative times are measured from: the time the page's data was read
+    /// (`page_now`, the server's clock) plus how far the browser's clock has moved since
+    /// `shown_at` (when the time was first drawn; `None` on the server).
+    pub fn now(page_now: i64, shown_at: Option<i64>) -> i64 {
+        let ticked = use_context::<Clock>().and_then(|c| c.0.get());
+        match (ticked, shown_at) {
+            (Some(t), Some(shown)) => page_now.saturating_add(t.saturating_sub(shown).max(0)),
+            _ => page_now,
+        }
     }
 }
 
@@ -48,7 +65,8 @@ pub fn When(
     #[prop(optional)] testid: Option<&'static str>,
 ) -> impl IntoView {
     let exact = format_ms_seconds(at);
-    let text = move || relative(at, Clock::now(now));
+    let shown_at = browser_now();
+    let text = move || relative(at, Clock::now(now, shown_at));
     let label = {
         let exact = exact.clone();
         move || format!("{} ({exact})", text())

@@ -31,6 +31,16 @@ impl Tally {
         entry.1 += n;
     }
 
+    /// Adds everything `other` counted.
+    pub fn merge(&mut self, other: Tally) {
+        for ((key, hour, status), (tenant, n)) in other.counts {
+            self.counts
+                .entry((key, hour, status))
+                .or_insert((tenant, 0))
+                .1 += n;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
     }

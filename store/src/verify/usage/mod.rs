@@ -11,7 +11,7 @@
 //! as one summary row per key a minute. A refusal never moves "last used".
 
 use super::tally::{hour_of, Tally};
-use crate::db::{now_ms, Db, Engine};
+use crate::db::{now_ms, Db};
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -22,6 +22,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+mod writer;
+pub use writer::prune;
+use writer::{run, Inbox};
 
 /// Longest path a request-log row keeps, in bytes (a path may be up to 64 KiB).
 pub const PATH_MAX: usize = 256;
@@ -125,10 +129,10 @@ pub struct Usage {
     refusal_budget: KeyedLimiter,
     /// Keyed by key row id; keys are rows of our own table, so this is bounded by them.
     unlogged: Arc<Mutex<HashMap<i64, Unlogged>>>,
+    /// Requests dropped by a full queue: not logged, still counted (by key, hour and status,
+    /// so bounded by keys; emptied at every write).
+    overflow: Arc<Mutex<Tally>>,
 }
-
-/// Rows per INSERT statement (9 parameters each, far below both engines' limits).
-const ROWS_PER_INSERT: usize = 100;
 
 impl Usage {
     /// Starts the writer task on the current Tokio runtime.
@@ -138,6 +142,7 @@ impl Usage {
         let batch_ready = Arc::new(tokio::sync::Notify::new());
         let stats = Arc::new(UsageStats::default());
         let unlogged = Arc::new(Mutex::new(HashMap::new()));
+        let overflow = Arc::new(Mutex::new(Tally::default()));
         let per_minute =
             NonZeroU32::new(config.refusal_rows_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let usage = Self {
@@ -149,11 +154,13 @@ impl Usage {
             max_bytes: config.queue_bytes,
             refusal_budget: RateLimiter::keyed(Quota::per_minute(per_minute)),
             unlogged: unlogged.clone(),
+            overflow: overflow.clone(),
         };
         let inbox = Inbox {
             queue,
             flushes: flush_rx,
             batch_ready,
+            overflow,
         };
         tokio::spawn(run(db, inbox, config, stats, unlogged));
         usage
@@ -191,7 +198,7 @@ impl Usage {
         let queued = self.stats.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         if queued + bytes > self.max_bytes {
             self.stats.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            self.dropped(&event);
             return;
         }
         match self.events.try_send(event) {
@@ -202,10 +209,18 @@ impl Usage {
                     self.batch_ready.notify_one();
                 }
             }
-            Err(_) => {
+            Err(e) => {
                 self.stats.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                self.dropped(&e.into_inner());
             }
+        }
+    }
+
+    /// A request the queue had no room for: counted as dropped, and in the hourly counters.
+    fn dropped(&self, e: &UsageEvent) {
+        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut t) = self.overflow.lock() {
+            t.add(e.tenant_id, e.key_row_id, e.at_ms, e.status, 1);
         }
     }
 
@@ -266,197 +281,4 @@ fn summaries(unlogged: &Mutex<HashMap<i64, Unlogged>>, tally: &mut Tally) -> Vec
             refused: true,
         })
         .collect()
-}
-
-/// The writer's ends of the queue.
-struct Inbox {
-    queue: mpsc::Receiver<UsageEvent>,
-    flushes: mpsc::Receiver<oneshot::Sender<()>>,
-    batch_ready: Arc<tokio::sync::Notify>,
-}
-
-async fn run(
-    db: Db,
-    mut inbox: Inbox,
-    config: UsageConfig,
-    stats: Arc<UsageStats>,
-    unlogged: Arc<Mutex<HashMap<i64, Unlogged>>>,
-) {
-    let mut pending: Vec<UsageEvent> = Vec::with_capacity(config.batch_max);
-    let mut tally = Tally::default();
-    let mut summary_tick = tokio::time::interval(config.summary_every);
-    summary_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Not `interval`: its first tick is immediate, which would write whatever arrived before
-    // the task first ran, ahead of the interval (seen as a flaky test under load).
-    let mut tick = tokio::time::interval_at(
-        tokio::time::Instant::now() + config.flush_interval,
-        config.flush_interval,
-    );
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut prune_tick = tokio::time::interval(config.prune_every);
-    prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            ack = inbox.flushes.recv() => {
-                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
-                pending.extend(summaries(&unlogged, &mut tally));
-                write(&db, &mut pending, &mut tally, &stats).await;
-                match ack {
-                    Some(ack) => {
-                        let _ = ack.send(());
-                    }
-                    // The `Usage` is gone: everything is written; stop.
-                    None => return,
-                }
-            }
-            _ = inbox.batch_ready.notified() => {
-                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
-            }
-            _ = tick.tick() => {
-                drain(&db, &mut inbox.queue, &mut pending, &mut tally, &config, &stats).await;
-                write(&db, &mut pending, &mut tally, &stats).await;
-            }
-            _ = summary_tick.tick() => {
-                pending.extend(summaries(&unlogged, &mut tally));
-            }
-            _ = prune_tick.tick() => {
-                let cutoff = now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
-                match prune(&db, cutoff).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, "pruned old request-log rows"),
-                    Err(e) => tracing::error!(error = %e, "pruning the request log failed"),
-                }
-            }
-        }
-    }
-}
-
-/// Moves what is queued into `pending`, writing each full batch on the way.
-async fn drain(
-    db: &Db,
-    queue: &mut mpsc::Receiver<UsageEvent>,
-    pending: &mut Vec<UsageEvent>,
-    tally: &mut Tally,
-    config: &UsageConfig,
-    stats: &UsageStats,
-) {
-    while let Ok(e) = queue.try_recv() {
-        stats.queued_bytes.fetch_sub(e.bytes(), Ordering::Relaxed);
-        stats.queued_events.fetch_sub(1, Ordering::Relaxed);
-        tally.add(e.tenant_id, e.key_row_id, e.at_ms, e.status, 1);
-        pending.push(e);
-        if pending.len() >= config.batch_max {
-            write(db, pending, tally, stats).await;
-        }
-    }
-}
-
-/// Writes one batch in one transaction: the request-log rows, the hourly counters, then each
-/// key's last-used time.
-async fn write(db: &Db, pending: &mut Vec<UsageEvent>, tally: &mut Tally, stats: &UsageStats) {
-    if pending.is_empty() && tally.is_empty() {
-        return;
-    }
-    let batch = std::mem::take(pending);
-    match write_batch(db, &batch, std::mem::take(tally)).await {
-        Ok(()) => {
-            stats.flushes.fetch_add(1, Ordering::Relaxed);
-            stats
-                .rows_written
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        }
-        Err(e) => {
-            // Usage is best effort: losing a batch must not take verification down with it.
-            stats
-                .failed_rows
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            tracing::error!(error = %e, rows = batch.len(), "writing the request log failed");
-        }
-    }
-}
-
-async fn write_batch(db: &Db, batch: &[UsageEvent], tally: Tally) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    for chunk in batch.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO request_logs (tenant_id, key_id, created_at, method, path, status, \
-             client_ip, latency_us, request_id) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            match db.engine {
-                // The one place the SQL differs by engine: SQLite binds a named parameter
-                // (`$1`) by scanning every name in the statement, so a 900-parameter insert
-                // bound by name cost ~30% of the server's CPU under load (measured with perf).
-                // Anonymous `?` parameters bind by position.
-                Engine::Sqlite => sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                Engine::Postgres => {
-                    let b = i * 9;
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9
-                    ));
-                }
-            }
-        }
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
-                .bind(e.tenant_id)
-                .bind(e.key_row_id)
-                .bind(e.at_ms)
-                .bind(e.method.clone())
-                .bind(e.path.clone())
-                .bind(i64::from(e.status))
-                .bind(e.client_ip.map(|ip| ip.to_string()))
-                .bind(i64::try_from(e.latency_us).unwrap_or(i64::MAX))
-                .bind(e.request_id.clone());
-        }
-        q.execute(&mut *tx).await?;
-    }
-    tally.write(db.engine, &mut tx).await?;
-    // In key order: two replicas flushing at once then lock rows in the same order on
-    // PostgreSQL and cannot deadlock (which would abort a batch).
-    let mut last_used: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-    for e in batch.iter().filter(|e| !e.refused) {
-        let at = last_used.entry(e.key_row_id).or_insert(e.at_ms);
-        *at = (*at).max(e.at_ms);
-    }
-    for (key_id, at) in last_used {
-        sqlx::query(
-            "UPDATE api_keys SET last_used_at = $1 \
-             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
-        )
-        .bind(at)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await
-}
-
-/// Deletes request-log rows older than `cutoff_ms`, and hourly counters of hours that ended
-/// before it; returns how many request-log rows.
-pub async fn prune(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM key_usage_hourly WHERE hour <= $1")
-        .bind(cutoff_ms.saturating_sub(super::tally::HOUR_MS))
-        .execute(&db.pool)
-        .await?;
-    Ok(
-        sqlx::query("DELETE FROM request_logs WHERE created_at < $1")
-            .bind(cutoff_ms)
-            .execute(&db.pool)
-            .await?
-            .rows_affected(),
-    )
 }
