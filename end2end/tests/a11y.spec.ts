@@ -28,6 +28,18 @@ async function ready(page: Page, url: string, testid?: string) {
   if (testid) await expect(page.getByTestId(testid)).toHaveAttribute('data-ready', 'true');
 }
 
+/** Every signed-in page, with the test id that says it has loaded where it has one. */
+function pages(keyId: string): [string, string | undefined][] {
+  return [
+    ['/keys', 'keys-ready'],
+    [`/keys/${keyId}`, 'detail-ready'],
+    ['/audit', undefined],
+    ['/members', undefined],
+    ['/billing', undefined],
+    ['/account', undefined],
+  ];
+}
+
 /** A new key of the owner's organisation, made through the UI (each test stands alone). */
 async function someKeyId(page: Page, name = `E2E a11y ${Date.now()}`) {
   await ready(page, '/keys', 'keys-ready');
@@ -46,14 +58,7 @@ test('axe-core finds nothing serious on any page', async ({ page }) => {
   await noSeriousViolations(page, 'sign-in');
   await signIn(page, USERS.owner);
   const id = await someKeyId(page);
-  for (const [url, testid] of [
-    ['/keys', 'keys-ready'],
-    [`/keys/${id}`, 'detail-ready'],
-    ['/audit', undefined],
-    ['/members', undefined],
-    ['/billing', undefined],
-    ['/account', undefined],
-  ] as [string, string | undefined][]) {
+  for (const [url, testid] of pages(id)) {
     await ready(page, url, testid);
     await noSeriousViolations(page, url);
   }
@@ -173,14 +178,7 @@ test('no page scrolls sideways at 360 px, and the keys list becomes cards', asyn
   await ready(page, '/signin');
   await signIn(page, USERS.owner);
   const id = await someKeyId(page);
-  for (const [url, testid] of [
-    ['/keys', 'keys-ready'],
-    [`/keys/${id}`, 'detail-ready'],
-    ['/audit', undefined],
-    ['/members', undefined],
-    ['/billing', undefined],
-    ['/account', undefined],
-  ] as [string, string | undefined][]) {
+  for (const [url, testid] of pages(id)) {
     await ready(page, url, testid);
     const [scroll, viewport] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     expect(scroll, `${url} is ${scroll}px wide in a ${viewport}px window`).toBeLessThanOrEqual(viewport);

@@ -160,6 +160,31 @@ impl Db {
     }
 }
 
+/// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` placeholders each. The
+/// one place the SQL differs by engine: SQLite binds a named parameter (`$1`) by scanning every
+/// name in the statement, so a 900-parameter insert bound by name cost ~30% of the server's CPU
+/// under load (measured with perf); anonymous `?` parameters bind by position.
+pub fn values_rows(engine: Engine, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            match engine {
+                Engine::Sqlite => sql.push('?'),
+                Engine::Postgres => sql.push_str(&format!("${}", r * columns + c + 1)),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Whether `s` can be (part of) a stored text. PostgreSQL text never holds NUL and refuses it as
 /// a parameter (an error, not an empty answer), so a lookup or filter with one matches nothing:
 /// callers answer that without asking storage, alike on both engines.
@@ -247,5 +272,14 @@ mod tests {
         assert_eq!(page(3, 2), (vec![2, 1], Some(1)));
         assert_eq!(page(2, 2), (vec![1, 0], None));
         assert_eq!(page(0, 2), (vec![], None));
+    }
+
+    #[test]
+    fn values_rows_numbers_postgres_and_leaves_sqlite_positional() {
+        assert_eq!(values_rows(Engine::Sqlite, 2, 3), "(?, ?, ?),(?, ?, ?)");
+        assert_eq!(
+            values_rows(Engine::Postgres, 2, 3),
+            "($1, $2, $3),($4, $5, $6)"
+        );
     }
 }

@@ -59,10 +59,13 @@ pub fn KeyDetailPage() -> impl IntoView {
             <Loaded resource=detail let:d>
                 {
                     let usage = d.usage.clone();
+                    // Erased: without it the type of this page outgrows the compiler's
+                    // recursion limit in builds that do not erase components (the bench).
                     view! {
                         <KeyFacts detail=d dialog=dialog toggle=toggle/>
                         <UsageChart usage=usage/>
                     }
+                        .into_any()
                 }
             </Loaded>
         </Transition>
@@ -104,7 +107,7 @@ fn KeyFacts(
     detail: KeyDetail,
     dialog: RwSignal<Dialog>,
     toggle: ServerAction<SetKeyEnabled>,
-) -> impl IntoView {
+) -> AnyView {
     let now_ms = detail.now_ms;
     let k = detail.key;
     let can_roll = detail.can_manage && rollable(&k);
@@ -207,6 +210,7 @@ fn KeyFacts(
             </dl>
         </div>
     }
+    .into_any()
 }
 
 #[component]

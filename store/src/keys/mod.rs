@@ -108,6 +108,16 @@ where
     .await?)
 }
 
+/// The row id of the tenant's key `public_id`; another tenant's key is "not found".
+async fn row_id(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<i64> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2")
+        .bind(tenant_id)
+        .bind(public_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// The tenant's keys that count against its plan now.
 pub async fn count_active(db: &Db, tenant_id: i64) -> AppResult<i64> {
     active_count(&db.pool, tenant_id, db.clock.now_ms()).await

@@ -1,7 +1,7 @@
 //! A key's request log, as its detail page pages through it.
 
 use crate::db::{keyset_page, Db, Keyed};
-use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::error::AppResult;
 use latchkey_domain::views::RequestRow;
 
 /// One page of a key's request log, newest first by the time of the request, by keyset on
@@ -15,14 +15,7 @@ pub async fn request_log(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<(Vec<RequestRow>, Option<i64>)> {
-    let key_id = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let key_id = super::row_id(db, tenant_id, public_id).await?;
     let rows = sqlx::query_as::<_, RequestLogRow>(
         "SELECT id, created_at, method, path, status, client_ip, latency_us, request_id \
          FROM request_logs WHERE tenant_id = $1 AND key_id = $2 AND ($3 = 0 \

@@ -2,7 +2,7 @@
 //! the usage writer keeps (`key_usage_hourly`), never from the request log.
 
 use crate::db::Db;
-use latchkey_domain::error::{AppError, AppResult};
+use latchkey_domain::error::AppResult;
 use latchkey_domain::usage::{last_24h_since, KeyUsage};
 use std::collections::BTreeMap;
 
@@ -17,14 +17,7 @@ struct CounterRow {
 /// found".
 pub async fn usage(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyUsage> {
     let now = db.clock.now_ms();
-    let key_id = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM api_keys WHERE tenant_id = $1 AND public_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let key_id = super::row_id(db, tenant_id, public_id).await?;
     let rows = sqlx::query_as::<_, CounterRow>(
         "SELECT hour, status, count FROM key_usage_hourly \
          WHERE key_id = $1 AND tenant_id = $2 AND hour >= $3",

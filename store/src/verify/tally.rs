@@ -2,7 +2,7 @@
 //! adds every identified request to a [`Tally`], logged or not, and writes it with its batch,
 //! one upsert per key, hour and status. Charts read these rows, never the request log.
 
-use crate::db::Engine;
+use crate::db::{values_rows, Engine};
 use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -56,26 +56,7 @@ impl Tally {
             let mut sql = String::from(
                 "INSERT INTO key_usage_hourly (key_id, hour, status, tenant_id, count) VALUES ",
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                match engine {
-                    // Positional, as the request-log insert (SQLite binds `$n` by name scan).
-                    Engine::Sqlite => sql.push_str("(?, ?, ?, ?, ?)"),
-                    Engine::Postgres => {
-                        let b = i * 5;
-                        sql.push_str(&format!(
-                            "(${}, ${}, ${}, ${}, ${})",
-                            b + 1,
-                            b + 2,
-                            b + 3,
-                            b + 4,
-                            b + 5
-                        ));
-                    }
-                }
-            }
+            sql.push_str(&values_rows(engine, chunk.len(), 5));
             sql.push_str(
                 " ON CONFLICT (key_id, hour, status) \
                  DO UPDATE SET count = key_usage_hourly.count + excluded.count",
