@@ -1,6 +1,9 @@
 //! Latchkey's app: pages and components (rendered on the server, hydrated in the browser) and
 //! the thin server functions behind them (guard → `store` call → DTO). Server-only parts sit
 //! behind the `ssr` feature; storage lives in the `store` crate.
+// Builds that do not erase component types (the bench harness, plain `cargo build`) nest the
+// pages' view types deeper than the default limit of 128.
+#![recursion_limit = "256"]
 
 pub mod account;
 pub mod api_keys;

@@ -1,5 +1,8 @@
 //! The Latchkey server: configuration, the axum router (SSR, server functions, health), and
 //! start-up (database, pepper, demo seed). `main.rs` only parses the command line.
+// Builds that do not erase component types (the bench harness, plain `cargo build`) nest the
+// pages' view types deeper than the default limit of 128.
+#![recursion_limit = "256"]
 
 pub mod audit_export;
 pub mod config;

@@ -80,7 +80,7 @@ fn totals(buckets: &[UsageBucket]) -> UsageBucket {
 }
 
 #[component]
-pub fn UsageChart(usage: KeyUsage) -> impl IntoView {
+pub fn UsageChart(usage: KeyUsage) -> AnyView {
     let range = RwSignal::new(Range::Hours);
     let usage = StoredValue::new(usage);
     let buckets = move || {
@@ -136,6 +136,7 @@ pub fn UsageChart(usage: KeyUsage) -> impl IntoView {
             </details>
         </section>
     }
+    .into_any()
 }
 
 /// The stacked bars with their axes.
