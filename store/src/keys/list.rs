@@ -89,7 +89,11 @@ pub async fn list(
         .bind(q.before.unwrap_or(i64::MAX))
         .bind(q.limit + 1)
         .bind(now)
-        .bind(now.saturating_add(EXPIRING_WITHIN_MS));
+        .bind(now.saturating_add(EXPIRING_WITHIN_MS))
+        // A search is planned for its own pattern: a prepared statement's generic plan cannot
+        // see that `%key 4242%` is rare, and on PostgreSQL walked the tenant's keys instead of
+        // the trigram index (81 ms against 8 ms at 100,000 keys, measured).
+        .persistent(search.is_empty());
     if indexed {
         // One FTS5 phrase: the whole search as a substring, quotes doubled.
         query = query.bind(format!("\"{}\"", search.replace('"', "\"\"")));

@@ -50,25 +50,47 @@ pub async fn last_24h(
     if public_ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let marks: Vec<String> = (0..public_ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect();
+    let marks = |first: usize, n: usize| -> String {
+        (first..first + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // By public id alone (its unique index), the tenant checked here: with the tenant in the
+    // WHERE, SQLite without statistics walks the tenant's whole index instead (36 ms at 100,000
+    // keys, measured).
     let sql = format!(
-        "SELECT k.public_id, CAST(SUM(u.count) AS BIGINT) AS n FROM key_usage_hourly u \
-         JOIN api_keys k ON k.id = u.key_id \
-         WHERE u.tenant_id = $1 AND k.tenant_id = $1 AND u.hour >= $2 \
-         AND k.public_id IN ({}) GROUP BY k.public_id",
-        marks.join(", ")
+        "SELECT id, public_id, tenant_id FROM api_keys WHERE public_id IN ({})",
+        marks(1, public_ids.len())
     );
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql)
-        .bind(tenant_id)
-        .bind(last_24h_since(db.clock.now_ms()));
+    let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
     for id in public_ids {
         q = q.bind(id.as_str());
+    }
+    let keys: BTreeMap<i64, String> = q
+        .fetch_all(&db.pool)
+        .await?
+        .into_iter()
+        .filter(|(_, _, tenant)| *tenant == tenant_id)
+        .map(|(row, public, _)| (row, public))
+        .collect();
+    if keys.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT key_id, CAST(SUM(count) AS BIGINT) AS n FROM key_usage_hourly \
+         WHERE tenant_id = $1 AND hour >= $2 AND key_id IN ({}) GROUP BY key_id",
+        marks(3, keys.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
+        .bind(tenant_id)
+        .bind(last_24h_since(db.clock.now_ms()));
+    for row in keys.keys() {
+        q = q.bind(*row);
     }
     Ok(q.fetch_all(&db.pool)
         .await?
         .into_iter()
-        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .filter_map(|(row, n)| Some((keys.get(&row)?.clone(), u64::try_from(n).unwrap_or(0))))
         .collect())
 }
