@@ -146,4 +146,10 @@ test('a key opens without a page load, and Back restores the list as it was', as
   await expect(page.getByTestId('status-filter')).toHaveValue('active');
   await expect(page.getByTestId('key-row').first()).toHaveAttribute('data-key-id', id!);
   expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+
+  // The sidebar's link names the plain list, and the list follows the URL.
+  await page.getByTestId('nav-keys').click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.getByTestId('key-search')).toHaveValue('');
+  await expect(page.getByTestId('status-filter')).toHaveValue('');
 });

@@ -317,3 +317,57 @@ async fn the_kept_active_count_equals_counting_the_keys() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn requests_a_full_queue_drops_are_still_counted() {
+    use store::verify::usage::{Usage, UsageConfig, UsageEvent};
+    on_every_engine(|app| async move {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        let tenant = app.tenant_id("acme").await;
+        let row: i64 = app
+            .scalar_i64(&format!(
+                "SELECT id FROM api_keys WHERE public_id = '{}'",
+                key.id
+            ))
+            .await;
+        let usage = Usage::start(
+            app.state.db.clone(),
+            UsageConfig {
+                queue: 4,
+                ..UsageConfig::default()
+            },
+        );
+        let now = app.state.db.clock.now_ms();
+        // No await in this loop: the writer cannot drain, so most of these are dropped.
+        for _ in 0..500 {
+            usage.record(UsageEvent {
+                tenant_id: tenant,
+                key_row_id: row,
+                at_ms: now,
+                method: "GET".into(),
+                path: "/v1/whoami".into(),
+                status: 200,
+                client_ip: None,
+                latency_us: 1,
+                request_id: "req".into(),
+                refused: false,
+            });
+        }
+        usage.flush().await;
+        let dropped = usage
+            .stats
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert!(dropped > 400, "{dropped} dropped");
+        let u = store::keys::usage(&app.state.db, tenant, &key.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            u.last_24h(),
+            500,
+            "every request counted, logged or dropped"
+        );
+        app
+    })
+    .await;
+}
