@@ -8,11 +8,9 @@ use super::{
     cpu_secs, make_key, ms, on_fresh_postgres, per_second, say, serve, settings, tenant_id,
     uncached_verifier, wrk,
 };
-use anyhow::{Context, Result};
-use latchkey_domain::keys::Pepper;
+use anyhow::Result;
 use std::path::Path;
 use std::time::Duration;
-use store::db::Db;
 use store::{AppState, Settings};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -56,12 +54,7 @@ async fn one(
     connections: u32,
     rate_store: Option<&str>,
 ) -> Result<()> {
-    let db = Db::connect(url).await?;
-    db.migrate().await?;
-    store::demo::seed_demo(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
-    let pepper = Pepper::new((0..32).map(|_| rand::random::<u8>()).collect()).context("pepper")?;
+    let (db, pepper) = super::seeded(url).await?;
     let state = AppState::new(
         db.clone(),
         Settings {

@@ -5,10 +5,8 @@
 //! router's server function, as the page calls it.
 
 use crate::{bulk_tenant, deep_cursor, ms, on_fresh_postgres, say, settings, time_list};
-use anyhow::{Context, Result};
-use latchkey_domain::keys::Pepper;
+use anyhow::Result;
 use std::path::Path;
-use store::db::Db;
 use store::AppState;
 
 pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
@@ -26,12 +24,7 @@ pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
 }
 
 async fn one(url: &str, label: &str, site_root: &Path) -> Result<()> {
-    let db = Db::connect(url).await?;
-    db.migrate().await?;
-    store::demo::seed_demo(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
-    let pepper = Pepper::new((0..32).map(|_| rand::random::<u8>()).collect()).context("pepper")?;
+    let (db, pepper) = crate::seeded(url).await?;
     let state = AppState::new(db.clone(), settings(), pepper);
     let options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")

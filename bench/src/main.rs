@@ -375,6 +375,17 @@ where
     result.map(|()| true)
 }
 
+/// A migrated database at `url` with the demo seeded, and a random pepper.
+async fn seeded(url: &str) -> Result<(Db, Pepper)> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    store::demo::seed_demo(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
+    let pepper = Pepper::new((0..32).map(|_| rand::random::<u8>()).collect()).context("pepper")?;
+    Ok((db, pepper))
+}
+
 /// A verifier without a cache: every verification reads storage.
 fn uncached_verifier(db: &Db, pepper: &Pepper) -> Verifier {
     Verifier::new(
