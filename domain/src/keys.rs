@@ -224,6 +224,11 @@ mod secrets {
             hex::encode(self.0)
         }
 
+        /// The raw 32 bytes (e.g. as a derived signing key).
+        pub fn as_bytes(&self) -> &[u8; 32] {
+            &self.0
+        }
+
         /// Constant-time equality, for comparing against a stored digest.
         pub fn ct_eq(&self, other: &Digest) -> bool {
             constant_time_eq(&self.0, &other.0)

@@ -14,5 +14,6 @@ pub mod time;
 pub mod usage;
 pub mod verify;
 pub mod views;
+pub mod webhooks;
 
 pub use policy::{Action, Plan, PlanLimits, Role};

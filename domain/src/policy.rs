@@ -159,6 +159,8 @@ pub enum Action {
     ViewAudit,
     ViewMembers,
     ManageMembers,
+    /// Add, change and remove webhook endpoints; choose what happens to leaked keys.
+    ManageWebhooks,
 }
 
 /// Why an action was refused.
@@ -181,7 +183,9 @@ impl Action {
             Action::ManageKeys | Action::RevokeKey | Action::ViewAudit => {
                 matches!(role, Owner | Admin)
             }
-            Action::ViewMembers | Action::ManageMembers => matches!(role, Owner | Admin),
+            Action::ViewMembers | Action::ManageMembers | Action::ManageWebhooks => {
+                matches!(role, Owner | Admin)
+            }
         }
     }
 
@@ -189,7 +193,11 @@ impl Action {
     pub fn needs_api_keys(self) -> bool {
         matches!(
             self,
-            Action::ViewKeys | Action::ManageKeys | Action::RevokeKey | Action::ViewRequestLog
+            Action::ViewKeys
+                | Action::ManageKeys
+                | Action::RevokeKey
+                | Action::ViewRequestLog
+                | Action::ManageWebhooks
         )
     }
 
@@ -285,6 +293,7 @@ mod tests {
             (ViewAudit, true, true, false, false),
             (ChangePlan, true, false, false, false),
             (ManageMembers, true, true, false, false),
+            (ManageWebhooks, true, true, false, false),
             (ViewBilling, true, true, true, true),
         ];
         for (action, o, a, m, v) in table {

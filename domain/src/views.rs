@@ -197,6 +197,11 @@ pub struct KeyView {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
     pub revoke_reason: Option<String>,
+    /// When a leak report named this key, and the address it was found at.
+    #[serde(default)]
+    pub leaked_at: Option<i64>,
+    #[serde(default)]
+    pub leak_url: Option<String>,
 }
 
 /// What creating a key asks for (the dialog, `/v1`, the CLI).

@@ -310,6 +310,30 @@ pub struct ServeArgs {
     /// Connections open at once; beyond it new ones are closed at once.
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Milliseconds a webhook receiver has to answer before the attempt counts as failed.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// Milliseconds before a failed webhook's first retry; each later one doubles (at most an
+    /// hour, with jitter) until 24 hours have passed.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
+    /// Milliseconds between looks at the webhook outbox when nothing wakes the worker.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_POLL_MS", default_value_t = 1_000)]
+    pub webhook_poll_ms: u64,
+    /// Seconds between scans for expiring, expired and unused keys.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_SCAN_SECS", default_value_t = 60)]
+    pub webhook_scan_secs: u64,
+    /// A PEM public key GitHub signs secret-scanning reports with: a report to `/v1/leaks`
+    /// carrying `Github-Public-Key-Signature` must verify against one. Repeat for several.
+    #[arg(
+        long = "leak-report-key",
+        env = "LATCHKEY_LEAK_REPORT_KEYS",
+        value_delimiter = ','
+    )]
+    pub leak_report_keys: Vec<PathBuf>,
+    /// Milliseconds every `/v1/leaks` answer takes at least (real keys and junk alike).
+    #[arg(long, env = "LATCHKEY_LEAK_REPORT_FLOOR_MS", default_value_t = 500)]
+    pub leak_report_floor_ms: u64,
 }
 
 impl ServeArgs {

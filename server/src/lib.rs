@@ -31,6 +31,22 @@ use store::AppState;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+/// The PEM files named by `--leak-report-key`, parsed (a bad one stops the start).
+fn leak_report_keys(
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<store::keys::leak_signature::ReportKeys> {
+    let pems = paths
+        .iter()
+        .map(|p| {
+            anyhow::Context::with_context(std::fs::read_to_string(p), || {
+                format!("--leak-report-key {}", p.display())
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    store::keys::leak_signature::ReportKeys::from_pems(pems.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--leak-report-key: {e}"))
+}
+
 /// The router's state: the app's state (handed to server functions through the context and to
 /// `/v1` handlers by `FromRef`) and the options leptos_axum reads. Every field is a cheap handle.
 #[derive(Clone)]
@@ -217,6 +233,7 @@ pub async fn build_state(
     };
     let rate_limit_store = store::verify::check_rate_store(&args.rate_limit_store)
         .map_err(|e| anyhow::anyhow!("--rate-limit-store: {e}"))?;
+    let leak_report_keys = leak_report_keys(&args.leak_report_keys)?;
     let db = connect(global).await?;
     let pepper = pepper(global, &db).await?;
     let catalogue = scope_catalogue(global)?;
@@ -248,6 +265,15 @@ pub async fn build_state(
         audit_retention: args.audit_retention(),
         public_url: args.public_url.clone(),
         mailer,
+        webhooks: store::webhooks::DispatcherConfig {
+            timeout: Duration::from_millis(args.webhook_timeout_ms.max(100)),
+            retry_base: Duration::from_millis(args.webhook_retry_base_ms.max(10)),
+            poll: Duration::from_millis(args.webhook_poll_ms.max(10)),
+            scan_every: Duration::from_secs(args.webhook_scan_secs.max(1)),
+            ..Default::default()
+        },
+        leak_report_keys,
+        leak_report_floor: Duration::from_millis(args.leak_report_floor_ms),
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

@@ -17,6 +17,7 @@ pub mod state;
 pub mod tenants;
 pub mod throttle;
 pub mod verify;
+pub mod webhooks;
 
 pub use latchkey_domain::error::{AppError, AppResult, FieldError};
 pub use state::{AppState, Settings};

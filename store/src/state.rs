@@ -54,6 +54,13 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Outgoing mail (`--smtp-url`); `None`: invitation links are shown to the inviter instead.
     pub mailer: Option<crate::mail::Mailer>,
+    /// Webhook delivery: timeout, retry base, polling and scanning intervals.
+    pub webhooks: crate::webhooks::DispatcherConfig,
+    /// Public keys GitHub signs leak reports with; a signed report must verify against one.
+    pub leak_report_keys: crate::keys::leak_signature::ReportKeys,
+    /// Every `/v1/leaks` answer takes at least this long, so a real key's handling (a write)
+    /// cannot be told from junk by timing.
+    pub leak_report_floor: Duration,
 }
 
 impl Settings {
@@ -101,6 +108,9 @@ impl Default for Settings {
             audit_retention: Retention::default(),
             public_url: None,
             mailer: None,
+            webhooks: crate::webhooks::DispatcherConfig::default(),
+            leak_report_keys: Default::default(),
+            leak_report_floor: Duration::from_millis(500),
         }
     }
 }
@@ -141,6 +151,8 @@ pub struct Shared {
     pub sign_in: Arc<SignIn>,
     /// Verifies API keys, caches them, rate-limits them and records their usage.
     pub verifier: Arc<Verifier>,
+    /// Delivers lifecycle webhooks from the outbox and scans for time-based key events.
+    pub webhooks: Arc<crate::webhooks::Dispatcher>,
 }
 
 impl AppState {
@@ -175,7 +187,13 @@ impl AppState {
             db.clone(),
             settings.audit_retention,
         );
+        let webhooks = crate::webhooks::Dispatcher::start(
+            db.clone(),
+            pepper.clone(),
+            settings.webhooks.clone(),
+        );
         Self(Arc::new(Shared {
+            webhooks,
             db,
             settings: Arc::new(settings),
             pepper,

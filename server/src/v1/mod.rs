@@ -8,6 +8,7 @@ pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod leaks;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
@@ -34,11 +35,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(keys::get).patch(keys::update).delete(keys::revoke),
         )
         .route("/v1/keys/{id}/roll", post(roll::roll))
+        .route("/v1/keys/self/revoke", post(leaks::revoke_self))
         .route("/v1/audit-events", get(audit::list))
         .route_layer(from_fn_with_state(state.clone(), middleware::key_auth));
     Router::new()
         .merge(keyed)
         .route("/v1/verify", post(verify::verify))
+        .route("/v1/leaks", post(leaks::report))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1", any(error::not_found))
         .route("/v1/{*rest}", any(error::not_found))

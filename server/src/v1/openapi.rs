@@ -32,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         super::roll::roll,
         super::audit::list,
         super::verify::verify,
+        super::leaks::revoke_self,
+        super::leaks::report,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&Security, &SharedAnswers),
@@ -39,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         (name = "keys", description = "API keys of the calling key's tenant"),
         (name = "audit", description = "The tenant's append-only audit log"),
         (name = "verify", description = "Verification for the host product's services"),
+        (name = "leaks", description = "Reports of exposed keys (no authentication: a key proves itself)"),
     )
 )]
 pub struct ApiDoc;

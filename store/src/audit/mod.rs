@@ -136,6 +136,8 @@ pub async fn record(
     actor: &Actor,
     ev: Event,
 ) -> AppResult<()> {
+    // A key change's webhook joins the same transaction: both commit, or neither.
+    crate::webhooks::outbox::from_audit(conn, now, actor, &ev).await?;
     chain::append(conn, now, actor, ev).await
 }
 

@@ -103,6 +103,41 @@ pub fn summarise(action: &str, d: &Value) -> String {
             overlap(&d["overlap"])
         ),
         "api_key.disabled" => "Switched off".to_owned(),
+        "api_key.leaked" => {
+            let at = match d["url"].as_str().unwrap_or("") {
+                "" => String::new(),
+                url => format!(" at {url}"),
+            };
+            let done = match d["action"].as_str() {
+                Some("revoked") => "revoked",
+                Some("disabled") => "switched off",
+                _ => "already stopped",
+            };
+            format!("Reported leaked{at}; {done}")
+        }
+        "webhook.created" => format!(
+            "Endpoint {} added for {}",
+            d["url"].as_str().unwrap_or("?"),
+            list(&d["events"])
+        ),
+        "webhook.updated" => format!(
+            "Endpoint {} now receives {}",
+            d["url"].as_str().unwrap_or("?"),
+            list(&d["events"])
+        ),
+        "webhook.secret_rolled" => format!(
+            "Signing secret of {} replaced; the old one signs for 24 more hours",
+            d["url"].as_str().unwrap_or("?")
+        ),
+        "webhook.removed" => format!("Endpoint {} removed", d["url"].as_str().unwrap_or("?")),
+        "tenant.key_safety_changed" => format!(
+            "Leaked keys are now {}; unused keys reported after {} days",
+            match d["leak_policy"].as_str() {
+                Some("disable") => "switched off",
+                _ => "revoked",
+            },
+            d["unused_days"].as_i64().unwrap_or(0)
+        ),
         "api_key.enabled" => "Switched back on".to_owned(),
         "tenant.plan_changed" => format!(
             "Plan changed from {} to {}",

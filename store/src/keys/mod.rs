@@ -9,6 +9,8 @@ use latchkey_domain::keys::{self, Digest, Mode, Pepper, Secret, HASH_VERSION};
 use latchkey_domain::views::{KeyEdit, KeyStatus, KeyView, NewKey};
 use latchkey_domain::Plan;
 
+pub mod leak;
+pub mod leak_signature;
 mod lifecycle;
 mod list;
 mod requests;
@@ -23,7 +25,7 @@ pub use validate::{DESCRIPTION_MAX, NAME_MAX};
 
 const COLUMNS: &str = "id, public_id, name, description, mode, scopes, allowlist, masked, status, \
      expires_at, created_at, created_by_name, last_used_at, revoked_at, revoked_by, revoke_reason, \
-     disabled_at, rolled_from, rolled_to";
+     disabled_at, rolled_from, rolled_to, leaked_at, leak_url";
 
 /// One `api_keys` row as stored.
 #[derive(Debug, sqlx::FromRow)]
@@ -49,6 +51,8 @@ pub struct KeyRow {
     pub disabled_at: Option<i64>,
     pub rolled_from: Option<String>,
     pub rolled_to: Option<String>,
+    pub leaked_at: Option<i64>,
+    pub leak_url: Option<String>,
 }
 
 impl Keyed for KeyRow {
@@ -84,6 +88,8 @@ impl KeyRow {
             disabled_at: self.disabled_at,
             rolled_from: self.rolled_from,
             rolled_to: self.rolled_to,
+            leaked_at: self.leaked_at,
+            leak_url: self.leak_url,
         })
     }
 }

@@ -1,0 +1,68 @@
+-- Lifecycle webhooks: each organisation's endpoints, an outbox of deliveries written in the
+-- same transaction as the change they announce, each endpoint's last attempts, and the
+-- time-based notices already sent (so a scan never sends one twice). Plus what a leak report
+-- left on a key, and the organisation's key-safety choices.
+CREATE TABLE webhook_endpoints (
+    id              BIGSERIAL PRIMARY KEY,
+    public_id       TEXT    NOT NULL UNIQUE,
+    tenant_id       BIGINT  NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    url             TEXT    NOT NULL,
+    description     TEXT    NOT NULL DEFAULT '',
+    -- Space-separated event names.
+    events          TEXT    NOT NULL,
+    -- The signing secret is derived from the pepper and this nonce: storage never holds it.
+    secret_nonce    TEXT    NOT NULL,
+    previous_nonce  TEXT,
+    previous_until  BIGINT,
+    created_at      BIGINT  NOT NULL,
+    created_by_name TEXT    NOT NULL
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
+
+CREATE TABLE webhook_deliveries (
+    id              BIGSERIAL PRIMARY KEY,
+    endpoint_id     BIGINT  NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    tenant_id       BIGINT  NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    -- The `webhook-id` header: the same on every retry, so receivers dedupe.
+    event_id        TEXT    NOT NULL,
+    event_type      TEXT    NOT NULL,
+    payload         TEXT    NOT NULL,
+    created_at      BIGINT  NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT  NOT NULL,
+    -- A worker's claim: until then no other worker takes it (a crashed worker's lapses).
+    locked_until    BIGINT,
+    UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_done ON webhook_deliveries (created_at) WHERE state <> 'pending';
+
+CREATE TABLE webhook_attempts (
+    id            BIGSERIAL PRIMARY KEY,
+    endpoint_id   BIGINT  NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    delivery_id   BIGINT  NOT NULL,
+    event_id      TEXT    NOT NULL,
+    event_type    TEXT    NOT NULL,
+    at            BIGINT  NOT NULL,
+    status_code   BIGINT,
+    latency_ms    BIGINT  NOT NULL,
+    error         TEXT,
+    next_retry_at BIGINT
+);
+CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+
+-- `kind` is expiring_7d, expiring_1d, expired or unused; `basis` is the expiry, or the last use
+-- the unused notice counted from (a key used again can be reported unused again later).
+CREATE TABLE key_notices (
+    key_id BIGINT  NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    kind   TEXT    NOT NULL,
+    basis  BIGINT  NOT NULL,
+    at     BIGINT  NOT NULL,
+    PRIMARY KEY (key_id, kind, basis)
+);
+
+ALTER TABLE api_keys ADD COLUMN leaked_at BIGINT;
+ALTER TABLE api_keys ADD COLUMN leak_url TEXT;
+ALTER TABLE tenants ADD COLUMN leak_policy TEXT NOT NULL DEFAULT 'revoke' CHECK (leak_policy IN ('revoke', 'disable'));
+ALTER TABLE tenants ADD COLUMN unused_days BIGINT  NOT NULL DEFAULT 30;

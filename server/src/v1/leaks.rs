@@ -1,0 +1,167 @@
+//! Leak response: `POST /v1/leaks` (anyone holding a key may report it; GitHub's secret
+//! scanning reports signed) and `POST /v1/keys/self/revoke` (a key stops itself).
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::Caller;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use latchkey_domain::views::KeyView;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::Instant;
+use store::audit::Actor;
+use store::keys::leak::LeakReport;
+use store::AppState;
+use utoipa::ToSchema;
+
+/// Tokens one report may name (GitHub batches up to a few dozen).
+pub const MAX_TOKENS: usize = 100;
+const SIGNATURE_HEADER: &str = "github-public-key-signature";
+
+/// One exposed token, in GitHub's secret-scanning partner format.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReportedToken {
+    /// The token as found.
+    #[schema(max_length = 200)]
+    pub token: String,
+    /// The token type the scanner matched (e.g. `latchkey_live_key`); informational.
+    #[serde(default, rename = "type")]
+    #[schema(max_length = 200)]
+    pub kind: String,
+    /// Where it was found; shown on the key's page.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub url: String,
+    /// What kind of place that was (`content`, `commit`, `gist`, …).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub source: String,
+}
+
+/// The one answer every report gets, whatever it named.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportReceived {
+    /// Always `received`: the answer never says whether a token was a real key.
+    pub status: &'static str,
+}
+
+/// Report exposed tokens. Each real key among them is revoked (or disabled, by its
+/// organisation's choice) before the answer, marked leaked with the report's `url`, and
+/// announced by webhook. No authentication: holding a key is enough to report it. A report
+/// carrying `Github-Public-Key-Signature` must verify against a `--leak-report-key`. Every
+/// report is answered alike, and no sooner than the server's floor.
+#[utoipa::path(
+    post,
+    path = "/v1/leaks",
+    tag = "leaks",
+    request_body(content = Vec<ReportedToken>, description = "At most 100 tokens."),
+    responses(
+        (status = 200, description = "Received (the same answer for real keys and junk)", body = ReportReceived),
+        (status = 400, description = "invalid_request: not a JSON array of tokens, or more than 100", body = ErrorBody),
+        (status = 401, description = "invalid_signature: a signature was sent and does not verify", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+    )
+)]
+pub async fn report(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ReportReceived>, ApiError> {
+    let started = Instant::now();
+    let keys = &state.settings.leak_report_keys;
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let signed = match signature {
+        Some(sig) if !keys.is_empty() => {
+            if !keys.verify(&body, sig) {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                    "The report's signature does not verify against the configured keys.",
+                ));
+            }
+            true
+        }
+        _ => false,
+    };
+    let tokens: Vec<ReportedToken> = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Send a JSON array of {\"token\", \"type\", \"url\", \"source\"}.",
+        )
+    })?;
+    if tokens.len() > MAX_TOKENS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("At most {MAX_TOKENS} tokens a report."),
+        ));
+    }
+    let reports: Vec<LeakReport> = tokens
+        .into_iter()
+        .map(|t| LeakReport {
+            token: t.token,
+            url: t.url,
+            source: t.source,
+        })
+        .collect();
+    let client = store::request::peer_client_ip(
+        peer.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        &headers,
+        &state.settings.trusted_proxies,
+    );
+    let actor = Actor {
+        client_ip: client,
+        ..Actor::named(if signed {
+            "leak_report:github"
+        } else {
+            "leak_report"
+        })
+    };
+    let stopped = store::keys::leak::report(&state.db, &state.pepper, &actor, &reports).await?;
+    for s in &stopped {
+        state.verifier.forget_key(s.tenant_id, &s.public_id).await;
+    }
+    if !stopped.is_empty() {
+        state.webhooks.wake();
+    }
+    // Junk is refused before any storage read; the floor hides that difference.
+    let floor = state.settings.leak_report_floor;
+    if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    Ok(Json(ReportReceived { status: "received" }))
+}
+
+/// The calling key revokes itself, at once (for a key just pasted somewhere it should not be).
+/// Needs no scope: holding the key is enough. Audited as the key itself.
+#[utoipa::path(
+    post,
+    path = "/v1/keys/self/revoke",
+    tag = "keys",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The calling key, now revoked", body = KeyView),
+        (status = 403, description = "ip_not_allowed or plan_required", body = ErrorBody),
+    )
+)]
+pub async fn revoke_self(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<KeyView>, ApiError> {
+    let tenant_id = caller.tenant_id();
+    let id = caller.0.key.public_id.clone();
+    let key = store::keys::revoke(
+        &state.db,
+        tenant_id,
+        &caller.actor(),
+        &id,
+        "Revoked by the key itself",
+    )
+    .await?;
+    state.verifier.forget_key(tenant_id, &id).await;
+    Ok(Json(key))
+}

@@ -1,0 +1,197 @@
+//! Leak reports: tokens someone found exposed (GitHub secret scanning, or anyone holding one).
+//! Each token proves itself: a well-formed key whose digest is stored is stopped at once by its
+//! organisation's policy (revoke, or disable), marked leaked with the report's address, and
+//! announced (`api_key.leaked`, beside `api_key.revoked` or `.disabled`), all in one
+//! transaction. Anything else is ignored without a trace the reporter could tell apart.
+
+use crate::audit::{record, Actor, AuditAction, Event};
+use crate::db::Db;
+use latchkey_domain::error::AppResult;
+use latchkey_domain::keys::{self, Digest, Pepper};
+use latchkey_domain::webhooks::LeakPolicy;
+
+/// One reported token, as GitHub's secret-scanning partner body names it.
+#[derive(Debug, Clone, Default)]
+pub struct LeakReport {
+    pub token: String,
+    /// Where it was found (a commit, a gist, a paste).
+    pub url: String,
+    /// Who found it, e.g. `content`, `commit` or `gist` from GitHub.
+    pub source: String,
+}
+
+/// A key a report stopped: the caller drops it from the verifier's cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub tenant_id: i64,
+    pub public_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Found {
+    id: i64,
+    public_id: String,
+    tenant_id: i64,
+    name: String,
+    status: String,
+    disabled_at: Option<i64>,
+    leaked_at: Option<i64>,
+    leak_policy: String,
+}
+
+/// The report's address if it is a plain http(s) address safe to show; otherwise nothing.
+fn shown_url(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty()
+        || raw.len() > 2_000
+        || latchkey_domain::text::unsafe_text_error(raw).is_some()
+    {
+        return None;
+    }
+    let parsed = url::Url::parse(raw).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+}
+
+fn shown_source(raw: &str) -> String {
+    let s: String = raw.trim().chars().take(100).collect();
+    if latchkey_domain::text::unsafe_text_error(&s).is_some() {
+        String::new()
+    } else {
+        s
+    }
+}
+
+/// Acts on every report that names a real key; returns the keys it stopped.
+pub async fn report(
+    db: &Db,
+    pepper: &Pepper,
+    actor: &Actor,
+    reports: &[LeakReport],
+) -> AppResult<Vec<Stopped>> {
+    let mut stopped = Vec::new();
+    for r in reports {
+        // Junk stops here, before any storage read.
+        let Ok(parsed) = keys::parse(r.token.trim()) else {
+            continue;
+        };
+        let digest = Digest::of(pepper, parsed.full);
+        let found = sqlx::query_as::<_, Found>(
+            "SELECT k.id, k.public_id, k.tenant_id, k.name, k.status, k.disabled_at, k.leaked_at, \
+             t.leak_policy FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.digest = $1",
+        )
+        .bind(digest.to_hex())
+        .fetch_optional(&db.pool)
+        .await?;
+        let Some(key) = found else { continue };
+        if let Some(s) = stop(db, actor, r, key).await? {
+            stopped.push(s);
+        }
+    }
+    Ok(stopped)
+}
+
+async fn stop(db: &Db, actor: &Actor, r: &LeakReport, key: Found) -> AppResult<Option<Stopped>> {
+    let policy = LeakPolicy::parse(&key.leak_policy).unwrap_or_default();
+    let already_stopped =
+        key.status == "revoked" || (policy == LeakPolicy::Disable && key.disabled_at.is_some());
+    // A key already reported and already stopped is not announced again for every repeat.
+    if already_stopped && key.leaked_at.is_some() {
+        return Ok(None);
+    }
+    let url = shown_url(&r.url);
+    let now = db.clock.now_ms();
+    let mut tx = db.pool.begin().await?;
+    let (done, reason) = match (already_stopped, policy) {
+        (true, _) => ("none", String::new()),
+        (false, LeakPolicy::Revoke) => {
+            let reason = match &url {
+                Some(u) => format!("Reported leaked at {u}"),
+                None => "Reported leaked".to_owned(),
+            };
+            let n = sqlx::query(
+                "UPDATE api_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2, \
+                 revoke_reason = $3 WHERE id = $4 AND status = 'active'",
+            )
+            .bind(now)
+            .bind(&actor.display)
+            .bind(&reason)
+            .bind(key.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            (if n == 1 { "revoked" } else { "none" }, reason)
+        }
+        (false, LeakPolicy::Disable) => {
+            let n = sqlx::query(
+                "UPDATE api_keys SET disabled_at = $1 WHERE id = $2 AND status = 'active' \
+                 AND disabled_at IS NULL",
+            )
+            .bind(now)
+            .bind(key.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            (if n == 1 { "disabled" } else { "none" }, String::new())
+        }
+    };
+    sqlx::query("UPDATE api_keys SET leaked_at = $1, leak_url = $2 WHERE id = $3")
+        .bind(now)
+        .bind(&url)
+        .bind(key.id)
+        .execute(&mut *tx)
+        .await?;
+    let event = |action, details| Event::key(key.tenant_id, action, &key.public_id, details);
+    match done {
+        "revoked" => {
+            let details = serde_json::json!({ "name": key.name, "reason": reason });
+            record(&mut tx, now, actor, event(AuditAction::KeyRevoked, details)).await?;
+        }
+        "disabled" => {
+            let details = serde_json::json!({ "name": key.name, "reason": "Reported leaked" });
+            record(
+                &mut tx,
+                now,
+                actor,
+                event(AuditAction::KeyDisabled, details),
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    let details = serde_json::json!({
+        "name": key.name,
+        "url": url,
+        "source": shown_source(&r.source),
+        "action": done,
+    });
+    record(&mut tx, now, actor, event(AuditAction::KeyLeaked, details)).await?;
+    tx.commit().await?;
+    tracing::warn!(tenant_id = key.tenant_id, key_id = %key.public_id, action = done, "api key reported leaked");
+    Ok(Some(Stopped {
+        tenant_id: key.tenant_id,
+        public_id: key.public_id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_web_addresses_are_shown() {
+        for (raw, shown) in [
+            (
+                "https://github.com/o/r/blob/abc/.env",
+                Some("https://github.com/o/r/blob/abc/.env"),
+            ),
+            ("http://paste.example/x", Some("http://paste.example/x")),
+            ("javascript:alert(1)", None),
+            ("", None),
+            ("https://e.com/\u{202e}x", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(shown_url(raw).as_deref(), shown, "{raw}");
+        }
+    }
+}
