@@ -9,6 +9,7 @@ use crate::components::{reload_on_success, silent, Loaded, SessionResource};
 use crate::error::AppError;
 use crate::members::MembersPage;
 use crate::tenants::BillingPage;
+use crate::webhooks::WebhooksPage;
 use latchkey_domain::Action;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("keys/:id") view=KeyDetailPage/>
                     <Route path=path!("audit") view=AuditPage/>
                     <Route path=path!("members") view=MembersPage/>
+                    <Route path=path!("webhooks") view=WebhooksPage/>
                     <Route path=path!("billing") view=BillingPage/>
                     <Route path=path!("account") view=AccountPage/>
                 </ParentRoute>
@@ -155,6 +157,7 @@ fn Nav(role: latchkey_domain::Role) -> impl IntoView {
         ("API Keys", "/keys", "nav-keys", Action::ViewKeys),
         ("Audit log", "/audit", "nav-audit", Action::ViewAudit),
         ("Members", "/members", "nav-members", Action::ViewMembers),
+        ("Webhooks", "/webhooks", "nav-webhooks", Action::ManageWebhooks),
         ("Billing", "/billing", "nav-billing", Action::ViewBilling),
     ];
     view! {

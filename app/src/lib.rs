@@ -13,6 +13,7 @@ pub mod auth;
 pub mod components;
 pub mod members;
 pub mod tenants;
+pub mod webhooks;
 
 /// The guard every server function starts with (server only).
 #[cfg(feature = "ssr")]

@@ -89,6 +89,25 @@ pub fn KeyDetailPage() -> impl IntoView {
     }
 }
 
+/// The red word that a leak report named this key, and where it was found.
+fn leak_banner(at: i64, url: Option<String>, now: i64) -> impl IntoView {
+    view! {
+        <div class="notice notice-error" role="alert" data-testid="leak-banner">
+            <strong>"Leaked"</strong>
+            {match url {
+                // Only http(s) addresses are kept (checked when the report came in).
+                Some(u) => view! {
+                    " — reported at "
+                    <a href=u.clone() rel="noopener noreferrer nofollow" target="_blank">{u.clone()}</a>
+                }
+                .into_any(),
+                None => view! { " — reported" }.into_any(),
+            }}
+            " " <When at=at now=now/> ". Requests with this key are refused; issue a new key."
+        </div>
+    }
+}
+
 /// A link to another key of the same lineage (`/keys/<id>`), routed in the page.
 fn key_link(label: &'static str, id: String, testid: &'static str) -> impl IntoView {
     view! {
@@ -119,8 +138,10 @@ fn KeyFacts(
         (None, _) => "Never".into(),
     };
     let roll_target = k.clone();
+    let leak = k.leaked_at.map(|at| leak_banner(at, k.leak_url.clone(), now_ms));
     view! {
         <Ready testid="detail-ready"/>
+        {leak}
         <div class="page-header">
             <div>
                 <h1 data-testid="detail-name">{k.name.clone()}</h1>

@@ -1,0 +1,175 @@
+//! Server functions for Settings ▸ Webhooks: owners and admins only. Each starts with
+//! `require`; the store scopes every query by the session's tenant.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+pub use latchkey_domain::webhooks::{AttemptView, EndpointView, KeySafety, LeakPolicy};
+
+/// One subscribable event with what it means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventInfo {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhooksData {
+    pub endpoints: Vec<EndpointView>,
+    pub events: Vec<EventInfo>,
+    pub safety: KeySafety,
+    pub now: i64,
+}
+
+/// The one answer that carries a signing secret: shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSecret {
+    pub endpoint: EndpointView,
+    pub secret: String,
+}
+
+#[server(endpoint = "webhooks/list", input = Json)]
+pub async fn list_webhooks(tenant: i64) -> Result<WebhooksData, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::webhooks::EventType;
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    let db = &state()?.db;
+    Ok(WebhooksData {
+        endpoints: store::webhooks::list(db, session.tenant_id).await?,
+        events: EventType::subscribable()
+            .map(|e| EventInfo {
+                name: e.as_str().to_owned(),
+                description: e.describe().to_owned(),
+            })
+            .collect(),
+        safety: store::webhooks::safety::get(db, session.tenant_id).await?,
+        now: db.clock.now_ms(),
+    })
+}
+
+#[server(endpoint = "webhooks/create", input = Json)]
+pub async fn add_webhook(
+    tenant: i64,
+    url: String,
+    description: String,
+    events: Vec<String>,
+) -> Result<EndpointSecret, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+    use store::webhooks::EndpointInput;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    let state = state()?;
+    let (endpoint, secret) = store::webhooks::create(
+        &state.db,
+        &state.pepper,
+        session.tenant_id,
+        &session.actor(),
+        EndpointInput {
+            url,
+            description,
+            events,
+        },
+    )
+    .await?;
+    Ok(EndpointSecret {
+        endpoint,
+        secret: secret.expose().to_owned(),
+    })
+}
+
+#[server(endpoint = "webhooks/update", input = Json)]
+pub async fn update_webhook(
+    tenant: i64,
+    id: String,
+    url: String,
+    description: String,
+    events: Vec<String>,
+) -> Result<EndpointView, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+    use store::webhooks::EndpointInput;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    store::webhooks::update(
+        &state()?.db,
+        session.tenant_id,
+        &session.actor(),
+        &id,
+        EndpointInput {
+            url,
+            description,
+            events,
+        },
+    )
+    .await
+}
+
+#[server(endpoint = "webhooks/roll_secret", input = Json)]
+pub async fn roll_webhook_secret(tenant: i64, id: String) -> Result<EndpointSecret, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    let state = state()?;
+    let (endpoint, secret) = store::webhooks::roll_secret(
+        &state.db,
+        &state.pepper,
+        session.tenant_id,
+        &session.actor(),
+        &id,
+    )
+    .await?;
+    Ok(EndpointSecret {
+        endpoint,
+        secret: secret.expose().to_owned(),
+    })
+}
+
+#[server(endpoint = "webhooks/remove", input = Json)]
+pub async fn remove_webhook(tenant: i64, id: String) -> Result<(), AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    store::webhooks::remove(&state()?.db, session.tenant_id, &session.actor(), &id).await
+}
+
+#[server(endpoint = "webhooks/test", input = Json)]
+pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    let state = state()?;
+    let event =
+        store::webhooks::send_test(&state.db, session.tenant_id, &session.actor(), &id).await?;
+    state.webhooks.wake();
+    Ok(event)
+}
+
+#[server(endpoint = "webhooks/key_safety", input = Json)]
+pub async fn set_key_safety(
+    tenant: i64,
+    leak_policy: LeakPolicy,
+    unused_days: i64,
+) -> Result<KeySafety, AppError> {
+    use crate::guard::{require, state};
+    use latchkey_domain::Action;
+
+    let session = require(Action::ManageWebhooks, tenant).await?;
+    store::webhooks::safety::set(
+        &state()?.db,
+        session.tenant_id,
+        &session.actor(),
+        KeySafety {
+            leak_policy,
+            unused_days,
+        },
+    )
+    .await
+}
