@@ -635,3 +635,86 @@ async fn two_replicas_flushing_usage_at_once_lose_no_batch() {
     assert_eq!(written, 2 * 20 * 20);
     app.close().await;
 }
+
+#[tokio::test]
+async fn a_server_killed_mid_delivery_delivers_every_event_after_it_restarts() {
+    use common::receiver::{Receiver, HANG};
+    let app = TestApp::with_settings(&Engine::Sqlite, |s| s.webhooks.background = false).await;
+    let rx = Receiver::start().await;
+    let (_, secret) = store::webhooks::create(
+        &app.state.db,
+        &app.state.pepper,
+        app.tenant_id("acme").await,
+        &store::audit::Actor::operator(),
+        store::webhooks::EndpointInput {
+            url: rx.url.clone(),
+            description: String::new(),
+            events: vec!["api_key.created".into()],
+        },
+    )
+    .await
+    .unwrap();
+    rx.set_secret(secret.expose());
+    // The receiver takes every first request and never answers.
+    rx.plan(&[HANG; 5]);
+    let dir = scratch("webhooks");
+    let args = ["--webhook-timeout-ms", "3000", "--webhook-poll-ms", "50"];
+    let first = start(&app.url, &dir, "first", &args).await;
+    for i in 0..5 {
+        app.make_key_from(
+            "acme",
+            latchkey_domain::views::NewKey {
+                name: format!("killed {i}"),
+                mode: Some(Mode::Live),
+                scopes: vec!["keys:read".into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let in_flight = rx.wait_for(Duration::from_secs(10), |g| g.len() >= 5).await;
+    assert_eq!(in_flight.len(), 5, "{}", first.log_text());
+    // kill -9 while all five wait for an answer.
+    drop(first);
+    let undelivered = app
+        .scalar_i64("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
+        .await;
+    assert_eq!(undelivered, 5, "the killed server recorded nothing");
+
+    let since = Instant::now();
+    let second = start(&app.url, &dir, "second", &args).await;
+    let ids: std::collections::BTreeSet<String> = in_flight.iter().map(|g| g.id.clone()).collect();
+    let got = rx
+        .wait_for(Duration::from_secs(30), |g| {
+            let done: std::collections::BTreeSet<&str> = g
+                .iter()
+                .filter(|g| g.answered == 200)
+                .map(|g| g.id.as_str())
+                .collect();
+            ids.iter().all(|id| done.contains(id.as_str()))
+        })
+        .await;
+    let delivered: Vec<_> = got.iter().filter(|g| g.answered == 200).collect();
+    assert_eq!(delivered.len(), 5, "{}", second.log_text());
+    assert!(delivered.iter().all(|g| g.verified && ids.contains(&g.id)));
+    eprintln!(
+        "redelivered 5 events {:?} after the restart (the dead server's claims lapse after the timeout + 5 s)",
+        since.elapsed()
+    );
+    for _ in 0..50 {
+        let pending = app
+            .scalar_i64("SELECT COUNT(*) FROM webhook_deliveries WHERE state <> 'delivered'")
+            .await;
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
+            .await,
+        5
+    );
+    drop(second);
+    app.close().await;
+}

@@ -12,6 +12,8 @@ use store::db::Db;
 use store::{AppState, Settings};
 use tower::ServiceExt;
 
+pub mod receiver;
+
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
 /// The server functions that act on a tenant, and so carry it.
@@ -32,6 +34,13 @@ pub const TENANT_SCOPED: &[&str] = &[
     "members/change_role",
     "members/remove",
     "members/revoke_invite",
+    "webhooks/list",
+    "webhooks/create",
+    "webhooks/update",
+    "webhooks/roll_secret",
+    "webhooks/remove",
+    "webhooks/test",
+    "webhooks/key_safety",
 ];
 
 /// One engine to run a scenario on.

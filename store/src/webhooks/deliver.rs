@@ -117,9 +117,9 @@ impl Dispatcher {
     /// Claims what is due and sends it; returns how many were attempted.
     pub async fn deliver_due(&self) -> AppResult<usize> {
         let now = self.db.clock.now_ms();
+        // Longer than an attempt can take (the timeout), so a live worker's claim never lapses.
         let lease = i64::try_from(self.config.timeout.as_millis())
             .unwrap_or(i64::MAX / 4)
-            .saturating_mul(2)
             .saturating_add(5_000);
         let lock = match self.db.engine {
             Engine::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -129,7 +129,7 @@ impl Dispatcher {
             "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN (\
              SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
              AND (locked_until IS NULL OR locked_until <= $2) \
-             ORDER BY next_attempt_at LIMIT $3{lock}) \
+             ORDER BY next_attempt_at, id LIMIT $3{lock}) \
              RETURNING id, endpoint_id, event_id, event_type, payload, attempts, created_at"
         ))
         .bind(now.saturating_add(lease))
@@ -163,7 +163,8 @@ impl Dispatcher {
 
     async fn send(&self, c: &Claimed, t: &Target) -> Outcome {
         let now = self.db.clock.now_ms();
-        let timestamp = now / 1000;
+        // Receivers compare it with their own clock: the wall clock, not the store's test clock.
+        let timestamp = crate::db::now_ms() / 1000;
         let mut nonces = vec![t.secret_nonce.as_str()];
         if let (Some(prev), Some(until)) = (&t.previous_nonce, t.previous_until) {
             if until > now {
