@@ -157,7 +157,12 @@ fn Nav(role: latchkey_domain::Role) -> impl IntoView {
         ("API Keys", "/keys", "nav-keys", Action::ViewKeys),
         ("Audit log", "/audit", "nav-audit", Action::ViewAudit),
         ("Members", "/members", "nav-members", Action::ViewMembers),
-        ("Webhooks", "/webhooks", "nav-webhooks", Action::ManageWebhooks),
+        (
+            "Webhooks",
+            "/webhooks",
+            "nav-webhooks",
+            Action::ManageWebhooks,
+        ),
         ("Billing", "/billing", "nav-billing", Action::ViewBilling),
     ];
     view! {

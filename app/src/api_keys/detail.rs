@@ -138,7 +138,9 @@ fn KeyFacts(
         (None, _) => "Never".into(),
     };
     let roll_target = k.clone();
-    let leak = k.leaked_at.map(|at| leak_banner(at, k.leak_url.clone(), now_ms));
+    let leak = k
+        .leaked_at
+        .map(|at| leak_banner(at, k.leak_url.clone(), now_ms));
     view! {
         <Ready testid="detail-ready"/>
         {leak}

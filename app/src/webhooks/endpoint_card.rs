@@ -21,6 +21,7 @@ pub fn EndpointCard(
     let for_edit = e.clone();
     let heading_id = format!("endpoint-{}", e.id);
     let attempts = e.attempts.clone();
+    let confirming = RwSignal::new(false);
     let labelled_by = heading_id.clone();
     view! {
         <section class="card" aria-labelledby=labelled_by data-testid="endpoint">
@@ -53,11 +54,33 @@ pub fn EndpointCard(
                     type="button"
                     class="btn btn-small btn-danger"
                     aria-label=format!("Remove the endpoint {url}")
-                    on:click=move |_| { remove.dispatch(RemoveWebhook { tenant: tenant.now(), id: id_remove.clone() }); }
+                    aria-expanded=move || confirming.get().to_string()
+                    on:click=move |_| confirming.set(true)
                 >
                     "Remove"
                 </button>
             </div>
+            // Removing drops its pending deliveries too: ask once, in place.
+            {move || confirming.get().then(|| {
+                let id = id_remove.clone();
+                view! {
+                    <div class="notice notice-error" role="group" aria-label="Confirm removal">
+                        <p>"Remove this endpoint? Events not yet delivered to it are dropped."</p>
+                        <div class="dialog-actions dialog-actions-start">
+                            <button
+                                type="button"
+                                class="btn btn-danger"
+                                on:click=move |_| {
+                                    remove.dispatch(RemoveWebhook { tenant: tenant.now(), id: id.clone() });
+                                }
+                            >
+                                "Remove endpoint"
+                            </button>
+                            <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                        </div>
+                    </div>
+                }
+            })}
             <h3>"Delivery log"</h3>
             <DataTable
                 headers=&["Time", "Event", "Result", "Latency", "Next retry"]
@@ -78,7 +101,11 @@ fn AttemptRow(a: AttemptView, now: i64) -> impl IntoView {
         (None, Some(why)) => why.clone(),
         (None, None) => "No answer".to_owned(),
     };
-    let class = if a.delivered() { "pill pill-ok" } else { "pill pill-danger" };
+    let class = if a.delivered() {
+        "pill pill-ok"
+    } else {
+        "pill pill-danger"
+    };
     let next = match (a.next_retry_at, a.delivered()) {
         (Some(at), _) => view! { <When at=at now=now/> }.into_any(),
         (None, true) => view! { <span class="muted">"—"</span> }.into_any(),

@@ -8,7 +8,9 @@ mod endpoint_dialog;
 mod safety_form;
 mod secret_shown;
 
-use crate::components::{ErrorNotice, ErrorView, Loaded, Modal, NoAccessCard, PageHeader, PageTenant};
+use crate::components::{
+    ErrorNotice, ErrorView, Loaded, Modal, NoAccessCard, PageHeader, PageTenant,
+};
 use crate::error::AppError;
 use api::*;
 use endpoint_card::EndpointCard;

@@ -9,13 +9,12 @@ pub fn SafetyForm(safety: KeySafety, action: ServerAction<SetKeySafety>) -> impl
     let tenant = PageTenant::from_context();
     let policy = RwSignal::new(safety.leak_policy);
     let days = RwSignal::new(safety.unused_days.to_string());
-    let saved = move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .map(|_| view! { <p class="notice notice-ok" role="status">"Key safety saved."</p> })
-    };
+    let saved =
+        move || {
+            action.value().get().and_then(Result::ok).map(
+                |_| view! { <p class="notice notice-ok" role="status">"Key safety saved."</p> },
+            )
+        };
     let choices = [
         (
             LeakPolicy::Revoke,

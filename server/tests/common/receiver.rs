@@ -45,7 +45,11 @@ pub struct Receiver {
     inner: Arc<Mutex<Inner>>,
 }
 
-async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn hook(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let text = |h: &str| {
         headers
             .get(h)
