@@ -10,6 +10,8 @@
 //!    revoked key's flood writes to the database.
 //! 3. The admin list server function at 1,000 and 100,000 keys in one tenant; then the audit log
 //!    at a million events (`audit.rs`).
+//!    Webhooks: what the outbox adds to a key change, a worker draining 2,000 events, and leak
+//!    report answers with and without the timing floor (`webhooks.rs`).
 //! 4. gzip sizes of the shipped wasm, js and css.
 
 use anyhow::{bail, Context, Result};
@@ -40,6 +42,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod engines;
 mod floods;
 mod keys_list;
+mod webhooks;
 
 #[derive(Debug, clap::Parser)]
 #[command(about = "Latchkey's benchmark figures")]
@@ -66,6 +69,9 @@ struct Args {
     /// Run only the keys-list figures (1k and 100k keys, both engines).
     #[arg(long)]
     keys_list_only: bool,
+    /// Run only the webhook and leak-report figures (both engines).
+    #[arg(long)]
+    webhooks_only: bool,
     /// Print only the shipped asset sizes.
     #[arg(long)]
     sizes_only: bool,
@@ -120,6 +126,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     }
     if args.sizes_only {
         return sizes(&args.site_root);
+    }
+    if args.webhooks_only {
+        return webhooks::run(work, &args.site_root).await;
     }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
@@ -283,6 +292,8 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     keys_list::run(work, &args.site_root).await?;
 
     audit::run(work, &args.site_root).await?;
+
+    webhooks::run(work, &args.site_root).await?;
 
     // 4. Shipped asset sizes.
     sizes(&args.site_root)

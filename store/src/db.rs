@@ -192,6 +192,31 @@ pub fn storable(s: &str) -> bool {
     !s.contains('\0')
 }
 
+/// The tenant's row of `table` whose public id is `public_id` (keys, webhook endpoints); none,
+/// or another tenant's, is "not found".
+pub async fn by_public_id<T>(
+    db: &Db,
+    table: &str,
+    columns: &str,
+    tenant_id: i64,
+    public_id: &str,
+) -> AppResult<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if !storable(public_id) {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query_as::<_, T>(&format!(
+        "SELECT {columns} FROM {table} WHERE tenant_id = $1 AND public_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(public_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
 /// Milliseconds since the Unix epoch: the one time representation in storage (portable).
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -271,17 +271,7 @@ fn mint(pepper: &Pepper, mode: Mode) -> (Secret, Digest, String) {
 }
 
 pub(crate) async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyRow> {
-    if !storable(public_id) {
-        return Err(AppError::NotFound);
-    }
-    sqlx::query_as::<_, KeyRow>(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND public_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound)
+    crate::db::by_public_id(db, "api_keys", COLUMNS, tenant_id, public_id).await
 }
 
 pub async fn get(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<KeyView> {

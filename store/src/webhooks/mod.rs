@@ -10,7 +10,7 @@ pub mod scan;
 mod validate;
 
 use crate::audit::{record, Actor, AuditAction, Event};
-use crate::db::{storable, Db};
+use crate::db::{by_public_id, Db};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{random_base62, Pepper};
 use latchkey_domain::webhooks::{
@@ -100,17 +100,14 @@ impl EndpointRow {
 }
 
 async fn fetch(db: &Db, tenant_id: i64, public_id: &str) -> AppResult<EndpointRow> {
-    if !storable(public_id) {
-        return Err(AppError::NotFound);
-    }
-    sqlx::query_as::<_, EndpointRow>(&format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND public_id = $2"
-    ))
-    .bind(tenant_id)
-    .bind(public_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound)
+    by_public_id(
+        db,
+        "webhook_endpoints",
+        ENDPOINT_COLUMNS,
+        tenant_id,
+        public_id,
+    )
+    .await
 }
 
 /// The organisation's endpoints, oldest first, each with its last attempts, newest first.
