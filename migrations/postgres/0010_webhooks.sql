@@ -1,5 +1,6 @@
 -- Lifecycle webhooks: each organisation's endpoints, an outbox of deliveries written in the
--- same transaction as the change they announce, each endpoint's last attempts, and the
+-- same transaction as the change they announce (no foreign key to the endpoint: removing one
+-- deletes its rows itself, so a key change racing a removal never fails on it), each endpoint's last attempts, and the
 -- time-based notices already sent (so a scan never sends one twice). Plus what a leak report
 -- left on a key, and the organisation's key-safety choices.
 CREATE TABLE webhook_endpoints (
@@ -21,7 +22,7 @@ CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
 
 CREATE TABLE webhook_deliveries (
     id              BIGSERIAL PRIMARY KEY,
-    endpoint_id     BIGINT  NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    endpoint_id     BIGINT  NOT NULL,
     tenant_id       BIGINT  NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     -- The `webhook-id` header: the same on every retry, so receivers dedupe.
     event_id        TEXT    NOT NULL,
@@ -31,7 +32,9 @@ CREATE TABLE webhook_deliveries (
     state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
     attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
-    -- A worker's claim: until then no other worker takes it (a crashed worker's lapses).
+    -- A worker's claim: until then no other worker takes it (a crashed worker's lapses), and
+    -- only the holder of `claim` may record the attempt.
+    claim           TEXT,
     locked_until    BIGINT,
     UNIQUE (endpoint_id, event_id)
 );
@@ -40,7 +43,7 @@ CREATE INDEX webhook_deliveries_done ON webhook_deliveries (created_at) WHERE st
 
 CREATE TABLE webhook_attempts (
     id            BIGSERIAL PRIMARY KEY,
-    endpoint_id   BIGINT  NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    endpoint_id   BIGINT  NOT NULL,
     delivery_id   BIGINT  NOT NULL,
     event_id      TEXT    NOT NULL,
     event_type    TEXT    NOT NULL,

@@ -243,7 +243,8 @@ async fn a_signed_report_must_verify_when_a_key_is_configured() {
 
 #[tokio::test]
 async fn reports_are_bounded() {
-    on_every_engine(|app| async move {
+    for engine in engines() {
+        let app = app(&engine, &[]).await;
         let base = app.serve().await;
         let many: Vec<serde_json::Value> = (0..101)
             .map(|i| json!({ "token": format!("t{i}") }))
@@ -253,6 +254,56 @@ async fn reports_are_bounded() {
         let (status, _, _) = report(&base, "{\"token\": \"x\"}", None).await;
         assert_eq!(status, 400, "not an array");
         // Bodies over 64 KiB are refused (413) by the server's one body limit (abuse.rs).
+        // One address gets 120 reports a minute (refilling one per half second).
+        let junk = json!([{ "token": "x" }]).to_string();
+        let mut accepted = 2;
+        let refused = loop {
+            let (status, _, body) = report(&base, &junk, None).await;
+            if status != 200 || accepted > 400 {
+                break (status, body);
+            }
+            accepted += 1;
+        };
+        assert_eq!(refused.0, 429, "{}", String::from_utf8_lossy(&refused.1));
+        assert!(
+            accepted >= server::v1::leaks::REPORTS_PER_MINUTE,
+            "{accepted}"
+        );
+        // The limiter's map of addresses is bounded like the others.
+        let guard = server::v1::leaks::LeakGuard::new(1);
+        for i in 0..20_000u32 {
+            let _ = guard.take_for_test(std::net::IpAddr::from(i.to_be_bytes()));
+        }
+        assert!(
+            guard.tracked() <= 10_000,
+            "{} addresses kept",
+            guard.tracked()
+        );
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn reports_racing_each_other_announce_a_leak_once() {
+    on_every_engine(|app| async move {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        let report = [store::keys::leak::LeakReport {
+            token: key.secret.clone(),
+            url: FOUND_AT.into(),
+            source: "commit".into(),
+        }];
+        let actor = Actor::named("leak_report");
+        let run = || store::keys::leak::report(&app.state.db, &app.state.pepper, &actor, &report);
+        let (a, b, c) = tokio::join!(run(), run(), run());
+        let stopped = [a, b, c]
+            .into_iter()
+            .map(|r| r.unwrap().len())
+            .sum::<usize>();
+        assert_eq!(stopped, 1, "{}", app.engine);
+        let leaked = app
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'api_key.leaked'")
+            .await;
+        assert_eq!(leaked, 1, "{}", app.engine);
         app
     })
     .await;

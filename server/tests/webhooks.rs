@@ -390,7 +390,11 @@ async fn expiring_expired_and_unused_fire_once_each_at_the_right_time() {
             .map(|(_, _, d)| d["days_left"].as_i64().unwrap())
             .collect();
         days_left.sort_unstable();
-        assert_eq!(days_left, [1, 7]);
+        assert_eq!(
+            days_left,
+            [1, 6],
+            "1 day, and the 6 days left when it was first seen"
+        );
         assert!(got.iter().all(|g| g.verified));
         app.close().await;
     }
@@ -465,6 +469,11 @@ async fn endpoints_are_for_owners_and_admins_https_only_and_audited() {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_ne!(r.json()["secret"].as_str().unwrap(), first_secret);
         assert!(r.json()["endpoint"]["previous_secret_until"].is_i64());
+        // A second roll inside the 24 h overlap would cut the first secret off early.
+        let again = app
+            .call_json("webhooks/roll_secret", json!({ "id": id }), Some(&admin))
+            .await;
+        assert_eq!(again.status, 409, "{}", again.body);
         // The list never carries a secret.
         let list = app.call_json("webhooks/list", json!({}), Some(&admin)).await;
         assert!(!list.body.contains("whsec_"));
@@ -484,4 +493,83 @@ async fn endpoints_are_for_owners_and_admins_https_only_and_audited() {
         app
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_worker_whose_claim_lapsed_records_nothing_over_the_worker_that_took_over() {
+    use common::receiver::HANG;
+    for engine in engines() {
+        let app = app(&engine).await;
+        let rx = Receiver::start().await;
+        add_endpoint(&app, &rx, &["api_key.created"]).await;
+        // Both workers' requests hang: A gives up after 1 s, B after 4 s.
+        rx.plan(&[HANG, HANG]);
+        create(&app, new_key("contested", "")).await;
+        let worker = |ms| {
+            store::webhooks::Dispatcher::start(
+                app.state.db.clone(),
+                app.state.pepper.clone(),
+                store::webhooks::DispatcherConfig {
+                    background: false,
+                    timeout: Duration::from_millis(ms),
+                    ..Default::default()
+                },
+            )
+        };
+        let (a, b) = (worker(1_000), worker(4_000));
+        let a_run = tokio::spawn(async move { a.deliver_due().await.unwrap() });
+        rx.wait_for(Duration::from_secs(5), |g| !g.is_empty()).await;
+        // A's claim (1 s + 5 s) lapses by the store's clock; B takes the delivery over.
+        app.state.db.clock.advance(Duration::from_secs(10));
+        let b_run = tokio::spawn(async move { b.deliver_due().await.unwrap() });
+        assert_eq!(a_run.await.unwrap(), 1);
+        assert_eq!(b_run.await.unwrap(), 1);
+        assert_eq!(rx.got().len(), 2);
+        let attempts = app
+            .scalar_i64("SELECT COUNT(*) FROM webhook_attempts")
+            .await;
+        assert_eq!(
+            attempts, 1,
+            "{}: only the claim's holder records",
+            app.engine
+        );
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_notice_nobody_subscribes_to_is_not_spent() {
+    for engine in engines() {
+        let app = app(&engine).await;
+        let rx = Receiver::start().await;
+        let id = add_endpoint(&app, &rx, &["api_key.created"]).await;
+        let soon = latchkey_domain::time::format_date(app.state.db.clock.now_ms() + 2 * 86_400_000);
+        let (key, _) = create(&app, new_key("soon", &soon)).await;
+        assert_eq!(app.state.webhooks.scan().await.unwrap(), 0);
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM key_notices").await, 0);
+        // Subscribing later: the warning still comes, once, with the days actually left.
+        let owner = app.sign_in("owner@acme.test").await;
+        let r = app
+            .call_json(
+                "webhooks/update",
+                json!({ "id": id, "url": rx.url, "description": "", "events": ["api_key.created", "api_key.expiring"] }),
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(app.state.webhooks.scan().await.unwrap(), 1);
+        assert_eq!(app.state.webhooks.scan().await.unwrap(), 0);
+        deliver_all(&app).await;
+        let warning = rx
+            .got()
+            .into_iter()
+            .find(|g| g.kind() == "api_key.expiring")
+            .unwrap();
+        assert_eq!(warning.body["data"]["key"]["id"], key.id.as_str());
+        let left = warning.body["data"]["details"]["days_left"]
+            .as_i64()
+            .unwrap();
+        assert!((2..=3).contains(&left), "{left} days left, not 7");
+        app.close().await;
+    }
 }

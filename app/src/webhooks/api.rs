@@ -23,11 +23,19 @@ pub struct WebhooksData {
     pub now: i64,
 }
 
-/// The one answer that carries a signing secret: shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The one answer that carries a signing secret: shown once. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointSecret {
     pub endpoint: EndpointView,
     pub secret: String,
+}
+
+impl std::fmt::Debug for EndpointSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointSecret")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 #[server(endpoint = "webhooks/list", input = Json)]

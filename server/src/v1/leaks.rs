@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use latchkey_domain::verify::Rejection;
 use latchkey_domain::views::KeyView;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -20,8 +21,53 @@ use utoipa::ToSchema;
 pub const MAX_TOKENS: usize = 100;
 const SIGNATURE_HEADER: &str = "github-public-key-signature";
 
-/// One exposed token, in GitHub's secret-scanning partner format.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Reports a minute from one client address (GitHub batches tokens into few reports).
+pub const REPORTS_PER_MINUTE: u32 = 120;
+/// Client addresses the report limiter keeps state for.
+const TRACKED_MAX: usize = 10_000;
+
+/// The per-client budget of leak reports: each well-formed token costs a storage read, and
+/// the route needs no credential.
+#[derive(Clone)]
+pub struct LeakGuard(std::sync::Arc<store::throttle::Bounded<u128>>);
+
+impl Default for LeakGuard {
+    fn default() -> Self {
+        Self::new(REPORTS_PER_MINUTE)
+    }
+}
+
+impl LeakGuard {
+    pub fn new(per_minute: u32) -> Self {
+        Self(std::sync::Arc::new(store::throttle::Bounded::per_minute(
+            per_minute,
+            TRACKED_MAX,
+        )))
+    }
+
+    /// Takes one report from `client`'s budget; `Err(seconds to wait)` when spent.
+    fn take(&self, client: std::net::IpAddr) -> Result<(), u64> {
+        let answer = self.0.check(&store::throttle::client_key(Some(client)));
+        if self.0.len() > TRACKED_MAX {
+            self.0.housekeeping();
+        }
+        answer
+    }
+
+    /// [`Self::take`] for tests of the bound.
+    pub fn take_for_test(&self, client: std::net::IpAddr) -> Result<(), u64> {
+        self.take(client)
+    }
+
+    /// Addresses held now (bounded by upkeep).
+    pub fn tracked(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// One exposed token, in GitHub's secret-scanning partner format. Its `Debug` never shows the
+/// token.
+#[derive(Deserialize, ToSchema)]
 pub struct ReportedToken {
     /// The token as found.
     #[schema(max_length = 200)]
@@ -38,6 +84,15 @@ pub struct ReportedToken {
     #[serde(default)]
     #[schema(max_length = 200)]
     pub source: String,
+}
+
+impl std::fmt::Debug for ReportedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportedToken")
+            .field("url", &self.url)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The one answer every report gets, whatever it named.
@@ -62,15 +117,25 @@ pub struct ReportReceived {
         (status = 400, description = "invalid_request: not a JSON array of tokens, or more than 100", body = ErrorBody),
         (status = 401, description = "invalid_signature: a signature was sent and does not verify", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+        (status = 429, description = "rate_limited: this address sent more than 120 reports this minute", body = ErrorBody),
     )
 )]
 pub async fn report(
     State(state): State<AppState>,
+    Extension(guard): Extension<LeakGuard>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ReportReceived>, ApiError> {
     let started = Instant::now();
+    let client = store::request::client_ip(
+        peer.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        &headers,
+        &state.settings.trusted_proxies,
+    );
+    if let Err(retry_after_secs) = guard.take(client) {
+        return Err(Rejection::RateLimited { retry_after_secs }.into());
+    }
     let keys = &state.settings.leak_report_keys;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let signed = match signature {
@@ -108,28 +173,39 @@ pub async fn report(
             source: t.source,
         })
         .collect();
-    let client = store::request::peer_client_ip(
-        peer.map(|Extension(ConnectInfo(addr))| addr.ip()),
-        &headers,
-        &state.settings.trusted_proxies,
-    );
     let actor = Actor {
-        client_ip: client,
+        client_ip: Some(client),
         ..Actor::named(if signed {
             "leak_report:github"
         } else {
             "leak_report"
         })
     };
-    let stopped = store::keys::leak::report(&state.db, &state.pepper, &actor, &reports).await?;
-    for s in &stopped {
-        state.verifier.forget_key(s.tenant_id, &s.public_id).await;
-    }
-    if !stopped.is_empty() {
-        state.webhooks.wake();
-    }
-    // Junk is refused before any storage read; the floor hides that difference.
+    // The work runs on its own task: an answer that waits for it at most until the floor says
+    // nothing through its timing, and a slow storage still finishes the stop after answering.
+    // Failures are logged, never answered: junk could not fail the same way.
     let floor = state.settings.leak_report_floor;
+    let work = tokio::spawn({
+        let state = state.clone();
+        async move {
+            match store::keys::leak::report(&state.db, &state.pepper, &actor, &reports).await {
+                Ok(stopped) => {
+                    for s in &stopped {
+                        state.verifier.forget_key(s.tenant_id, &s.public_id).await;
+                    }
+                    if !stopped.is_empty() {
+                        state.webhooks.wake();
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "acting on a leak report failed"),
+            }
+        }
+    });
+    if floor.is_zero() {
+        let _ = work.await;
+    } else if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        let _ = tokio::time::timeout(rest, work).await;
+    }
     if let Some(rest) = floor.checked_sub(started.elapsed()) {
         tokio::time::sleep(rest).await;
     }

@@ -46,5 +46,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1", any(error::not_found))
         .route("/v1/{*rest}", any(error::not_found))
         .layer(axum::Extension(verify::VerifyGuard::default()))
+        .layer(axum::Extension(leaks::LeakGuard::default()))
         .layer(from_fn_with_state(state, middleware::envelope))
 }

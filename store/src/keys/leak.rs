@@ -10,14 +10,24 @@ use latchkey_domain::error::AppResult;
 use latchkey_domain::keys::{self, Digest, Pepper};
 use latchkey_domain::webhooks::LeakPolicy;
 
-/// One reported token, as GitHub's secret-scanning partner body names it.
-#[derive(Debug, Clone, Default)]
+/// One reported token, as GitHub's secret-scanning partner body names it. Its `Debug` never
+/// shows the token.
+#[derive(Clone, Default)]
 pub struct LeakReport {
     pub token: String,
     /// Where it was found (a commit, a gist, a paste).
     pub url: String,
     /// Who found it, e.g. `content`, `commit` or `gist` from GitHub.
     pub source: String,
+}
+
+impl std::fmt::Debug for LeakReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeakReport")
+            .field("url", &self.url)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A key a report stopped: the caller drops it from the verifier's cache.
@@ -135,12 +145,29 @@ async fn stop(db: &Db, actor: &Actor, r: &LeakReport, key: Found) -> AppResult<O
             (if n == 1 { "disabled" } else { "none" }, String::new())
         }
     };
-    sqlx::query("UPDATE api_keys SET leaked_at = $1, leak_url = $2 WHERE id = $3")
-        .bind(now)
-        .bind(&url)
-        .bind(key.id)
-        .execute(&mut *tx)
-        .await?;
+    // First report of it wins the mark; a report racing it that stopped nothing either is
+    // dropped (rolled back), so concurrent repeats record and announce the leak once.
+    let marked = sqlx::query(
+        "UPDATE api_keys SET leaked_at = $1, leak_url = $2 WHERE id = $3 AND leaked_at IS NULL",
+    )
+    .bind(now)
+    .bind(&url)
+    .bind(key.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if marked == 0 {
+        if done == "none" {
+            return Ok(None);
+        }
+        // Reported before, switched back on, now stopped again: this report's address.
+        sqlx::query("UPDATE api_keys SET leaked_at = $1, leak_url = $2 WHERE id = $3")
+            .bind(now)
+            .bind(&url)
+            .bind(key.id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let event = |action, details| Event::key(key.tenant_id, action, &key.public_id, details);
     match done {
         "revoked" => {

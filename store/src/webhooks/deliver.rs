@@ -45,7 +45,9 @@ impl Default for DispatcherConfig {
 pub struct Dispatcher {
     db: Db,
     pepper: Arc<Pepper>,
-    client: reqwest::Client,
+    /// `None` only if the TLS client could not be set up: attempts then fail and are retried,
+    /// never sent by a client without these settings.
+    client: Option<reqwest::Client>,
     config: DispatcherConfig,
     wake: Notify,
 }
@@ -87,10 +89,8 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "webhook client setup failed; using defaults");
-                reqwest::Client::new()
-            });
+            .map_err(|e| tracing::error!(error = %e, "webhook client setup failed"))
+            .ok();
         let me = Arc::new(Self {
             db,
             pepper,
@@ -125,8 +125,11 @@ impl Dispatcher {
             Engine::Postgres => " FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
         };
+        // Only this claim's holder records the attempt: a worker whose claim lapsed (it took
+        // longer than the lease) finds its row taken and records nothing.
+        let claim = latchkey_domain::keys::random_base62(16);
         let claimed = sqlx::query_as::<_, Claimed>(&format!(
-            "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN (\
+            "UPDATE webhook_deliveries SET locked_until = $1, claim = $4 WHERE id IN (\
              SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
              AND (locked_until IS NULL OR locked_until <= $2) \
              ORDER BY next_attempt_at, id LIMIT $3{lock}) \
@@ -135,10 +138,11 @@ impl Dispatcher {
         .bind(now.saturating_add(lease))
         .bind(now)
         .bind(self.config.batch)
+        .bind(&claim)
         .fetch_all(&self.db.pool)
         .await?;
         let n = claimed.len();
-        let sends = claimed.into_iter().map(|c| self.attempt(c));
+        let sends = claimed.into_iter().map(|c| self.attempt(c, &claim));
         for result in futures_util::future::join_all(sends).await {
             if let Err(e) = result {
                 tracing::error!(error = %e, "recording a webhook attempt failed");
@@ -147,7 +151,7 @@ impl Dispatcher {
         Ok(n)
     }
 
-    async fn attempt(&self, c: Claimed) -> AppResult<()> {
+    async fn attempt(&self, c: Claimed, claim: &str) -> AppResult<()> {
         let target = sqlx::query_as::<_, Target>(
             "SELECT url, secret_nonce, previous_nonce, previous_until FROM webhook_endpoints \
              WHERE id = $1",
@@ -155,10 +159,17 @@ impl Dispatcher {
         .bind(c.endpoint_id)
         .fetch_optional(&self.db.pool)
         .await?;
-        // Removed meanwhile: its deliveries went with it.
-        let Some(target) = target else { return Ok(()) };
+        let Some(target) = target else {
+            // Queued by a change that raced the endpoint's removal: nobody to send it to.
+            sqlx::query("DELETE FROM webhook_deliveries WHERE id = $1 AND claim = $2")
+                .bind(c.id)
+                .bind(claim)
+                .execute(&self.db.pool)
+                .await?;
+            return Ok(());
+        };
         let outcome = self.send(&c, &target).await;
-        self.record(&c, outcome).await
+        self.record(&c, claim, outcome).await
     }
 
     async fn send(&self, c: &Claimed, t: &Target) -> Outcome {
@@ -182,9 +193,15 @@ impl Dispatcher {
                 )
             })
             .collect();
+        let Some(client) = &self.client else {
+            return Outcome {
+                status_code: None,
+                error: Some("Latchkey could not set up its HTTP client".to_owned()),
+                latency_ms: 0,
+            };
+        };
         let started = Instant::now();
-        let sent = self
-            .client
+        let sent = client
             .post(&t.url)
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("webhook-id", &c.event_id)
@@ -214,7 +231,7 @@ impl Dispatcher {
         }
     }
 
-    async fn record(&self, c: &Claimed, o: Outcome) -> AppResult<()> {
+    async fn record(&self, c: &Claimed, claim: &str, o: Outcome) -> AppResult<()> {
         let now = self.db.clock.now_ms();
         let delivered = o.status_code.is_some_and(|s| (200..300).contains(&s));
         let attempt = u32::try_from(c.attempts + 1).unwrap_or(u32::MAX);
@@ -233,16 +250,18 @@ impl Dispatcher {
         let mut tx = self.db.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
-             next_attempt_at = $2, locked_until = NULL WHERE id = $3 AND state = 'pending'",
+             next_attempt_at = $2, locked_until = NULL, claim = NULL \
+             WHERE id = $3 AND state = 'pending' AND claim = $4",
         )
         .bind(state)
         .bind(next.unwrap_or(now))
         .bind(c.id)
+        .bind(claim)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if updated != 1 {
-            // Removed with its endpoint meanwhile, or already recorded by another worker.
+            // Removed with its endpoint meanwhile, or this claim lapsed and another worker holds it.
             return Ok(());
         }
         sqlx::query(

@@ -265,19 +265,32 @@ pub async fn roll_secret(
     public_id: &str,
 ) -> AppResult<(EndpointView, SigningSecret)> {
     let now = db.clock.now_ms();
+    let old = fetch(db, tenant_id, public_id).await?;
+    // A second roll inside the overlap would cut off the secret receivers were promised for
+    // 24 hours; removing and adding the endpoint starts over at once if that is what is needed.
+    if let Some(until) = old.previous_until.filter(|u| *u > now) {
+        return Err(AppError::Conflict(format!(
+            "The previous secret still signs until {}. Roll again after that, or remove and \
+             add the endpoint to replace every secret now.",
+            latchkey_domain::time::format_ms(until)
+        )));
+    }
     let nonce = random_base62(32);
     let mut tx = db.pool.begin().await?;
+    // Conditional on no overlap having started meanwhile: of two rolls at once, one wins.
     let row = sqlx::query_as::<_, EndpointRow>(&format!(
         "UPDATE webhook_endpoints SET previous_nonce = secret_nonce, previous_until = $1, \
-         secret_nonce = $2 WHERE tenant_id = $3 AND public_id = $4 RETURNING {ENDPOINT_COLUMNS}"
+         secret_nonce = $2 WHERE tenant_id = $3 AND public_id = $4 \
+         AND (previous_until IS NULL OR previous_until <= $5) RETURNING {ENDPOINT_COLUMNS}"
     ))
     .bind(now + SECRET_OVERLAP_MS)
     .bind(&nonce)
     .bind(tenant_id)
     .bind(public_id)
+    .bind(now)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or_else(|| AppError::Conflict("This endpoint's secret was just rolled.".into()))?;
     record(
         &mut tx,
         now,
@@ -297,12 +310,18 @@ pub async fn roll_secret(
 pub async fn remove(db: &Db, tenant_id: i64, actor: &Actor, public_id: &str) -> AppResult<()> {
     let row = fetch(db, tenant_id, public_id).await?;
     let mut tx = db.pool.begin().await?;
-    // Its deliveries and attempts go with it (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
+    // Its deliveries and attempts go with it.
+    for sql in [
+        "DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2",
+        "DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2",
+        "DELETE FROM webhook_attempts WHERE endpoint_id = $2 AND $1 = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(tenant_id)
+            .bind(row.id)
+            .execute(&mut *tx)
+            .await?;
+    }
     record(
         &mut tx,
         db.clock.now_ms(),

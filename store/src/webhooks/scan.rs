@@ -24,18 +24,23 @@ struct Due {
 /// Which notice a key with an expiry is due, as SQL (`$1` now, `$2` a day from now).
 const EXPIRY_KIND: &str = "CASE WHEN k.expires_at <= $1 THEN 'expired' \
      WHEN k.expires_at <= $2 THEN 'expiring_1d' ELSE 'expiring_7d' END";
+/// The event that notice sends.
+const EXPIRY_EVENT: &str =
+    "CASE WHEN k.expires_at <= $1 THEN 'api_key.expired' ELSE 'api_key.expiring' END";
 
 /// Queues every due notice; returns how many were sent (each at most once).
 pub async fn run(db: &Db) -> AppResult<usize> {
     let now = db.clock.now_ms();
-    // Only organisations with an endpoint are scanned. An expiry more than a week past is
-    // never announced (an endpoint added today does not hear of last year's keys).
+    // Only keys of organisations with an endpoint that wants the event: a notice is spent only
+    // when someone hears it (an endpoint subscribing later hears of keys due from then on). An
+    // expiry more than a week past is never announced (nor last year's keys to a new endpoint).
     let expiring = sqlx::query_as::<_, Due>(&format!(
         "SELECT k.id, k.public_id, k.tenant_id, k.expires_at AS basis, {EXPIRY_KIND} AS kind, \
          CAST(0 AS BIGINT) AS unused_days FROM api_keys k \
          WHERE k.status = 'active' AND k.rolled_to IS NULL AND k.expires_at IS NOT NULL \
          AND k.expires_at <= $3 AND k.expires_at > $4 \
-         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = k.tenant_id) \
+         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = k.tenant_id \
+             AND (' ' || e.events || ' ') LIKE ('% ' || {EXPIRY_EVENT} || ' %')) \
          AND NOT EXISTS (SELECT 1 FROM key_notices n WHERE n.key_id = k.id \
              AND n.basis = k.expires_at AND n.kind = {EXPIRY_KIND}) \
          ORDER BY k.id LIMIT $5"
@@ -55,7 +60,8 @@ pub async fn run(db: &Db) -> AppResult<usize> {
          WHERE k.status = 'active' AND k.rolled_to IS NULL AND k.disabled_at IS NULL \
          AND (k.expires_at IS NULL OR k.expires_at > $1) \
          AND COALESCE(k.last_used_at, k.created_at) <= $1 - t.unused_days * $2 \
-         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = k.tenant_id) \
+         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.tenant_id = k.tenant_id \
+             AND (' ' || e.events || ' ') LIKE '% api_key.unused %') \
          AND NOT EXISTS (SELECT 1 FROM key_notices n WHERE n.key_id = k.id \
              AND n.kind = 'unused' AND n.basis = COALESCE(k.last_used_at, k.created_at)) \
          ORDER BY k.id LIMIT $3",
@@ -81,13 +87,13 @@ async fn notify(db: &Db, now: i64, due: Due) -> AppResult<bool> {
             EventType::Expired,
             serde_json::json!({ "expired_at": due.basis }),
         ),
-        "expiring_1d" => (
+        // Whole days left, rounded up: a key first seen with 3 days left says 3, not 7.
+        "expiring_1d" | "expiring_7d" => (
             EventType::Expiring,
-            serde_json::json!({ "expires_at": due.basis, "days_left": 1 }),
-        ),
-        "expiring_7d" => (
-            EventType::Expiring,
-            serde_json::json!({ "expires_at": due.basis, "days_left": 7 }),
+            serde_json::json!({
+                "expires_at": due.basis,
+                "days_left": (due.basis - now + DAY_MS - 1).div_euclid(DAY_MS),
+            }),
         ),
         _ => (
             EventType::Unused,
