@@ -4,7 +4,7 @@
 //! one (too short for trigrams: the newest-first scan fills the page). Medians through the real
 //! router's server function, as the page calls it.
 
-use crate::{bulk_tenant, deep_cursor, ms, on_fresh_postgres, say, settings, time_list};
+use crate::{bulk_tenant, deep_cursor, ms, on_both_engines, say, settings, time_list};
 use anyhow::Result;
 use std::path::Path;
 use store::AppState;
@@ -12,15 +12,10 @@ use store::AppState;
 pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
     say("Keys list server function (owner session, first page of 50, through the router; medians)");
     say("                     first page  deep page  search \"key 4242\"  search \"key 9\"  search \"42\"");
-    let sqlite = format!("sqlite://{}/keys-list.db", work.display());
-    one(&sqlite, "SQLite", site_root).await?;
-    let ran =
-        on_fresh_postgres(|url| async move { one(&url, "PostgreSQL", site_root).await }).await?;
-    if !ran {
-        say("  PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)");
-    }
-    say("");
-    Ok(())
+    on_both_engines(work, "keys-list.db", |url, label| async move {
+        one(&url, label, site_root).await
+    })
+    .await
 }
 
 async fn one(url: &str, label: &str, site_root: &Path) -> Result<()> {

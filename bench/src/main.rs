@@ -360,6 +360,21 @@ where
 
 /// Runs `scenario` with the URL of a fresh PostgreSQL database on the server that
 /// `LATCHKEY_BENCH_POSTGRES_URL` names, dropped afterwards; `false` (nothing run) when unset.
+/// Runs `one` on a fresh SQLite file in `work`, then on a fresh PostgreSQL database when
+/// `LATCHKEY_BENCH_POSTGRES_URL` names a server (else says it skipped), then a blank line.
+async fn on_both_engines<F, Fut>(work: &Path, file: &str, one: F) -> Result<()>
+where
+    F: Fn(String, &'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    one(format!("sqlite://{}/{file}", work.display()), "SQLite").await?;
+    if !on_fresh_postgres(|url| one(url, "PostgreSQL")).await? {
+        say("  PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)");
+    }
+    say("");
+    Ok(())
+}
+
 async fn on_fresh_postgres<F, Fut>(scenario: F) -> Result<bool>
 where
     F: FnOnce(String) -> Fut,

@@ -4,7 +4,7 @@
 //! drains 2,000 queued events to a loopback receiver, and a `/v1/leaks` answer for junk and for
 //! a real key with the timing floor off (the difference the floor hides) and on.
 
-use crate::{make_key, ms, on_fresh_postgres, say, serve, settings};
+use crate::{make_key, ms, on_both_engines, say, serve, settings};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,15 +15,10 @@ use store::AppState;
 pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
     say("Webhooks (one worker, loopback receiver answering 200; medians of 200 changes)");
     say("                key change: no endpoint / not subscribed / subscribed   drain 2,000 events   leak report: junk / real key (floor 0)   with the 500 ms floor");
-    let sqlite = format!("sqlite://{}/webhooks.db", work.display());
-    one(&sqlite, "SQLite", site_root).await?;
-    let ran =
-        on_fresh_postgres(|url| async move { one(&url, "PostgreSQL", site_root).await }).await?;
-    if !ran {
-        say("  PostgreSQL: skipped (set LATCHKEY_BENCH_POSTGRES_URL)");
-    }
-    say("");
-    Ok(())
+    on_both_engines(work, "webhooks.db", |url, label| async move {
+        one(&url, label, site_root).await
+    })
+    .await
 }
 
 /// A receiver that answers 200 at once.
