@@ -43,7 +43,7 @@ pub fn WebhooksPage() -> impl IntoView {
     // A test event is delivered in the background: look again shortly after sending one.
     Effect::new(move |_| {
         if test.version().get() > 0 {
-            for ms in [1_000, 3_000] {
+            for ms in [1_000, 3_000, 6_000, 10_000] {
                 set_timeout(move || data.refetch(), std::time::Duration::from_millis(ms));
             }
         }
