@@ -573,3 +573,37 @@ async fn a_notice_nobody_subscribes_to_is_not_spent() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn an_endpoints_log_keeps_its_last_100_attempts() {
+    for engine in engines() {
+        let app = app(&engine).await;
+        let rx = Receiver::start().await;
+        let id = add_endpoint(&app, &rx, &["api_key.created"]).await;
+        let tenant = app.tenant_id("acme").await;
+        let mut last = String::new();
+        for _ in 0..130 {
+            last = store::webhooks::send_test(&app.state.db, tenant, &Actor::operator(), &id)
+                .await
+                .unwrap();
+        }
+        assert_eq!(deliver_all(&app).await, 130);
+        assert_eq!(rx.got().len(), 130);
+        assert_eq!(
+            app.scalar_i64("SELECT COUNT(*) FROM webhook_attempts")
+                .await,
+            100,
+            "{}",
+            app.engine
+        );
+        let owner = app.sign_in("owner@acme.test").await;
+        let list = app
+            .call_json("webhooks/list", json!({}), Some(&owner))
+            .await
+            .json();
+        let attempts = list["endpoints"][0]["attempts"].as_array().unwrap().clone();
+        assert_eq!(attempts.len(), 100);
+        assert_eq!(attempts[0]["event_id"], last.as_str(), "newest first");
+        app.close().await;
+    }
+}

@@ -143,15 +143,24 @@ impl Dispatcher {
         .await?;
         let n = claimed.len();
         let sends = claimed.into_iter().map(|c| self.attempt(c, &claim));
+        let mut done = Vec::with_capacity(n);
         for result in futures_util::future::join_all(sends).await {
-            if let Err(e) = result {
-                tracing::error!(error = %e, "recording a webhook attempt failed");
+            match result {
+                Ok(Some(attempted)) => done.push(attempted),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "a webhook attempt failed before sending"),
             }
+        }
+        // One transaction records the whole batch (one commit, not one per attempt). If it
+        // fails, the claims lapse and the batch is sent again: at least once.
+        if let Err(e) = self.record(&claim, done).await {
+            tracing::error!(error = %e, "recording webhook attempts failed");
         }
         Ok(n)
     }
 
-    async fn attempt(&self, c: Claimed, claim: &str) -> AppResult<()> {
+    /// Sends one claimed delivery; `None` when its endpoint is gone.
+    async fn attempt(&self, c: Claimed, claim: &str) -> AppResult<Option<(Claimed, Outcome)>> {
         let target = sqlx::query_as::<_, Target>(
             "SELECT url, secret_nonce, previous_nonce, previous_until FROM webhook_endpoints \
              WHERE id = $1",
@@ -166,10 +175,10 @@ impl Dispatcher {
                 .bind(claim)
                 .execute(&self.db.pool)
                 .await?;
-            return Ok(());
+            return Ok(None);
         };
         let outcome = self.send(&c, &target).await;
-        self.record(&c, claim, outcome).await
+        Ok(Some((c, outcome)))
     }
 
     async fn send(&self, c: &Claimed, t: &Target) -> Outcome {
@@ -231,8 +240,53 @@ impl Dispatcher {
         }
     }
 
-    async fn record(&self, c: &Claimed, claim: &str, o: Outcome) -> AppResult<()> {
+    /// Records a batch's attempts: each delivery's new state, an attempt row, and each
+    /// endpoint's log pruned to its last 100.
+    async fn record(&self, claim: &str, mut done: Vec<(Claimed, Outcome)>) -> AppResult<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        // In queue order, so the log reads in the order events happened.
+        done.sort_by_key(|(c, _)| c.id);
         let now = self.db.clock.now_ms();
+        let mut tx = self.db.pool.begin().await?;
+        let mut states = Vec::with_capacity(done.len());
+        let mut endpoints = std::collections::BTreeSet::new();
+        for (c, o) in &done {
+            if let Some(state) = self.record_one(&mut tx, now, claim, c, o).await? {
+                states.push((c, o, state));
+                endpoints.insert(c.endpoint_id);
+            }
+        }
+        for endpoint in endpoints {
+            sqlx::query(
+                "DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND id <= (\
+                 SELECT id FROM webhook_attempts WHERE endpoint_id = $1 \
+                 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+            )
+            .bind(endpoint)
+            .bind(ATTEMPTS_KEPT)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        for (c, o, state) in states {
+            metrics::counter!("latchkey_webhook_attempts_total", "outcome" => state).increment(1);
+            tracing::info!(event = %c.event_id, kind = %c.event_type, state, status = ?o.status_code, "webhook attempt");
+        }
+        Ok(())
+    }
+
+    /// One attempt's row and its delivery's new state; `None` when the claim is no longer
+    /// this worker's (it lapsed and another worker took over, or the endpoint was removed).
+    async fn record_one(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        now: i64,
+        claim: &str,
+        c: &Claimed,
+        o: &Outcome,
+    ) -> AppResult<Option<&'static str>> {
         let delivered = o.status_code.is_some_and(|s| (200..300).contains(&s));
         let attempt = u32::try_from(c.attempts + 1).unwrap_or(u32::MAX);
         let retry_base = i64::try_from(self.config.retry_base.as_millis()).unwrap_or(5_000);
@@ -247,7 +301,6 @@ impl Dispatcher {
             (false, Some(_)) => "pending",
             (false, None) => "failed",
         };
-        let mut tx = self.db.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
              next_attempt_at = $2, locked_until = NULL, claim = NULL \
@@ -261,8 +314,7 @@ impl Dispatcher {
         .await?
         .rows_affected();
         if updated != 1 {
-            // Removed with its endpoint meanwhile, or this claim lapsed and another worker holds it.
-            return Ok(());
+            return Ok(None);
         }
         sqlx::query(
             "INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, event_type, at, \
@@ -276,24 +328,11 @@ impl Dispatcher {
         .bind(now)
         .bind(o.status_code.map(i64::from))
         .bind(o.latency_ms)
-        .bind(o.error)
+        .bind(&o.error)
         .bind(next)
         .execute(&mut *tx)
         .await?;
-        // The log keeps each endpoint's last 100 attempts.
-        sqlx::query(
-            "DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND id <= (\
-             SELECT id FROM webhook_attempts WHERE endpoint_id = $1 \
-             ORDER BY id DESC LIMIT 1 OFFSET $2)",
-        )
-        .bind(c.endpoint_id)
-        .bind(ATTEMPTS_KEPT)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        metrics::counter!("latchkey_webhook_attempts_total", "outcome" => state).increment(1);
-        tracing::info!(event = %c.event_id, kind = %c.event_type, state, status = ?o.status_code, "webhook attempt");
-        Ok(())
+        Ok(Some(state))
     }
 
     /// Drops finished deliveries older than a week (their attempts stay in the log).
