@@ -2,25 +2,11 @@
 //! writes from, the page's action filter lists and the API documents; and the CSV cell rule
 //! that keeps an exported log inert in a spreadsheet.
 
-use serde::{Deserialize, Serialize};
-
-/// Declares the enum and its table from one list, so a variant cannot lack a name.
-macro_rules! audit_actions {
-    ($($variant:ident = $name:literal : $meaning:literal,)*) => {
-        /// Everything the audit log records. The stored name is [`AuditAction::as_str`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum AuditAction {
-            $($variant,)*
-        }
-
-        /// `(action, stored name, what it means)`, in the list's order.
-        const TABLE: &[(AuditAction, &str, &str)] = &[$((AuditAction::$variant, $name, $meaning),)*];
-    };
-}
-
 // The one list. Names never change once shipped (stored rows and saved filters use them).
 #[rustfmt::skip]
-audit_actions! {
+named_enum! {
+/// Everything the audit log records. The stored name is [`AuditAction::as_str`].
+pub enum AuditAction {
     KeyCreated = "api_key.created": "An API key was created (its mode and scopes, never the secret).",
     KeyUpdated = "api_key.updated": "A key's name, description or allowlist changed (before → after).",
     KeyRevoked = "api_key.revoked": "A key was revoked, with the reason given.",
@@ -53,33 +39,12 @@ audit_actions! {
     AuditExported = "audit.exported": "The audit log was exported as CSV (with the filter used).",
     AuditPruned = "audit.pruned": "Events older than the retention period were removed (cut-off and last hash kept).",
 }
+}
 
 impl AuditAction {
     /// Every action, in the table's order (the filter's options).
     pub fn all() -> impl Iterator<Item = AuditAction> {
         TABLE.iter().map(|(a, _, _)| *a)
-    }
-
-    fn row(self) -> &'static (AuditAction, &'static str, &'static str) {
-        // The macro builds the table in declaration order, so a variant's index is its row.
-        &TABLE[self as usize]
-    }
-
-    /// The stored name, e.g. `api_key.created`.
-    pub fn as_str(self) -> &'static str {
-        self.row().1
-    }
-
-    /// One sentence for people (the docs and the filter's title).
-    pub fn describe(self) -> &'static str {
-        self.row().2
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        TABLE
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(a, _, _)| *a)
     }
 
     /// Every name, comma-separated (the API's parameter description).

@@ -4,22 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Declares the enum and its table from one list, so a variant cannot lack a name.
-macro_rules! event_types {
-    ($($variant:ident = $name:literal : $meaning:literal,)*) => {
-        /// What a webhook endpoint can be sent. The wire name is [`EventType::as_str`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum EventType {
-            $($variant,)*
-        }
-
-        const TABLE: &[(EventType, &str, &str)] = &[$((EventType::$variant, $name, $meaning),)*];
-    };
-}
-
 // Names never change once shipped (receivers switch on them).
 #[rustfmt::skip]
-event_types! {
+named_enum! {
+/// What a webhook endpoint can be sent. The wire name is [`EventType::as_str`].
+pub enum EventType {
     Created = "api_key.created": "A key was created (or issued as a roll's replacement).",
     Revoked = "api_key.revoked": "A key was revoked.",
     Rolled = "api_key.rolled": "A key was replaced; the old one works until its overlap ends.",
@@ -31,6 +20,7 @@ event_types! {
     Leaked = "api_key.leaked": "A key was reported exposed (and revoked or disabled by policy).",
     Test = "webhook.test": "A test event sent from the Webhooks page.",
 }
+}
 
 impl EventType {
     /// Every event an endpoint may subscribe to (the test event is sent on request only).
@@ -39,26 +29,6 @@ impl EventType {
             .iter()
             .map(|(e, _, _)| *e)
             .filter(|e| *e != EventType::Test)
-    }
-
-    fn row(self) -> &'static (EventType, &'static str, &'static str) {
-        // The macro builds the table in declaration order, so a variant's index is its row.
-        &TABLE[self as usize]
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.row().1
-    }
-
-    pub fn describe(self) -> &'static str {
-        self.row().2
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        TABLE
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(e, _, _)| *e)
     }
 
     /// The webhook an audited key action sends, if any (edits send none: nothing a key may do

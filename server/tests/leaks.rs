@@ -333,3 +333,48 @@ async fn a_key_revokes_itself() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_failing_storage_does_not_show_in_the_answer() {
+    for engine in engines() {
+        let app = app(&engine, &[]).await;
+        let base = app.serve().await;
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        let junk = report(&base, &github_body("not a key"), None).await;
+        // Storage goes away: only a real key's report touches it.
+        app.state.db.pool.close().await;
+        let real = report(&base, &github_body(&key.secret), None).await;
+        assert_eq!(real, junk, "{}", app.engine);
+        app.close().await;
+    }
+}
+
+#[test]
+fn tokens_and_signing_secrets_never_show_in_debug_output() {
+    let token = "lk_live_thisisthesecretpartofthekey00000";
+    let report = store::keys::leak::LeakReport {
+        token: token.into(),
+        url: FOUND_AT.into(),
+        source: "commit".into(),
+    };
+    let reported: server::v1::leaks::ReportedToken =
+        serde_json::from_value(json!({ "token": token, "url": FOUND_AT })).unwrap();
+    let shown = app::webhooks::api::EndpointSecret {
+        endpoint: latchkey_domain::webhooks::EndpointView {
+            id: "whe_x".into(),
+            url: "https://example.com".into(),
+            description: String::new(),
+            events: vec![],
+            created_at: 0,
+            created_by: String::new(),
+            previous_secret_until: None,
+            attempts: vec![],
+        },
+        secret: "whsec_c2VjcmV0".into(),
+    };
+    for debug in [format!("{report:?}"), format!("{reported:?}")] {
+        assert!(!debug.contains("thisisthesecret"), "{debug}");
+        assert!(debug.contains(FOUND_AT));
+    }
+    assert!(!format!("{shown:?}").contains("whsec_"));
+}

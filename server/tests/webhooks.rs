@@ -604,6 +604,60 @@ async fn an_endpoints_log_keeps_its_last_100_attempts() {
         let attempts = list["endpoints"][0]["attempts"].as_array().unwrap().clone();
         assert_eq!(attempts.len(), 100);
         assert_eq!(attempts[0]["event_id"], last.as_str(), "newest first");
+        // Finished deliveries go after a week; the log stays.
+        app.state.db.clock.advance(DAY * 8);
+        assert_eq!(app.state.webhooks.prune().await.unwrap(), 130);
+        assert_eq!(
+            app.scalar_i64("SELECT COUNT(*) FROM webhook_deliveries")
+                .await,
+            0
+        );
+        assert_eq!(
+            app.scalar_i64("SELECT COUNT(*) FROM webhook_attempts")
+                .await,
+            100
+        );
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_key_change_racing_an_endpoints_removal_still_commits() {
+    for engine in engines() {
+        let app = app(&engine).await;
+        let rx = Receiver::start().await;
+        let id = add_endpoint(&app, &rx, &["api_key.created"]).await;
+        let tenant = app.tenant_id("acme").await;
+        let row: i64 = sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE public_id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        // The change read the endpoint as subscribed, then the endpoint was removed before the
+        // change wrote its delivery.
+        store::webhooks::remove(&app.state.db, tenant, &Actor::operator(), &id)
+            .await
+            .unwrap();
+        let mut tx = app.state.db.pool.begin().await.unwrap();
+        store::webhooks::outbox::enqueue_to(
+            &mut tx,
+            app.state.db.clock.now_ms(),
+            tenant,
+            &[row],
+            latchkey_domain::webhooks::EventType::Created,
+            json!({}),
+        )
+        .await
+        .expect("the change is not refused for a removed endpoint");
+        tx.commit().await.unwrap();
+        // The worker drops what nobody can receive.
+        assert_eq!(deliver_all(&app).await, 1);
+        assert_eq!(
+            app.scalar_i64("SELECT COUNT(*) FROM webhook_deliveries")
+                .await,
+            0
+        );
+        assert!(rx.got().is_empty());
         app.close().await;
     }
 }

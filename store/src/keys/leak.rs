@@ -112,37 +112,35 @@ async fn stop(db: &Db, actor: &Actor, r: &LeakReport, key: Found) -> AppResult<O
     let url = shown_url(&r.url);
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
-    let (done, reason) = match (already_stopped, policy) {
-        (true, _) => ("none", String::new()),
+    let key_ref = (key.tenant_id, key.public_id.as_str());
+    let done = match (already_stopped, policy) {
+        (true, _) => "none",
         (false, LeakPolicy::Revoke) => {
             let reason = match &url {
                 Some(u) => format!("Reported leaked at {u}"),
                 None => "Reported leaked".to_owned(),
             };
-            let n = sqlx::query(
-                "UPDATE api_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2, \
-                 revoke_reason = $3 WHERE id = $4 AND status = 'active'",
+            let revoked = super::revoke_in(
+                &mut tx, now, actor, key_ref.0, key_ref.1, &key.name, &reason,
             )
-            .bind(now)
-            .bind(&actor.display)
-            .bind(&reason)
-            .bind(key.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            (if n == 1 { "revoked" } else { "none" }, reason)
+            .await?;
+            if revoked {
+                "revoked"
+            } else {
+                "none"
+            }
         }
         (false, LeakPolicy::Disable) => {
-            let n = sqlx::query(
-                "UPDATE api_keys SET disabled_at = $1 WHERE id = $2 AND status = 'active' \
-                 AND disabled_at IS NULL",
+            let reason = Some("Reported leaked");
+            let disabled = super::lifecycle::set_enabled_in(
+                &mut tx, now, actor, key_ref, &key.name, false, reason,
             )
-            .bind(now)
-            .bind(key.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            (if n == 1 { "disabled" } else { "none" }, String::new())
+            .await?;
+            if disabled {
+                "disabled"
+            } else {
+                "none"
+            }
         }
     };
     // First report of it wins the mark; a report racing it that stopped nothing either is
@@ -168,31 +166,19 @@ async fn stop(db: &Db, actor: &Actor, r: &LeakReport, key: Found) -> AppResult<O
             .execute(&mut *tx)
             .await?;
     }
-    let event = |action, details| Event::key(key.tenant_id, action, &key.public_id, details);
-    match done {
-        "revoked" => {
-            let details = serde_json::json!({ "name": key.name, "reason": reason });
-            record(&mut tx, now, actor, event(AuditAction::KeyRevoked, details)).await?;
-        }
-        "disabled" => {
-            let details = serde_json::json!({ "name": key.name, "reason": "Reported leaked" });
-            record(
-                &mut tx,
-                now,
-                actor,
-                event(AuditAction::KeyDisabled, details),
-            )
-            .await?;
-        }
-        _ => {}
-    }
     let details = serde_json::json!({
         "name": key.name,
         "url": url,
         "source": shown_source(&r.source),
         "action": done,
     });
-    record(&mut tx, now, actor, event(AuditAction::KeyLeaked, details)).await?;
+    let event = Event::key(
+        key.tenant_id,
+        AuditAction::KeyLeaked,
+        &key.public_id,
+        details,
+    );
+    record(&mut tx, now, actor, event).await?;
     tx.commit().await?;
     tracing::warn!(tenant_id = key.tenant_id, key_id = %key.public_id, action = done, "api key reported leaked");
     Ok(Some(Stopped {

@@ -159,6 +159,37 @@ pub async fn set_enabled(
         KeyStatus::Active | KeyStatus::Disabled => {}
     }
     let mut tx = db.pool.begin().await?;
+    let changed = set_enabled_in(
+        &mut tx,
+        now,
+        actor,
+        (tenant_id, public_id),
+        &key.name,
+        enabled,
+        None,
+    )
+    .await?;
+    if !changed {
+        // Already in that state: nothing to record.
+        return Ok(key);
+    }
+    tx.commit().await?;
+    tracing::info!(tenant_id, key_id = %public_id, enabled, "api key enabled state changed");
+    super::get(db, tenant_id, public_id).await
+}
+
+/// Disables or re-enables an active key inside the caller's transaction, with its audit event
+/// (and `reason`, when given); `false` (nothing recorded) when it already was in that state.
+/// Shared by the toggle and leak reports.
+pub(crate) async fn set_enabled_in(
+    tx: &mut sqlx::AnyConnection,
+    now: i64,
+    actor: &Actor,
+    (tenant_id, public_id): (i64, &str),
+    name: &str,
+    enabled: bool,
+    reason: Option<&str>,
+) -> AppResult<bool> {
     // Conditional on the state changing: of two disables at once, one records it.
     let sql = if enabled {
         "UPDATE api_keys SET disabled_at = NULL WHERE tenant_id = $2 AND public_id = $3 \
@@ -175,26 +206,23 @@ pub async fn set_enabled(
         .await?
         .rows_affected();
     if changed != 1 {
-        // Already in that state: nothing to record.
-        return Ok(key);
+        return Ok(false);
     }
+    let mut details = serde_json::json!({ "name": name });
+    if let Some(reason) = reason {
+        details["reason"] = reason.into();
+    }
+    let action = if enabled {
+        AuditAction::KeyEnabled
+    } else {
+        AuditAction::KeyDisabled
+    };
     record(
-        &mut tx,
-        db.clock.now_ms(),
+        tx,
+        now,
         actor,
-        Event::key(
-            tenant_id,
-            if enabled {
-                AuditAction::KeyEnabled
-            } else {
-                AuditAction::KeyDisabled
-            },
-            public_id,
-            serde_json::json!({ "name": key.name }),
-        ),
+        Event::key(tenant_id, action, public_id, details),
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(tenant_id, key_id = %public_id, enabled, "api key enabled state changed");
-    super::get(db, tenant_id, public_id).await
+    Ok(true)
 }

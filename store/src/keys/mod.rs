@@ -364,7 +364,32 @@ pub async fn revoke(
         return Ok(key);
     }
     let mut tx = db.pool.begin().await?;
-    let now = db.clock.now_ms();
+    revoke_in(
+        &mut tx,
+        db.clock.now_ms(),
+        actor,
+        tenant_id,
+        public_id,
+        &key.name,
+        reason,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id, key_id = %public_id, "api key revoked");
+    get(db, tenant_id, public_id).await
+}
+
+/// Revokes an active key inside the caller's transaction, with its audit event; `false` (and
+/// nothing recorded) when it was not active. Shared by revoking and leak reports.
+pub(crate) async fn revoke_in(
+    tx: &mut sqlx::AnyConnection,
+    now: i64,
+    actor: &Actor,
+    tenant_id: i64,
+    public_id: &str,
+    name: &str,
+    reason: &str,
+) -> AppResult<bool> {
     let done = sqlx::query(
         "UPDATE api_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2, revoke_reason = $3 \
          WHERE tenant_id = $4 AND public_id = $5 AND status = 'active'",
@@ -378,22 +403,11 @@ pub async fn revoke(
     .await?
     .rows_affected();
     if done == 1 {
-        record(
-            &mut tx,
-            db.clock.now_ms(),
-            actor,
-            Event::key(
-                tenant_id,
-                AuditAction::KeyRevoked,
-                public_id,
-                serde_json::json!({ "name": key.name, "reason": reason }),
-            ),
-        )
-        .await?;
+        let details = serde_json::json!({ "name": name, "reason": reason });
+        let event = Event::key(tenant_id, AuditAction::KeyRevoked, public_id, details);
+        record(tx, now, actor, event).await?;
     }
-    tx.commit().await?;
-    tracing::info!(tenant_id, key_id = %public_id, "api key revoked");
-    get(db, tenant_id, public_id).await
+    Ok(done == 1)
 }
 
 /// Resolves a key's tenant for the operator CLI (`key revoke <id>` names no tenant).

@@ -155,8 +155,9 @@ pub async fn create(
     let public_id = format!("whe_{}", random_base62(16));
     let nonce = random_base62(32);
     let mut tx = db.pool.begin().await?;
-    // The tenant row's lock serialises concurrent adds, so the cap below holds.
-    sqlx::query("UPDATE tenants SET key_seq = key_seq + 1 WHERE id = $1")
+    // Locks the tenant's row (an update that changes nothing still takes it on both engines),
+    // which serialises concurrent adds, so the cap below holds.
+    sqlx::query("UPDATE tenants SET key_seq = key_seq WHERE id = $1")
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;
