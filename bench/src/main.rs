@@ -42,6 +42,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod engines;
 mod floods;
 mod keys_list;
+mod leak_flood;
+mod passwords;
+mod silent_sockets;
+mod webhook_fairness;
 mod webhooks;
 
 #[derive(Debug, clap::Parser)]
@@ -59,6 +63,9 @@ struct Args {
     /// Run only the floods (their figures, not the rest).
     #[arg(long)]
     floods_only: bool,
+    /// Run only the silent-socket figures (connections that send nothing).
+    #[arg(long)]
+    silent_sockets_only: bool,
     /// Run only the audit-log figures (a million events; on PostgreSQL too when
     /// `LATCHKEY_BENCH_POSTGRES_URL` is set).
     #[arg(long)]
@@ -66,6 +73,9 @@ struct Args {
     /// Run only the per-engine and per-rate-limit-store figures.
     #[arg(long)]
     engines_only: bool,
+    /// Run only the concurrent password-change figure (needs the `latchkey` binary beside).
+    #[arg(long)]
+    passwords_only: bool,
     /// Run only the keys-list figures (1k and 100k keys, both engines).
     #[arg(long)]
     keys_list_only: bool,
@@ -75,6 +85,9 @@ struct Args {
     /// Print only the shipped asset sizes.
     #[arg(long)]
     sizes_only: bool,
+    /// Run only the leak-report flood figures.
+    #[arg(long)]
+    leaks_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -90,6 +103,10 @@ fn say(text: &str) {
 async fn main() -> Result<()> {
     use clap::Parser;
     let args = Args::parse();
+    // One audit key for the whole run (each scenario's seed writes audit events before its
+    // state exists); as in production, the chain's MACs are HMAC-SHA-256 under it.
+    let audit_pepper = Pepper::new((0..32).map(|_| rand::random::<u8>()).collect());
+    store::audit::seal::install(&audit_pepper.context("pepper")?);
     let work = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let result = run(&args, &work).await;
@@ -112,11 +129,17 @@ fn settings() -> Settings {
 }
 
 async fn run(args: &Args, work: &Path) -> Result<()> {
+    if args.silent_sockets_only {
+        return silent_sockets::run(work, &args.site_root).await;
+    }
     if args.floods_only {
         return floods::run(work, &args.site_root, args.flood_seconds).await;
     }
     if args.audit_only {
         return audit::run(work, &args.site_root).await;
+    }
+    if args.passwords_only {
+        return passwords::run(work, &args.site_root).await;
     }
     if args.engines_only {
         return engines::run(work, &args.site_root, args.seconds, args.connections).await;
@@ -128,7 +151,11 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
         return sizes(&args.site_root);
     }
     if args.webhooks_only {
-        return webhooks::run(work, &args.site_root).await;
+        webhooks::run(work, &args.site_root).await?;
+        return webhook_fairness::run(work).await;
+    }
+    if args.leaks_only {
+        return leak_flood::run(work, args.seconds).await;
     }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
@@ -287,6 +314,7 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
 
     engines::run(work, &args.site_root, d, c).await?;
     floods::run(work, &args.site_root, args.flood_seconds).await?;
+    silent_sockets::run(work, &args.site_root).await?;
 
     // 3. The admin list at 1k and 100k keys, on both engines.
     keys_list::run(work, &args.site_root).await?;
@@ -294,6 +322,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     audit::run(work, &args.site_root).await?;
 
     webhooks::run(work, &args.site_root).await?;
+    webhook_fairness::run(work).await?;
+    leak_flood::run(work, args.seconds).await?;
+    passwords::run(work, &args.site_root).await?;
 
     // 4. Shipped asset sizes.
     sizes(&args.site_root)

@@ -45,6 +45,7 @@ async fn endpoint(state: &AppState, tenant: i64, url: &str, events: &[&str]) -> 
     store::webhooks::create(
         &state.db,
         &state.pepper,
+        &state.settings.webhooks,
         tenant,
         &Actor::operator(),
         EndpointInput {
@@ -84,6 +85,8 @@ async fn one(url: &str, label: &str, site_root: &Path) -> Result<()> {
     let mut s = settings();
     s.webhooks = DispatcherConfig {
         background: false,
+        // The receiver listens on loopback.
+        allow_private: true,
         ..DispatcherConfig::default()
     };
     s.leak_report_floor = Duration::ZERO;

@@ -18,6 +18,7 @@ pub enum AuditAction {
     WebhookUpdated = "webhook.updated": "A webhook endpoint's address, description or events changed.",
     WebhookSecretRolled = "webhook.secret_rolled": "A webhook endpoint's signing secret was replaced (the old one signs for 24 more hours).",
     WebhookRemoved = "webhook.removed": "A webhook endpoint was removed.",
+    WebhookTestSent = "webhook.test_sent": "A test event was sent to a webhook endpoint (its address's scheme and host only).",
     KeySafetyChanged = "tenant.key_safety_changed": "What happens to a leaked key, or when an unused key is reported, changed.",
     SignedIn = "user.signed_in": "Someone signed in.",
     SignInFailed = "user.sign_in_failed": "A sign-in failed (kept outside any organisation, with the email's SHA-256, never the password).",

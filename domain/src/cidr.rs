@@ -33,6 +33,28 @@ pub fn parse_entry(s: &str) -> Result<IpNet, String> {
     }
 }
 
+/// Checks entries given as a list (API arrays, repeated CLI flags), one address or range each.
+/// A blank entry would vanish in parsing and could leave the list empty, which means "any
+/// address": so it is refused, as is whitespace inside an entry (it would split one entry in
+/// two). Returns the message for the first bad entry, numbered from 1.
+pub fn check_entries(entries: &[String]) -> Result<(), String> {
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.trim().is_empty() {
+            return Err(format!(
+                "Entry {} is blank: remove it (an empty list allows any address).",
+                i + 1
+            ));
+        }
+        if entry.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "Entry {} holds a space or line break: give one address or range per entry.",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Allowlist {
     pub const MAX_ENTRIES: usize = 100;
 
@@ -127,6 +149,25 @@ impl Allowlist {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn list_entries_are_never_blank_or_split() {
+        let rows: &[(&[&str], bool)] = &[
+            (&[], true),
+            (&["10.0.0.0/8"], true),
+            (&["10.0.0.0/8", "2001:db8::/32"], true),
+            (&[""], false),
+            (&["   "], false),
+            (&["10.0.0.0/8", ""], false),
+            (&[" 10.0.0.0/8"], false),
+            (&["10.0.0.1\n10.0.0.2"], false),
+            (&["10.0.0.1\t"], false),
+        ];
+        for (entries, ok) in rows {
+            let owned: Vec<String> = entries.iter().map(|e| (*e).to_owned()).collect();
+            assert_eq!(super::check_entries(&owned).is_ok(), *ok, "{entries:?}");
+        }
+    }
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {

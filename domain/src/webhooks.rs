@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod address;
+
 // Names never change once shipped (receivers switch on them).
 #[rustfmt::skip]
 named_enum! {

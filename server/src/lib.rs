@@ -29,6 +29,7 @@ use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRou
 use std::sync::Arc;
 use store::AppState;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 /// The PEM files named by `--leak-report-key`, parsed (a bad one stops the start).
@@ -98,6 +99,8 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             RouterState,
             _,
         >(ctx, app::shell))
+        // On the body itself, so it holds for server functions, which read their own (413).
+        .layer(RequestBodyLimitLayer::new(http::BODY_LIMIT))
         .layer(middleware::from_fn(guard_server_fns))
         .layer(middleware::from_fn_with_state(
             state.app.clone(),
@@ -270,10 +273,14 @@ pub async fn build_state(
             retry_base: Duration::from_millis(args.webhook_retry_base_ms.max(10)),
             poll: Duration::from_millis(args.webhook_poll_ms.max(10)),
             scan_every: Duration::from_secs(args.webhook_scan_secs.max(1)),
+            allow_private: args.webhook_allow_private || args.demo,
+            per_endpoint: i64::from(args.webhook_per_endpoint.max(1)),
             ..Default::default()
         },
         leak_report_keys,
         leak_report_floor: Duration::from_millis(args.leak_report_floor_ms),
+        leak_tokens_per_minute: args.leak_report_tokens_per_minute.max(1),
+        leak_reports_in_flight: args.leak_reports_in_flight.max(1),
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {
@@ -298,6 +305,14 @@ pub async fn pepper(
         .await
         .context("checking the pepper")?;
     Ok(pepper)
+}
+
+/// `connect`, then the pepper, which also loads the audit chain's key: for the commands that
+/// write or check audit events (`migrate` alone never needs the pepper).
+pub async fn connect_keyed(global: &config::Global) -> anyhow::Result<store::db::Db> {
+    let db = connect(global).await?;
+    pepper(global, &db).await?;
+    Ok(db)
 }
 
 /// The default scope catalogue plus the operator's own scopes.

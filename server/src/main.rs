@@ -69,7 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(TenantCommand::Create { slug, name, plan }) => {
-            let db = server::connect(&global).await?;
+            let db = server::connect_keyed(&global).await?;
             let id = store::tenants::create_tenant(&db, &slug, &name, plan)
                 .await
                 .map_err(app_err)?;
@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             password,
         }) => {
-            let db = server::connect(&global).await?;
+            let db = server::connect_keyed(&global).await?;
             let id = store::auth::create_user(&db, &email, &name, &password)
                 .await
                 .map_err(app_err)?;
@@ -99,7 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::ResetPassword { email, public_url }) => {
-            let db = server::connect(&global).await?;
+            let db = server::connect_keyed(&global).await?;
             let token = store::auth::password::issue_reset(&db, &email)
                 .await
                 .map_err(|e| match e {
@@ -114,7 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Member(cmd) => {
-            let db = server::connect(&global).await?;
+            let db = server::connect_keyed(&global).await?;
             let (MemberCommand::Add { tenant, email, .. }
             | MemberCommand::Remove { tenant, email }) = &cmd;
             let (tenant_id, _) = tenant_by_slug(&db, tenant).await?;

@@ -696,6 +696,9 @@ async fn events_from_before_the_chain_survive_the_upgrade_and_the_chain_goes_on_
             .unwrap();
         }
         db.migrate().await.unwrap();
+        // The first start with the pepper seals the older part (here: no links at all).
+        store::audit::seal::install(&latchkey_domain::keys::Pepper::new(vec![7; 32]).unwrap());
+        store::audit::seal::adopt_legacy(&db).await.unwrap();
         let r = verify(&db, 7).await.unwrap();
         assert_eq!(
             (r.unsealed, r.verified, r.broken.clone()),

@@ -639,11 +639,16 @@ async fn two_replicas_flushing_usage_at_once_lose_no_batch() {
 #[tokio::test]
 async fn a_server_killed_mid_delivery_delivers_every_event_after_it_restarts() {
     use common::receiver::{Receiver, HANG};
-    let app = TestApp::with_settings(&Engine::Sqlite, |s| s.webhooks.background = false).await;
+    let app = TestApp::with_settings(&Engine::Sqlite, |s| {
+        s.webhooks.background = false;
+        s.webhooks.allow_private = true;
+    })
+    .await;
     let rx = Receiver::start().await;
     let (_, secret) = store::webhooks::create(
         &app.state.db,
         &app.state.pepper,
+        &app.state.settings.webhooks,
         app.tenant_id("acme").await,
         &store::audit::Actor::operator(),
         store::webhooks::EndpointInput {
@@ -658,7 +663,16 @@ async fn a_server_killed_mid_delivery_delivers_every_event_after_it_restarts() {
     // The receiver takes every first request and never answers.
     rx.plan(&[HANG; 5]);
     let dir = scratch("webhooks");
-    let args = ["--webhook-timeout-ms", "3000", "--webhook-poll-ms", "50"];
+    let args = [
+        "--webhook-timeout-ms",
+        "3000",
+        "--webhook-poll-ms",
+        "50",
+        "--webhook-allow-private",
+        // All five in flight at once when the server is killed.
+        "--webhook-per-endpoint",
+        "5",
+    ];
     let first = start(&app.url, &dir, "first", &args).await;
     for i in 0..5 {
         app.make_key_from(

@@ -24,6 +24,8 @@ const DAY: Duration = Duration::from_secs(86_400);
 async fn app(engine: &Engine) -> TestApp {
     let app = TestApp::with_settings(engine, |s| {
         s.webhooks.background = false;
+        // The receivers listen on loopback.
+        s.webhooks.allow_private = true;
         s.leak_report_floor = Duration::ZERO;
     })
     .await;
@@ -294,6 +296,14 @@ async fn a_receiver_failing_three_times_gets_the_event_on_the_fourth_try_and_one
 async fn expiring_expired_and_unused_fire_once_each_at_the_right_time() {
     for engine in engines() {
         let app = app(&engine).await;
+        // Start just after a UTC midnight, so "the end of the day 12 days from now" is nearly
+        // 13 days away whatever the hour the suite runs: the steps below then hold at any time.
+        let now = app.state.db.clock.now_ms();
+        let to_midnight = 86_400_000 - now.rem_euclid(86_400_000) + 60_000;
+        app.state
+            .db
+            .clock
+            .advance(Duration::from_millis(u64::try_from(to_midnight).unwrap()));
         let rx = Receiver::start().await;
         add_endpoint(
             &app,
@@ -415,6 +425,7 @@ async fn two_workers_deliver_each_event_once() {
             app.state.pepper.clone(),
             store::webhooks::DispatcherConfig {
                 background: false,
+                allow_private: true,
                 ..Default::default()
             },
         );
@@ -511,6 +522,7 @@ async fn a_worker_whose_claim_lapsed_records_nothing_over_the_worker_that_took_o
                 app.state.pepper.clone(),
                 store::webhooks::DispatcherConfig {
                     background: false,
+                    allow_private: true,
                     timeout: Duration::from_millis(ms),
                     ..Default::default()
                 },

@@ -27,6 +27,8 @@ pub struct Db {
     pub clock: Clock,
     /// Where the pool connects, for the PostgreSQL listener (its own connection).
     pub url: Option<DbUrl>,
+    /// The one bounded gate every password hash passes (shared by every clone).
+    pub hasher: crate::auth::Hasher,
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -117,6 +119,7 @@ impl Db {
             engine,
             clock: Clock::default(),
             url: Some(db_url),
+            hasher: crate::auth::Hasher::default(),
         })
     }
 

@@ -12,6 +12,9 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+/// Every invitation's subject, whoever sends it and to whatever organisation.
+pub const INVITATION_SUBJECT: &str = "You're invited to an organisation on Latchkey";
+
 /// How long one SMTP command may take before the send gives up (lettre's default is 60 s).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -56,7 +59,10 @@ impl Mailer {
         })
     }
 
-    /// An invitation: "<inviter> invited you to <tenant> as <role>" with the link; plain text body.
+    /// An invitation: a fixed subject, and "<inviter> invited you to <tenant> as <role>" with
+    /// the link in the plain-text body. The subject carries nothing an inviter or owner chose:
+    /// it is what a mail client shows before anyone opens the message, so it must not be a
+    /// place to write "Your account is locked, click here" under Latchkey's sender.
     pub async fn send_invitation(
         &self,
         to: &str,
@@ -67,14 +73,13 @@ impl Mailer {
     ) -> AppResult<()> {
         let to = recipient(to)?;
         let (tenant, inviter, role) = (one_line(tenant_name), one_line(inviter), one_line(role));
-        let subject = format!("{inviter} invited you to {tenant} on Latchkey");
         let body = format!(
             "{inviter} invited you to {tenant} as {role}.\n\n\
              Accept the invitation here:\n\n{link}\n\n\
              If you weren't expecting this, you can ignore this message.\n",
             link = one_line(link),
         );
-        self.send(to, &subject, body, "invitation").await
+        self.send(to, INVITATION_SUBJECT, body, "invitation").await
     }
 
     /// A password-reset link.

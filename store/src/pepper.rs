@@ -47,6 +47,7 @@ const CHECK_INPUT: &str = "latchkey pepper check v1";
 /// Refuses a pepper that differs from the one this database's keys were stored with: a replica
 /// (or CLI) started with another pepper would answer every real key `invalid_api_key` and mint
 /// keys no other replica accepts. The first process on a database records the check value.
+/// Once accepted, it also loads the audit chain's key (`audit::seal`).
 pub async fn check_against_storage(db: &Db, pepper: &Pepper) -> anyhow::Result<()> {
     let mine = Digest::of(pepper, CHECK_INPUT);
     sqlx::query(
@@ -61,6 +62,11 @@ pub async fn check_against_storage(db: &Db, pepper: &Pepper) -> anyhow::Result<(
             .fetch_one(&db.pool)
             .await?;
     if Digest::from_hex(&stored).is_some_and(|d| d.ct_eq(&mine)) {
+        // The database's pepper: the audit chain's key derives from it (never the reverse).
+        crate::audit::seal::install(pepper);
+        crate::audit::seal::adopt_legacy(db)
+            .await
+            .map_err(|e| anyhow!("sealing the audit chain's older events: {e}"))?;
         return Ok(());
     }
     anyhow::bail!(

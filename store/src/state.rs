@@ -61,6 +61,10 @@ pub struct Settings {
     /// Every `/v1/leaks` answer takes at least this long, so a real key's handling (a write)
     /// cannot be told from junk by timing.
     pub leak_report_floor: Duration,
+    /// Tokens `/v1/leaks` acts on per client address a minute (its IPv6 /48: eight times).
+    pub leak_tokens_per_minute: u32,
+    /// Leak reports acted on at once; past it a report is refused before any work.
+    pub leak_reports_in_flight: usize,
 }
 
 impl Settings {
@@ -111,6 +115,8 @@ impl Default for Settings {
             webhooks: crate::webhooks::DispatcherConfig::default(),
             leak_report_keys: Default::default(),
             leak_report_floor: Duration::from_millis(500),
+            leak_tokens_per_minute: crate::keys::leak::TOKENS_PER_MINUTE,
+            leak_reports_in_flight: crate::keys::leak::IN_FLIGHT,
         }
     }
 }
@@ -153,6 +159,8 @@ pub struct Shared {
     pub verifier: Arc<Verifier>,
     /// Delivers lifecycle webhooks from the outbox and scans for time-based key events.
     pub webhooks: Arc<crate::webhooks::Dispatcher>,
+    /// What `/v1/leaks` reports may cost (token budgets, reports in flight).
+    pub leaks: Arc<crate::keys::leak::LeakGate>,
 }
 
 impl AppState {
@@ -194,6 +202,11 @@ impl AppState {
         );
         Self(Arc::new(Shared {
             webhooks,
+            leaks: Arc::new(crate::keys::leak::LeakGate::new(
+                settings.leak_tokens_per_minute,
+                settings.leak_reports_in_flight,
+                crate::keys::leak::TRACKED_MAX,
+            )),
             db,
             settings: Arc::new(settings),
             pepper,

@@ -106,6 +106,7 @@ pub async fn add_member(
             )
         }
         None => {
+            crate::members::refuse_unverified(&mut tx, user_id).await?;
             sqlx::query(
                 "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
             )

@@ -169,7 +169,11 @@ async fn an_invitation_reaches_its_recipient_with_the_link() {
     assert_eq!(message.rcpt_to, ["<bob@example.com>"]);
     let (headers, body) = parse(&message.data);
     let subject = header(&headers, "Subject").unwrap();
-    assert_eq!(subject, "Alice invited you to Acme Ltd on Latchkey");
+    assert_eq!(subject, "You're invited to an organisation on Latchkey");
+    assert!(
+        !subject.contains("Alice") && !subject.contains("Acme"),
+        "{subject}"
+    );
     assert_eq!(header(&headers, "To").unwrap(), "bob@example.com");
     assert!(header(&headers, "Message-ID").is_some(), "{headers:?}");
     let content_type = header(&headers, "Content-Type").unwrap();
@@ -274,6 +278,7 @@ async fn with_smtp_configured_an_invitation_goes_by_mail_with_the_public_link() 
         .await
         .unwrap();
     db.migrate().await.unwrap();
+    latchkey_store::audit::seal::install(&latchkey_domain::keys::Pepper::new(vec![7; 32]).unwrap());
     latchkey_store::demo::seed_demo(&db).await.unwrap();
     let (acme, _) = latchkey_store::tenants::by_slug(&db, "acme")
         .await

@@ -18,12 +18,19 @@ pub struct InvitationInfo {
 
 #[server(endpoint = "invite/lookup", input = Json)]
 pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError> {
-    use crate::guard::{current_client_ip, optional_session, state};
+    use crate::guard::{current_client_ip, current_session_token, state};
     let state = state()?;
     state.sign_in.link_attempt(current_client_ip()?).await?;
     let invitation = store::members::invites::lookup(&state.db, &token).await?;
-    // A session of a person who belongs to nothing yet is no session here.
-    let signed_in_as = optional_session().await.ok().flatten().map(|s| s.email);
+    // Also a person who belongs to no organisation (yet, or any more): this link is their way in.
+    let signed_in_as = match current_session_token()? {
+        Some(cookie) => {
+            store::auth::signed_in_person(&state.db, &cookie, state.settings.session_idle)
+                .await?
+                .map(|p| p.email)
+        }
+        None => None,
+    };
     Ok(InvitationInfo {
         invitation,
         signed_in_as,
@@ -48,13 +55,17 @@ pub async fn accept_new(token: String, name: String, password: String) -> Result
     Ok(())
 }
 
-/// A signed-in person with the invitation's email joins.
+/// A signed-in person with the invitation's email joins, whether or not they belong to any
+/// organisation now.
 #[server(endpoint = "invite/accept", input = Json)]
 pub async fn accept_signed_in(token: String) -> Result<(), AppError> {
-    use crate::guard::{current_session_token, signed_in, state};
-    let session = signed_in().await?;
-    let cookie = current_session_token()?.unwrap_or_default();
-    store::members::invites::accept_signed_in(&state()?.db, &session, &cookie, &token).await?;
+    use crate::guard::{current_session_token, state};
+    let state = state()?;
+    let cookie = current_session_token()?.ok_or(AppError::Unauthorized)?;
+    let person = store::auth::signed_in_person(&state.db, &cookie, state.settings.session_idle)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    store::members::invites::accept_signed_in(&state.db, &person, &cookie, &token).await?;
     Ok(())
 }
 

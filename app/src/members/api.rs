@@ -55,13 +55,14 @@ pub async fn invite_member(
 
     let session = require(Action::ManageMembers, tenant).await?;
     let state = state()?;
-    let (invitation, token) = invites::invite(
+    let (invitation, token) = invites::invite_to(
         &state.db,
         session.tenant_id,
         Manager::Role(session.role),
         &session.actor(),
         &email,
         role,
+        store::members::mails_invitations(&state),
     )
     .await?;
     let path = format!("/invite#{}", token.expose());

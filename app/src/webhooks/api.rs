@@ -75,6 +75,7 @@ pub async fn add_webhook(
     let (endpoint, secret) = store::webhooks::create(
         &state.db,
         &state.pepper,
+        &state.settings.webhooks,
         session.tenant_id,
         &session.actor(),
         EndpointInput {
@@ -103,8 +104,10 @@ pub async fn update_webhook(
     use store::webhooks::EndpointInput;
 
     let session = require(Action::ManageWebhooks, tenant).await?;
+    let state = state()?;
     store::webhooks::update(
-        &state()?.db,
+        &state.db,
+        &state.settings.webhooks,
         session.tenant_id,
         &session.actor(),
         &id,
@@ -153,11 +156,11 @@ pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppErr
     use latchkey_domain::Action;
 
     let session = require(Action::ManageWebhooks, tenant).await?;
-    let state = state()?;
-    let event =
-        store::webhooks::send_test(&state.db, session.tenant_id, &session.actor(), &id).await?;
-    state.webhooks.wake();
-    Ok(event)
+    // Rate-limited per endpoint, audited, and wakes the worker.
+    state()?
+        .webhooks
+        .send_test(session.tenant_id, &session.actor(), &id)
+        .await
 }
 
 #[server(endpoint = "webhooks/key_safety", input = Json)]

@@ -1,10 +1,12 @@
-//! `latchkey audit export | verify | prune`.
+//! `latchkey audit export | verify | anchor | prune`.
 
 use super::{app_err, say, tenant_by_slug};
+use anyhow::Context;
 use futures_util::StreamExt;
 use latchkey_domain::audit::AuditAction;
 use latchkey_domain::views::AuditQuery;
 use server::config::AuditCommand;
+use store::audit::anchor::{self, Anchor};
 use store::audit::chain::{verify_all, ChainReport};
 use store::audit::retention::{self, Retention};
 use store::audit::{export::csv_stream, record_now, Actor, AuditFilter, Event};
@@ -14,7 +16,8 @@ pub async fn audit_command(
     global: &server::config::Global,
     cmd: AuditCommand,
 ) -> anyhow::Result<()> {
-    let db = server::connect(global).await?;
+    // Every audit command reads or writes links, which need the key the pepper gives.
+    let db = server::connect_keyed(global).await?;
     match cmd {
         AuditCommand::Export {
             tenant,
@@ -47,7 +50,7 @@ pub async fn audit_command(
             out.flush().await?;
             Ok(())
         }
-        AuditCommand::Verify { tenant } => {
+        AuditCommand::Verify { tenant, against } => {
             let tenant_id = match tenant {
                 Some(slug) => Some(tenant_by_slug(&db, &slug).await?.0),
                 None => None,
@@ -58,8 +61,35 @@ pub async fn audit_command(
                 say(&line(r));
                 broken += usize::from(r.broken.is_some());
             }
+            if let Some(file) = against {
+                broken += check_anchors(&db, &file, tenant_id).await?;
+            }
             if broken > 0 {
                 anyhow::bail!("{broken} audit chain(s) broken");
+            }
+            Ok(())
+        }
+        AuditCommand::Anchor { out } => {
+            let anchors = anchor::take(&db).await.map_err(app_err)?;
+            let lines: String = anchors.iter().map(|a| a.to_line() + "\n").collect();
+            match out {
+                Some(file) => {
+                    use std::io::Write;
+                    let mut f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&file)
+                        .with_context(|| format!("opening {}", file.display()))?;
+                    f.write_all(lines.as_bytes())?;
+                    f.sync_all()?;
+                    say(&format!(
+                        "anchored {} chain(s) in {}",
+                        anchors.len(),
+                        file.display()
+                    ));
+                }
+                None if anchors.is_empty() => {}
+                None => say(lines.trim_end()),
             }
             Ok(())
         }
@@ -89,6 +119,40 @@ pub async fn audit_command(
     }
 }
 
+/// Checks every anchor in `file` (one tenant's, with `--tenant`); returns how many failed.
+async fn check_anchors(
+    db: &store::db::Db,
+    file: &std::path::Path,
+    tenant_id: Option<i64>,
+) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut anchors =
+        anchor::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if tenant_id.is_some() {
+        anchors.retain(|a: &Anchor| a.tenant_id == tenant_id);
+    }
+    let bad = anchor::check(db, &anchors).await.map_err(app_err)?;
+    for m in &bad {
+        let name = chain_name(
+            m.anchor
+                .tenant_id
+                .unwrap_or(store::audit::chain::SYSTEM_CHAIN),
+        );
+        say(&format!(
+            "{name}: BROKEN against the anchor at place {}: {}",
+            m.anchor.seq, m.reason
+        ));
+    }
+    say(&format!(
+        "{} anchor(s) checked against {}, {} broken",
+        anchors.len(),
+        file.display(),
+        bad.len()
+    ));
+    Ok(bad.len())
+}
+
 fn chain_name(chain: i64) -> String {
     if chain == store::audit::chain::SYSTEM_CHAIN {
         "tenant-less log".to_owned()
@@ -100,6 +164,12 @@ fn chain_name(chain: i64) -> String {
 fn line(r: &ChainReport) -> String {
     let name = chain_name(r.tenant_id.unwrap_or(store::audit::chain::SYSTEM_CHAIN));
     let mut s = format!("{name}: {} events verified", r.verified);
+    if r.legacy > 0 {
+        s.push_str(&format!(
+            " ({} from before keyed links, under the old rule)",
+            r.legacy
+        ));
+    }
     if r.unsealed > 0 {
         s.push_str(&format!(
             ", {} older events carry no hash (before the chain)",

@@ -22,7 +22,7 @@ async fn set_enabled(db: &store::db::Db, id: &str, enabled: bool) -> anyhow::Res
 pub async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> anyhow::Result<()> {
     use latchkey_domain::views::NewKey;
     use store::keys;
-    let db = server::connect(global).await?;
+    let db = server::connect_keyed(global).await?;
     match cmd {
         KeyCommand::Create {
             tenant,
@@ -33,6 +33,8 @@ pub async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> an
             allow,
             expires_on,
         } => {
+            latchkey_domain::cidr::check_entries(&allow)
+                .map_err(|message| anyhow::anyhow!("--allow: {message}"))?;
             let (tenant_id, plan) = tenant_by_slug(&db, &tenant).await?;
             let pepper = server::pepper(global, &db).await?;
             let catalogue = server::scope_catalogue(global)?;

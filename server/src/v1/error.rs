@@ -152,6 +152,17 @@ impl ApiError {
         )
     }
 
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "The request body is over {} KiB.",
+                crate::http::BODY_LIMIT / 1024
+            ),
+        )
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -179,7 +190,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// e.g. `invalid_api_key`, `key_revoked`, `key_disabled`, `key_expired`, `ip_not_allowed`,
-    /// `insufficient_scope`, `plan_required`, `rate_limited`, `validation_failed`, `not_found`.
+    /// `insufficient_scope`, `plan_required`, `rate_limited`, `validation_failed`, `not_found`,
+    /// `payload_too_large`.
     pub code: String,
     pub message: String,
     /// Also in the `X-Request-Id` header.

@@ -63,6 +63,10 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            // A body streamed past the limit (no length declared up front).
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::payload_too_large())
+            }
             Err(e) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",

@@ -12,6 +12,7 @@ use super::schemas::{self, KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use latchkey_domain::cidr::check_entries;
 use latchkey_domain::error::{AppError, FieldError};
 use latchkey_domain::keys::Mode;
 use latchkey_domain::scopes;
@@ -376,6 +377,7 @@ pub async fn update(
     let tenant_id = caller.tenant_id();
     let current = covered(&state, &caller, &id).await?;
     if let Some(lines) = &body.allowlist {
+        check_entries(lines).map_err(|message| ApiError::validation("allowlist", message))?;
         if !within_allowlist(&lines.join("\n"), &caller.0.key) {
             return Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND));
         }
@@ -412,6 +414,7 @@ fn revoke_reason() -> Object {
 }
 
 /// Revokes a key the calling key covers; refused from its very next request. Needs `keys:write`.
+/// The key is not erased: `GET` still answers it, with status `revoked`, for the audit trail.
 #[utoipa::path(
     delete,
     path = "/v1/keys/{id}",

@@ -11,7 +11,7 @@ use latchkey_domain::verify::Rejection;
 use latchkey_domain::views::KeyView;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use store::audit::Actor;
 use store::keys::leak::LeakReport;
 use store::AppState;
@@ -20,50 +20,8 @@ use utoipa::ToSchema;
 /// Tokens one report may name (GitHub batches up to a few dozen).
 pub const MAX_TOKENS: usize = 100;
 const SIGNATURE_HEADER: &str = "github-public-key-signature";
-
-/// Reports a minute from one client address (GitHub batches tokens into few reports).
-pub const REPORTS_PER_MINUTE: u32 = 120;
-/// Client addresses the report limiter keeps state for.
-const TRACKED_MAX: usize = 10_000;
-
-/// The per-client budget of leak reports: each well-formed token costs a storage read, and
-/// the route needs no credential.
-#[derive(Clone)]
-pub struct LeakGuard(std::sync::Arc<store::throttle::Bounded<u128>>);
-
-impl Default for LeakGuard {
-    fn default() -> Self {
-        Self::new(REPORTS_PER_MINUTE)
-    }
-}
-
-impl LeakGuard {
-    pub fn new(per_minute: u32) -> Self {
-        Self(std::sync::Arc::new(store::throttle::Bounded::per_minute(
-            per_minute,
-            TRACKED_MAX,
-        )))
-    }
-
-    /// Takes one report from `client`'s budget; `Err(seconds to wait)` when spent.
-    fn take(&self, client: std::net::IpAddr) -> Result<(), u64> {
-        let answer = self.0.check(&store::throttle::client_key(Some(client)));
-        if self.0.len() > TRACKED_MAX {
-            self.0.housekeeping();
-        }
-        answer
-    }
-
-    /// [`Self::take`] for tests of the bound.
-    pub fn take_for_test(&self, client: std::net::IpAddr) -> Result<(), u64> {
-        self.take(client)
-    }
-
-    /// Addresses held now (bounded by upkeep).
-    pub fn tracked(&self) -> usize {
-        self.0.len()
-    }
-}
+/// What a report refused for want of a free turn is told to wait.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 /// One exposed token, in GitHub's secret-scanning partner format. Its `Debug` never shows the
 /// token.
@@ -106,7 +64,8 @@ pub struct ReportReceived {
 /// organisation's choice) before the answer, marked leaked with the report's `url`, and
 /// announced by webhook. No authentication: holding a key is enough to report it. A report
 /// carrying `Github-Public-Key-Signature` must verify against a `--leak-report-key`. Every
-/// report is answered alike, and no sooner than the server's floor.
+/// report is answered alike, and no sooner than the server's floor. Each token named spends one
+/// from the client address's budget.
 #[utoipa::path(
     post,
     path = "/v1/leaks",
@@ -117,12 +76,11 @@ pub struct ReportReceived {
         (status = 400, description = "invalid_request: not a JSON array of tokens, or more than 100", body = ErrorBody),
         (status = 401, description = "invalid_signature: a signature was sent and does not verify", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
-        (status = 429, description = "rate_limited: this address sent more than 120 reports this minute", body = ErrorBody),
+        (status = 429, description = "rate_limited: this address reported more than its tokens a minute (1,200 by default, its IPv6 /48 eight times that), or the server is acting on as many reports as it may", body = ErrorBody),
     )
 )]
 pub async fn report(
     State(state): State<AppState>,
-    Extension(guard): Extension<LeakGuard>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
@@ -133,7 +91,11 @@ pub async fn report(
         &headers,
         &state.settings.trusted_proxies,
     );
-    if let Err(retry_after_secs) = guard.take(client) {
+    // Parsed before the budget is taken, so that it is taken per token; a body that does not
+    // parse costs one, like a report naming nothing.
+    let tokens = serde_json::from_slice::<Vec<ReportedToken>>(&body);
+    let cost = tokens.as_ref().map_or(1, |t| t.len().min(MAX_TOKENS + 1));
+    if let Err(retry_after_secs) = state.leaks.spend(client, cost) {
         return Err(Rejection::RateLimited { retry_after_secs }.into());
     }
     let keys = &state.settings.leak_report_keys;
@@ -151,7 +113,7 @@ pub async fn report(
         }
         _ => false,
     };
-    let tokens: Vec<ReportedToken> = serde_json::from_slice(&body).map_err(|_| {
+    let tokens = tokens.map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -165,6 +127,14 @@ pub async fn report(
             format!("At most {MAX_TOKENS} tokens a report."),
         ));
     }
+    // Refused while the process acts on as many reports as it may: nothing is spawned, and
+    // the reporter (GitHub retries) tries again rather than being told a report was taken.
+    let Some(turn) = state.leaks.turn() else {
+        return Err(Rejection::RateLimited {
+            retry_after_secs: BUSY_RETRY.as_secs(),
+        }
+        .into());
+    };
     let reports: Vec<LeakReport> = tokens
         .into_iter()
         .map(|t| LeakReport {
@@ -188,7 +158,8 @@ pub async fn report(
     let work = tokio::spawn({
         let state = state.clone();
         async move {
-            match store::keys::leak::report(&state.db, &state.pepper, &actor, &reports).await {
+            let _turn = turn;
+            match store::keys::leak::report(&state.db, &state.verifier, &actor, &reports).await {
                 Ok(stopped) => {
                     for s in &stopped {
                         state.verifier.forget_key(s.tenant_id, &s.public_id).await;

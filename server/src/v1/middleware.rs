@@ -25,6 +25,10 @@ pub async fn envelope(State(state): State<AppState>, mut req: Request, next: Nex
     if let Some(err) = res.extensions_mut().remove::<ApiError>() {
         let (parts, _) = res.into_parts();
         res = err.render(Some(&id), parts.headers);
+    } else if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body limit (or a `Bytes` body past it) answers in plain text.
+        let (parts, _) = res.into_parts();
+        res = ApiError::payload_too_large().render(Some(&id), parts.headers);
     } else if res.status() == StatusCode::METHOD_NOT_ALLOWED {
         let (parts, _) = res.into_parts();
         let err = ApiError::new(

@@ -21,6 +21,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 use axum::Router;
 use store::AppState;
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiQuery, Caller, RequestId};
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1", any(error::not_found))
         .route("/v1/{*rest}", any(error::not_found))
         .layer(axum::Extension(verify::VerifyGuard::default()))
-        .layer(axum::Extension(leaks::LeakGuard::default()))
+        // Inside the envelope, so its 413 is answered in the API's error format.
+        .layer(RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
         .layer(from_fn_with_state(state, middleware::envelope))
 }

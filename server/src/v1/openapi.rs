@@ -183,16 +183,20 @@ fn share(op: &mut Operation, keyed: bool) {
         let RefOr::T(response) = response else {
             continue;
         };
-        // The 413 is answered by the body limit, before `/v1` sees the request.
-        if status == "413" {
-            continue;
+        // The body limit's 413 is an envelope too, answered before `key_auth` (no rate headers).
+        let too_large = status == "413";
+        if too_large {
+            response
+                .content
+                .entry("application/json".to_owned())
+                .or_insert_with(error_body);
         }
         let headers = &mut response.headers;
         headers.insert(
             "X-Request-Id".to_owned(),
             header(Type::String, "This request's id, as in error bodies"),
         );
-        if keyed {
+        if keyed && !too_large {
             headers.extend(rate_headers().map(|(name, h)| (name.to_owned(), h)));
         }
         match status.as_str() {

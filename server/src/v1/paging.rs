@@ -11,12 +11,18 @@ pub const LIMIT_DEFAULT: i64 = 50;
 pub const CURSOR_PATTERN: &str = "^[0-9]{1,18}$";
 
 pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+    // An empty `cursor=` is refused like any other value outside CURSOR_PATTERN: the document
+    // states the pattern, and "omitted" is spelled by leaving the parameter out.
+    match cursor {
         None => Ok(None),
-        Some(c) => c
+        Some(c) if (1..=18).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()) => c
             .parse::<i64>()
             .map(Some)
             .map_err(|_| ApiError::validation("cursor", "Use the next_cursor of a previous page.")),
+        Some(_) => Err(ApiError::validation(
+            "cursor",
+            "Use the next_cursor of a previous page.",
+        )),
     }
 }
 

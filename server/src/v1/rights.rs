@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::Caller;
-use latchkey_domain::cidr::Allowlist;
+use latchkey_domain::cidr::{check_entries, Allowlist};
 use latchkey_domain::error::{AppError, FieldError};
 use latchkey_domain::scopes;
 use latchkey_domain::time::{civil_from_days, parse_date_end_ms};
@@ -61,12 +61,24 @@ pub fn within_creator(
         None => me.allowlist.to_lines(),
         Some(lines) => {
             let text = lines.join("\n");
-            if !within_allowlist(&text, me) {
+            if let Err(message) = check_entries(&lines) {
+                problem("allowlist", message);
+            } else if !within_allowlist(&text, me) {
                 problem("allowlist", ALLOWLIST_BEYOND.to_owned());
             }
             text
         }
     };
+    // A blank or padded date is refused, not read as "omitted": the document says a date.
+    if expires_on
+        .as_deref()
+        .is_some_and(|s| s.is_empty() || s.trim() != s)
+    {
+        problem(
+            "expires_on",
+            "Use a date like 2027-01-31, or omit the field.".to_owned(),
+        );
+    }
     let asked = expires_on
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());

@@ -176,7 +176,9 @@ pub async fn verify(
             format!("The request body is not valid: {e}"),
         )
     })?;
-    let ip = match body.ip.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    // An empty or padded `ip` is refused like any other non-address (the document says an
+    // address); "no address" is said by leaving the field out.
+    let ip = match body.ip.as_deref() {
         None => None,
         Some(s) => Some(
             s.parse::<IpAddr>()

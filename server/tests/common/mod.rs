@@ -105,6 +105,8 @@ impl TestApp {
         };
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
+        // The seed writes audit events, sealed with the key from the apps' pepper.
+        store::audit::seal::install(&Pepper::new(vec![7; 32]).unwrap());
         store::demo::seed_demo(&db).await.unwrap();
         let mut settings = Settings {
             insecure_cookies: true,

@@ -1,12 +1,15 @@
 //! The tamper evidence: every event of a tenant (or of the tenant-less log, chain 0) stores the
-//! SHA-256 of the previous event's hash and its own canonical form. Editing, removing or inserting
-//! a row anywhere breaks the link after it, and `verify` names the first broken one. Retention
-//! removes whole old ranges behind a checkpoint that keeps the last removed hash.
+//! HMAC, under the audit key (`seal`), of the previous event's link and its own canonical form.
+//! Editing, removing or inserting a row anywhere breaks the link after it, and `verify` names the
+//! first broken one; without the pepper nobody can compute a new link. Retention removes whole old
+//! ranges behind a MAC'd checkpoint that keeps the last removed link.
 
 use super::{Actor, AuditAction, Event};
 use crate::db::Db;
 use latchkey_domain::error::AppResult;
 use sha2::{Digest, Sha256};
+
+pub use super::verify::{verify, verify_all, Break, ChainReport};
 
 /// The "previous hash" of a chain's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -38,10 +41,9 @@ pub struct ChainRow {
 }
 
 impl ChainRow {
-    /// SHA-256 (hex) over the previous hash and the canonical event: a JSON array, so no field
-    /// can bleed into the next.
-    pub fn digest(&self, prev_hash: &str) -> String {
-        let canonical = serde_json::json!([
+    /// The event as its link covers it: a JSON array, so no field can bleed into the next.
+    pub fn canonical(&self) -> String {
+        serde_json::json!([
             self.tenant_id,
             self.chain_seq,
             self.created_at,
@@ -52,11 +54,17 @@ impl ChainRow {
             self.target_id,
             self.client_ip,
             self.details,
-        ]);
+        ])
+        .to_string()
+    }
+
+    /// The link before migration 0011: plain SHA-256 (hex) over the previous hash and the
+    /// canonical event. Anyone could recompute it, so only events sealed by `audit_legacy` use it.
+    pub fn digest(&self, prev_hash: &str) -> String {
         let mut h = Sha256::new();
         h.update(prev_hash.as_bytes());
         h.update(b"\n");
-        h.update(canonical.to_string().as_bytes());
+        h.update(self.canonical().as_bytes());
         hex::encode(h.finalize())
     }
 }
@@ -93,6 +101,7 @@ pub(super) async fn append(
     actor: &Actor,
     ev: Event,
 ) -> AppResult<()> {
+    let key = super::seal::key()?;
     let chain = chain_of(ev.tenant_id);
     let head = take_next(conn, chain).await?;
     let row = ChainRow {
@@ -111,7 +120,7 @@ pub(super) async fn append(
         prev_hash: None,
         hash: None,
     };
-    let hash = row.digest(&head.hash);
+    let hash = key.link(&head.hash, &row.canonical());
     insert(conn, &row, &head.hash, &hash).await?;
     sqlx::query("UPDATE audit_heads SET hash = $1, at = $2 WHERE chain = $3")
         .bind(&hash)
@@ -159,6 +168,7 @@ pub async fn append_many(
     actor: &Actor,
     events: impl IntoIterator<Item = (i64, AuditAction, Option<String>, serde_json::Value)>,
 ) -> AppResult<u64> {
+    let audit_key = super::seal::key()?;
     let mut tx = db.pool.begin().await?;
     let chain = chain_of(Some(tenant_id));
     let head = take_next(&mut tx, chain).await?;
@@ -180,7 +190,7 @@ pub async fn append_many(
             prev_hash: None,
             hash: None,
         };
-        let hash = row.digest(&prev);
+        let hash = audit_key.link(&prev, &row.canonical());
         insert(&mut tx, &row, &prev, &hash).await?;
         (seq, prev, at) = (seq + 1, hash, row.created_at);
         n += 1;
@@ -199,42 +209,7 @@ pub async fn append_many(
     Ok(n)
 }
 
-/// What `audit verify` found in one chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReport {
-    /// The tenant, or `None` for the tenant-less log.
-    pub tenant_id: Option<i64>,
-    /// Events checked (sealed ones).
-    pub verified: u64,
-    /// Events from before the chain existed (migration 0006), which carry no hash.
-    pub unsealed: u64,
-    /// Where retention cut the chain, if it did: the last removed place.
-    pub pruned_through: Option<i64>,
-    pub broken: Option<Break>,
-}
-
-/// The first link that does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Break {
-    /// The row where the chain breaks (`None` when what is missing is the newest events).
-    pub event_id: Option<i64>,
-    pub seq: i64,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Break {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.event_id {
-            Some(id) => write!(f, "event {id} (place {}): {}", self.seq, self.reason),
-            None => write!(f, "after place {}: {}", self.seq, self.reason),
-        }
-    }
-}
-
-const COLUMNS: &str = "id, tenant_id, chain_seq, created_at, actor_user_id, actor, action, \
-                       target_type, target_id, client_ip, details, prev_hash, hash";
-
-/// The chains there are: every tenant that has events, and the tenant-less log.
+/// The chains that have a head (what retention walks); `verify::chains` lists more.
 pub async fn chains(db: &Db) -> AppResult<Vec<i64>> {
     Ok(
         sqlx::query_scalar::<_, i64>("SELECT chain FROM audit_heads ORDER BY chain")
@@ -247,6 +222,8 @@ pub async fn chains(db: &Db) -> AppResult<Vec<i64>> {
 pub(super) struct Checkpoint {
     pub through_seq: i64,
     pub through_hash: String,
+    /// `None` on checkpoints from before migration 0011.
+    pub mac: Option<String>,
 }
 
 pub(super) async fn last_checkpoint(
@@ -254,146 +231,10 @@ pub(super) async fn last_checkpoint(
     chain: i64,
 ) -> AppResult<Option<Checkpoint>> {
     Ok(sqlx::query_as::<_, Checkpoint>(
-        "SELECT through_seq, through_hash FROM audit_checkpoints WHERE chain = $1 \
+        "SELECT through_seq, through_hash, mac FROM audit_checkpoints WHERE chain = $1 \
          ORDER BY through_seq DESC LIMIT 1",
     )
     .bind(chain)
     .fetch_optional(&mut *conn)
     .await?)
-}
-
-/// Walks one chain from its start (or its last retention checkpoint) to its head, recomputing
-/// every hash, and reports the first link that does not hold.
-pub async fn verify(db: &Db, chain: i64) -> AppResult<ChainReport> {
-    let mut conn = db.pool.acquire().await?;
-    let checkpoint = last_checkpoint(&mut conn, chain).await?;
-    let mut report = ChainReport {
-        tenant_id: (chain != SYSTEM_CHAIN).then_some(chain),
-        verified: 0,
-        unsealed: 0,
-        pruned_through: checkpoint.as_ref().map(|c| c.through_seq),
-        broken: None,
-    };
-    let (mut expect_seq, mut prev) = match &checkpoint {
-        Some(c) => (c.through_seq + 1, c.through_hash.clone()),
-        None => (1, GENESIS.to_owned()),
-    };
-    // The checkpoint must be announced by an `audit.pruned` event in the chain itself, or it
-    // could be a forged excuse for deleted rows.
-    let mut announced = checkpoint.is_none();
-    let mut sealed_seen = false;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE COALESCE(tenant_id, 0) = $1 \
-         AND chain_seq >= $2 ORDER BY COALESCE(tenant_id, 0), chain_seq LIMIT 2000"
-    );
-    'walk: loop {
-        let batch = sqlx::query_as::<_, ChainRow>(&sql)
-            .bind(chain)
-            .bind(expect_seq)
-            .fetch_all(&mut *conn)
-            .await?;
-        if batch.is_empty() {
-            break;
-        }
-        for row in batch {
-            let broken = |reason: &str| Break {
-                event_id: Some(row.id),
-                seq: row.chain_seq,
-                reason: reason.to_owned(),
-            };
-            if row.chain_seq != expect_seq {
-                report.broken = Some(broken("the events before it are missing"));
-                break 'walk;
-            }
-            match (&row.prev_hash, &row.hash) {
-                (None, None) if !sealed_seen => report.unsealed += 1,
-                (Some(p), Some(h)) => {
-                    sealed_seen = true;
-                    if *p != prev {
-                        report.broken = Some(broken(
-                            "it does not follow the event before it (an event was removed, \
-                             inserted or re-hashed)",
-                        ));
-                        break 'walk;
-                    }
-                    if row.digest(p) != *h {
-                        report.broken = Some(broken("its content does not match its hash"));
-                        break 'walk;
-                    }
-                    if checkpoint.as_ref().is_some_and(|c| announces(&row, c)) {
-                        announced = true;
-                    }
-                    prev = h.clone();
-                    report.verified += 1;
-                }
-                _ => {
-                    report.broken = Some(broken("its hash is missing"));
-                    break 'walk;
-                }
-            }
-            expect_seq += 1;
-        }
-    }
-    if report.broken.is_none() {
-        report.broken = check_head(&mut conn, chain, expect_seq - 1, &prev, sealed_seen).await?;
-    }
-    if report.broken.is_none() && !announced {
-        report.broken = Some(Break {
-            event_id: None,
-            seq: expect_seq - 1,
-            reason: "a retention checkpoint has no audit.pruned event announcing it".to_owned(),
-        });
-    }
-    Ok(report)
-}
-
-fn announces(row: &ChainRow, c: &Checkpoint) -> bool {
-    if row.action != AuditAction::AuditPruned.as_str() {
-        return false;
-    }
-    let d: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
-    d["through_seq"].as_i64() == Some(c.through_seq)
-        && d["last_hash"].as_str() == Some(c.through_hash.as_str())
-}
-
-/// The head must be where the walk ended: otherwise the newest events were removed.
-async fn check_head(
-    conn: &mut sqlx::AnyConnection,
-    chain: i64,
-    last_seq: i64,
-    last_hash: &str,
-    sealed: bool,
-) -> AppResult<Option<Break>> {
-    let head = sqlx::query_as::<_, Head>("SELECT seq, hash, at FROM audit_heads WHERE chain = $1")
-        .bind(chain)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(head) = head else {
-        return Ok(None);
-    };
-    let hash_ok = head.hash == last_hash || (!sealed && head.hash == GENESIS);
-    if head.seq != last_seq || !hash_ok {
-        return Ok(Some(Break {
-            event_id: None,
-            seq: last_seq,
-            reason: format!(
-                "the chain's head is at place {} but its events end here (the newest were removed)",
-                head.seq
-            ),
-        }));
-    }
-    Ok(None)
-}
-
-/// `verify` for every chain, or one tenant's.
-pub async fn verify_all(db: &Db, tenant_id: Option<i64>) -> AppResult<Vec<ChainReport>> {
-    let chains = match tenant_id {
-        Some(t) => vec![t],
-        None => chains(db).await?,
-    };
-    let mut out = Vec::with_capacity(chains.len());
-    for c in chains {
-        out.push(verify(db, c).await?);
-    }
-    Ok(out)
 }

@@ -3,11 +3,14 @@
 //! transaction to the tenant's hash chain, read back newest first, exported as CSV and pruned
 //! only by retention. Rows are never updated, and deleted only where a checkpoint covers them.
 
+pub mod anchor;
 pub mod chain;
 pub mod export;
 pub mod list;
 pub mod retention;
+pub mod seal;
 mod summary;
+mod verify;
 
 pub use latchkey_domain::audit::AuditAction;
 pub use list::{key_trail, list, AuditCursor, AuditFilter, AuditPage};

@@ -1,7 +1,7 @@
 //! Retention: removing a chain's oldest events as one whole range, behind a checkpoint that keeps
-//! the last removed event's place and hash (so `verify` starts from there), announced by an
-//! `audit.pruned` event in the chain itself. The tenant-less log (failed sign-ins, which anyone
-//! can cause) is also held to a number of rows, whatever the retention.
+//! the last removed event's place and link (so `verify` starts from there) and a MAC over them,
+//! announced by an `audit.pruned` event in the chain itself. The tenant-less log (failed
+//! sign-ins, which anyone can cause) is also held to a number of rows, whatever the retention.
 
 use super::chain::{chain_of, chains, last_checkpoint, SYSTEM_CHAIN};
 use super::{record, Actor, AuditAction, Event};
@@ -36,17 +36,24 @@ async fn prune_through(db: &Db, chain: i64, through: Cut, now: i64) -> AppResult
     let hash = through
         .hash
         .unwrap_or_else(|| super::chain::GENESIS.to_owned());
+    let mac = super::seal::key()?.checkpoint(chain, through.chain_seq, &hash);
+    // The trigger refuses checkpoints while the guard is closed: only here is it opened, and
+    // closed again before the transaction ends.
+    set_guard(&mut tx, true).await?;
     sqlx::query(
-        "INSERT INTO audit_checkpoints (chain, through_seq, through_hash, cut_off, removed, created_at) \
-         VALUES ($1, $2, $3, $4, 0, $5)",
+        "INSERT INTO audit_checkpoints \
+         (chain, through_seq, through_hash, cut_off, removed, created_at, mac) \
+         VALUES ($1, $2, $3, $4, 0, $5, $6)",
     )
     .bind(chain)
     .bind(through.chain_seq)
     .bind(&hash)
     .bind(through.created_at)
     .bind(now)
+    .bind(&mac)
     .execute(&mut *tx)
     .await?;
+    set_guard(&mut tx, false).await?;
     let removed = sqlx::query(
         "DELETE FROM audit_events WHERE COALESCE(tenant_id, 0) = $1 AND chain_seq <= $2",
     )
@@ -85,6 +92,14 @@ async fn prune_through(db: &Db, chain: i64, through: Cut, now: i64) -> AppResult
         through_seq: through.chain_seq,
         removed,
     }))
+}
+
+async fn set_guard(conn: &mut sqlx::AnyConnection, open: bool) -> AppResult<()> {
+    sqlx::query("UPDATE audit_prune_guard SET open = $1 WHERE id = 1")
+        .bind(i32::from(open))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Removes the events of `chain` older than `cut_off` (Unix ms).

@@ -3,8 +3,8 @@
 
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::{now_ms, Db};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::Argon2;
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::policy::Denial;
 use latchkey_domain::views::TenantChoice;
@@ -14,11 +14,15 @@ use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 use std::time::Duration;
 
+mod hasher;
 pub mod password;
+mod person;
 mod sign_in;
 mod users;
 
-pub use sign_in::{hashing_turns, sign_in, SignIn, FAILED_CLIENT_SECS};
+pub use hasher::{hashing_turns, Hasher};
+pub use person::{signed_in_person, Person};
+pub use sign_in::{sign_in, SignIn, FAILED_CLIENT_SECS};
 pub(crate) use users::insert_user;
 pub use users::{check_new_user, create_user, user_id_by_email};
 
@@ -283,36 +287,8 @@ pub async fn switch_tenant(
     Ok(())
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
-pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
-}
-
-/// Verifies off the async threads. A malformed stored hash counts as a mismatch.
-pub async fn verify_password(password: String, phc: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(AppError::internal)
-}
-
 /// A throw-away hash with the live parameters, verified against when an email is unknown so
-/// that both failures cost the same time.
+/// that both failures cost the same time. Made once at start, outside the gate (nothing waits).
 fn dummy_password_hash() -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

@@ -1,7 +1,9 @@
 //! Changing one's own password, and the operator's single-use reset links. Both go through the
-//! one password rule (`latchkey_domain::members::check_password`) and end other sessions.
+//! one password rule (`latchkey_domain::members::check_password`), end other sessions, and
+//! spend every other outstanding reset link. Guesses of the current password are budgeted per
+//! person, so a stolen session cannot guess it without limit.
 
-use super::{hash_password, token_hash, verify_password, Session};
+use super::{token_hash, Session};
 use crate::audit::{record_now, Actor, AuditAction, Event};
 use crate::db::Db;
 use latchkey_domain::error::{AppError, AppResult};
@@ -10,6 +12,10 @@ use serde_json::json;
 
 /// A reset link lasts this long.
 pub const RESET_HOURS: i64 = 24;
+
+/// Wrong current passwords a person may give per window; past it, 429 until the window ends.
+pub const WRONG_CURRENT_MAX: i64 = 5;
+pub const WRONG_CURRENT_WINDOW_MS: i64 = 15 * 60_000;
 
 /// The plaintext reset token: returned once to the operator, stored only as its SHA-256.
 pub struct ResetToken(String);
@@ -30,23 +36,63 @@ pub async fn change_password(
     new: String,
 ) -> AppResult<()> {
     check_password(&new, &session.email).map_err(|m| AppError::field("new_password", m))?;
-    let phc = sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE id = $1")
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        password_hash: String,
+        password_failures: i64,
+        password_failures_since: Option<i64>,
+    }
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT password_hash, password_failures, password_failures_since FROM users WHERE id = $1",
+    )
+    .bind(session.user_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let now = db.clock.now_ms();
+    if let Some(since) = row.password_failures_since {
+        let ends = since.saturating_add(WRONG_CURRENT_WINDOW_MS);
+        if ends > now && row.password_failures >= WRONG_CURRENT_MAX {
+            tracing::warn!(
+                user_id = session.user_id,
+                "password change refused: too many wrong current passwords"
+            );
+            let secs = u64::try_from((ends - now + 999) / 1000).unwrap_or(1);
+            return Err(AppError::RateLimited {
+                retry_after_secs: secs.max(1),
+            });
+        }
+    }
+    if !db.hasher.verify(current, row.password_hash).await? {
+        // A window starts at the first failure after the last one ended.
+        sqlx::query(
+            "UPDATE users SET \
+             password_failures = CASE WHEN password_failures_since IS NULL \
+               OR password_failures_since <= $2 THEN 1 ELSE password_failures + 1 END, \
+             password_failures_since = CASE WHEN password_failures_since IS NULL \
+               OR password_failures_since <= $2 THEN $3 ELSE password_failures_since END \
+             WHERE id = $1",
+        )
         .bind(session.user_id)
-        .fetch_one(&db.pool)
+        .bind(now - WRONG_CURRENT_WINDOW_MS)
+        .bind(now)
+        .execute(&db.pool)
         .await?;
-    if !verify_password(current, phc).await? {
         return Err(AppError::field(
             "current_password",
             "That is not your current password.",
         ));
     }
-    let hash = hash_password(new).await?;
+    let hash = db.hasher.hash(new).await?;
     let mut tx = db.pool.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(session.user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, password_failures = 0, \
+         password_failures_since = NULL WHERE id = $2",
+    )
+    .bind(hash)
+    .bind(session.user_id)
+    .execute(&mut *tx)
+    .await?;
+    spend_resets(&mut tx, session.user_id, now).await?;
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(session.user_id)
         .bind(token_hash(keep))
@@ -104,7 +150,7 @@ pub async fn reset_password(db: &Db, token: &str, new: String) -> AppResult<()> 
     .await?
     .ok_or_else(|| AppError::Conflict(GONE.to_owned()))?;
     check_password(&new, &row.email).map_err(|m| AppError::field("new_password", m))?;
-    let hash = hash_password(new).await?;
+    let hash = db.hasher.hash(new).await?;
     let mut tx = db.pool.begin().await?;
     let used = sqlx::query(
         "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
@@ -126,7 +172,19 @@ pub async fn reset_password(db: &Db, token: &str, new: String) -> AppResult<()> 
         .bind(row.user_id)
         .execute(&mut *tx)
         .await?;
+    spend_resets(&mut tx, row.user_id, now).await?;
     tx.commit().await?;
     let event = Event::user(None, AuditAction::PasswordReset, row.user_id, json!({}));
     record_now(db, &Actor::named("reset-link"), event).await
+}
+
+/// Spends every reset link of the person still outstanding: once the password changed, a link
+/// issued before (perhaps to someone who should no longer have it) must not change it again.
+async fn spend_resets(tx: &mut sqlx::AnyConnection, user_id: i64, now: i64) -> AppResult<()> {
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }

@@ -1,11 +1,9 @@
 //! Signing in: throttled, constant-cost for unknown emails, and bounded under a flood.
 
-use super::{
-    create_session, end_session, first_tenant_of, validate_email, verify_password, SessionPolicy,
-};
+use super::{create_session, end_session, first_tenant_of, validate_email, SessionPolicy};
 use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::Db;
-use crate::throttle::{client_key, Bounded};
+use crate::throttle::{client_key, Bounded, ClientBudget};
 use crate::verify::shared::SharedLimiter;
 use crate::verify::RateInfo;
 use latchkey_domain::error::{AppError, AppResult};
@@ -31,14 +29,10 @@ pub struct SignIn {
     shared: Option<Arc<SharedLimiter>>,
     per_email: u32,
     per_ip: u32,
-    by_ip: Bounded<u128>,
+    by_ip: ClientBudget,
     failures_by_email: Bounded<[u8; 16]>,
     failed_clients: moka::sync::Cache<u128, ()>,
     dummy_password_hash: String,
-    /// Turns at argon2 (19 MiB and a blocking thread each). A sign-in that finds none free is
-    /// told to retry: a flood from many addresses must not queue hashes, and their memory,
-    /// without bound (measured before this: 7.8 GiB RSS after 60 s of such a flood).
-    hashing: tokio::sync::Semaphore,
 }
 
 /// Most keys each sign-in throttle keeps after upkeep.
@@ -50,14 +44,13 @@ impl SignIn {
             shared: None,
             per_email,
             per_ip,
-            by_ip: Bounded::per_minute(per_ip, SIGN_IN_CAP),
+            by_ip: ClientBudget::per_minute(per_ip, SIGN_IN_CAP),
             failures_by_email: Bounded::per_minute(per_email, SIGN_IN_CAP),
             failed_clients: moka::sync::Cache::builder()
                 .max_capacity(SIGN_IN_CAP as u64)
                 .time_to_live(Duration::from_secs(FAILED_CLIENT_SECS))
                 .build(),
             dummy_password_hash: super::dummy_password_hash(),
-            hashing: tokio::sync::Semaphore::new(hashing_turns()),
         }
     }
 
@@ -138,11 +131,6 @@ impl SignIn {
     }
 }
 
-/// How many password verifications run at once: two per core, at least four.
-pub fn hashing_turns() -> usize {
-    (std::thread::available_parallelism().map_or(2, |n| n.get()) * 2).max(4)
-}
-
 /// A fixed-size key for an email: the limiter never holds what a stranger typed.
 fn email_key(email: &str) -> [u8; 16] {
     let digest = Sha256::digest(email.as_bytes());
@@ -206,13 +194,9 @@ pub async fn sign_in(
         Some(r) => (Some(r.id), r.password_hash),
         None => (None, gate.dummy_password_hash.clone()),
     };
-    let Ok(_turn) = gate.hashing.try_acquire() else {
-        tracing::warn!(%ip, "sign-in refused: every password-hashing turn is taken");
-        return Err(AppError::RateLimited {
-            retry_after_secs: 1,
-        });
-    };
-    let ok = verify_password(password, phc).await?;
+    // Through the one hashing gate: a flood from many addresses must not queue hashes, and
+    // their memory, without bound (measured before the gate: 7.8 GiB RSS after 60 s).
+    let ok = db.hasher.verify(password, phc).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
         if !failed_before {
             // A first failure spends from the email's budget too, without being refused by it.

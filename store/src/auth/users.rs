@@ -1,7 +1,7 @@
 //! People: creating a user (the operator's CLI, the demo seed, an accepted invitation) under
 //! the one password rule, and finding one by email.
 
-use super::{hash_password, normalise_email, validate_email};
+use super::{normalise_email, validate_email};
 use crate::db::{now_ms, Db, OnUnique};
 use latchkey_domain::error::{AppError, AppResult, FieldError};
 use latchkey_domain::members::check_password;
@@ -33,29 +33,35 @@ pub fn check_new_user(email: &str, name: &str, password: &str) -> AppResult<()> 
     }
 }
 
-/// Creates a user; a taken email is a field-level conflict.
+/// Creates a user (the operator's CLI, the demo seed): the operator vouches for the address,
+/// so the account counts as verified. A taken email is a field-level conflict.
 pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> AppResult<i64> {
     let email = validate_email(email)?;
     check_new_user(&email, name, password)?;
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = db.hasher.hash(password.to_owned()).await?;
     let mut conn = db.pool.acquire().await?;
-    insert_user(&mut conn, &email, name, &hash).await
+    insert_user(&mut conn, &email, name, &hash, true).await
 }
 
-/// Inserts a user whose email, name and password were checked.
+/// Inserts a user whose email, name and password were checked. `verified`: whether the
+/// owner of the address is known to hold the account (see `users.email_verified_at`).
 pub(crate) async fn insert_user(
     conn: &mut sqlx::AnyConnection,
     email: &str,
     name: &str,
     password_hash: &str,
+    verified: bool,
 ) -> AppResult<i64> {
+    let now = now_ms();
     sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO users (email, name, password_hash, created_at, email_verified_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(email)
     .bind(name.trim())
     .bind(password_hash)
-    .bind(now_ms())
+    .bind(now)
+    .bind(verified.then_some(now))
     .fetch_one(&mut *conn)
     .await
     .on_unique("email", "A user with this email already exists.")

@@ -3,12 +3,107 @@
 //! organisation's policy (revoke, or disable), marked leaked with the report's address, and
 //! announced (`api_key.leaked`, beside `api_key.revoked` or `.disabled`), all in one
 //! transaction. Anything else is ignored without a trace the reporter could tell apart.
+//!
+//! The route needs no credential, so what a report may cost is bounded before any work
+//! ([`LeakGate`]): tokens per client address a minute, and reports acted on at once. Tokens
+//! are looked up through the verifier, whose caches and failure gate keep repeated junk off
+//! storage.
 
 use crate::audit::{record, Actor, AuditAction, Event};
 use crate::db::Db;
-use latchkey_domain::error::AppResult;
-use latchkey_domain::keys::{self, Digest, Pepper};
+use crate::throttle::{client_key, ClientBudget};
+use crate::verify::{Verifier, VerifyError};
+use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::webhooks::LeakPolicy;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Tokens one client address may report a minute (its IPv6 /48: eight times as many).
+pub const TOKENS_PER_MINUTE: u32 = 1_200;
+/// Reports acted on at once, process-wide.
+pub const IN_FLIGHT: usize = 16;
+/// Client addresses (and /48s) the token budget remembers; the least recent is forgotten first.
+pub const TRACKED_MAX: usize = 100_000;
+
+/// What leak reports may cost: a token budget per client address, and a bound on reports
+/// being acted on at once. Both answer before any work is started.
+pub struct LeakGate {
+    budget: ClientBudget,
+    turns: Arc<Semaphore>,
+    bound: usize,
+    /// Reports whose work was started.
+    started: AtomicU64,
+}
+
+/// A report's turn at being acted on; its place is free again when dropped.
+pub struct LeakTurn {
+    _permit: OwnedSemaphorePermit,
+    turns: Arc<Semaphore>,
+    bound: usize,
+}
+
+impl Drop for LeakTurn {
+    fn drop(&mut self) {
+        // The permit is still held here: one fewer than counted.
+        let running = self.bound - self.turns.available_permits() - 1;
+        metrics::gauge!("latchkey_leak_reports_in_flight").set(running as f64);
+    }
+}
+
+impl LeakGate {
+    pub fn new(tokens_per_minute: u32, in_flight: usize, tracked: usize) -> Self {
+        let bound = in_flight.max(1);
+        Self {
+            budget: ClientBudget::per_minute(tokens_per_minute, tracked),
+            turns: Arc::new(Semaphore::new(bound)),
+            bound,
+            started: AtomicU64::new(0),
+        }
+    }
+
+    /// Spends one per token (a report naming none costs one) from `client`'s budget and its
+    /// /48's; `Err(seconds to wait)` when either is spent, and then nothing is taken.
+    pub fn spend(&self, client: IpAddr, tokens: usize) -> Result<(), u64> {
+        let n = u32::try_from(tokens.max(1)).unwrap_or(u32::MAX);
+        self.budget
+            .check_n(client_key(Some(client)), n)
+            .map_err(|over| over.retry_after_secs)
+    }
+
+    /// A turn at acting on a report, unless [`IN_FLIGHT`] (as configured) are running.
+    pub fn turn(&self) -> Option<LeakTurn> {
+        let permit = self.turns.clone().try_acquire_owned().ok()?;
+        self.started.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("latchkey_leak_reports_in_flight").set(self.in_flight() as f64);
+        Some(LeakTurn {
+            _permit: permit,
+            turns: self.turns.clone(),
+            bound: self.bound,
+        })
+    }
+
+    /// Reports being acted on now.
+    pub fn in_flight(&self) -> usize {
+        self.bound - self.turns.available_permits()
+    }
+
+    /// Reports whose work was ever started.
+    pub fn started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Client addresses (or /48s) the budget holds now.
+    pub fn tracked(&self) -> usize {
+        self.budget.len()
+    }
+
+    /// Upkeep: forget clients whose budget is full again.
+    pub fn housekeeping(&self) {
+        self.budget.housekeeping();
+    }
+}
 
 /// One reported token, as GitHub's secret-scanning partner body names it. Its `Debug` never
 /// shows the token.
@@ -71,26 +166,32 @@ fn shown_source(raw: &str) -> String {
     }
 }
 
-/// Acts on every report that names a real key; returns the keys it stopped.
+/// Acts on every report that names a real key; returns the keys it stopped. Tokens are
+/// looked up through `verifier` as the reporter's (`actor.client_ip`): junk seen before costs
+/// no storage read, and a reporter past its failure budget gets no more lookups of new junk.
 pub async fn report(
     db: &Db,
-    pepper: &Pepper,
+    verifier: &Verifier,
     actor: &Actor,
     reports: &[LeakReport],
 ) -> AppResult<Vec<Stopped>> {
     let mut stopped = Vec::new();
     for r in reports {
-        // Junk stops here, before any storage read.
-        let Ok(parsed) = keys::parse(r.token.trim()) else {
-            continue;
+        let record = match verifier
+            .find_reported(r.token.trim(), actor.client_ip)
+            .await
+        {
+            Ok(Some(record)) => record,
+            // Junk, or a token this reporter may no longer have looked up.
+            Ok(None) | Err(VerifyError::Refused(_)) => continue,
+            Err(VerifyError::Unavailable) => return Err(AppError::Internal),
         };
-        let digest = Digest::of(pepper, parsed.full);
         let found = sqlx::query_as::<_, Found>(
             "SELECT k.id, k.public_id, k.tenant_id, k.name, k.status, k.disabled_at, k.leaked_at, \
              t.leak_policy FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
-             WHERE k.digest = $1",
+             WHERE k.id = $1",
         )
-        .bind(digest.to_hex())
+        .bind(record.row_id)
         .fetch_optional(&db.pool)
         .await?;
         let Some(key) = found else { continue };

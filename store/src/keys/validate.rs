@@ -90,6 +90,9 @@ fn common(
     allowlist: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<Allowlist> {
+    // Unsafe characters are looked for before trimming: a form feed or other control character
+    // at either end is still one the caller sent (and the document refuses).
+    let raw_name = name;
     let name = name.trim();
     if name.is_empty() {
         push(errors, "name", "Give the key a name.");
@@ -99,7 +102,7 @@ fn common(
             "name",
             format!("Use at most {NAME_MAX} characters."),
         );
-    } else if let Some(msg) = text::unsafe_text_error(name) {
+    } else if let Some(msg) = text::unsafe_text_error(raw_name) {
         push(errors, "name", msg);
     }
     if description.trim().chars().count() > DESCRIPTION_MAX {
@@ -108,7 +111,7 @@ fn common(
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
-    } else if let Some(msg) = text::unsafe_text_error(description.trim()) {
+    } else if let Some(msg) = text::unsafe_text_error(description) {
         push(errors, "description", msg);
     }
     match Allowlist::parse_lines(allowlist) {

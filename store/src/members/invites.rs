@@ -1,10 +1,10 @@
 //! Invitations: a single-use link (only its SHA-256 is stored), valid 7 days, revocable, for
-//! one email and role. Accepting makes a new account or adds a signed-in person with that email.
+//! one email and role, at most [`MAX_PER_DAY`] a day per tenant. Accepting (`super::accept`)
+//! makes a new account or adds a signed-in person with that email.
 
 use super::{lock_tenant, refused, Manager};
 use crate::audit::{record, Actor, AuditAction, Event};
-use crate::auth::{check_new_user, create_session, hash_password, insert_user, token_hash};
-use crate::auth::{validate_email, Session, SessionPolicy};
+use crate::auth::{token_hash, validate_email};
 use crate::db::Db;
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::members::may_grant;
@@ -14,8 +14,10 @@ use latchkey_domain::Role;
 pub const VALID_DAYS: i64 = 7;
 /// Pending invitations a tenant may have at once.
 pub const MAX_PENDING: i64 = 200;
+/// Invitations a tenant may send in any 24 hours (each may mail a stranger).
+pub const MAX_PER_DAY: i64 = 50;
 
-const GONE: &str = "This invitation can't be used: it was already accepted, withdrawn, or it expired. Ask for a new one.";
+pub use super::accept::{accept_new, accept_signed_in};
 
 /// The plaintext invitation token: shown (or mailed) once, stored only as its SHA-256.
 pub struct InviteToken(String);
@@ -66,8 +68,7 @@ const SELECT: &str =
      i.created_at, i.expires_at, i.accepted_at, i.revoked_at \
      FROM invitations i JOIN tenants t ON t.id = i.tenant_id";
 
-/// Invites `email` as `role`. Refused for a role the inviter may not grant, a person already a
-/// member, an invitation already pending for that email, or past [`MAX_PENDING`].
+/// Invites `email` as `role`, its link to be shown to the inviter. See [`invite_to`].
 pub async fn invite(
     db: &Db,
     tenant_id: i64,
@@ -75,6 +76,22 @@ pub async fn invite(
     actor: &Actor,
     email: &str,
     role: Role,
+) -> AppResult<(InvitationView, InviteToken)> {
+    invite_to(db, tenant_id, by, actor, email, role, false).await
+}
+
+/// Invites `email` as `role`. Refused for a role the inviter may not grant, a person already a
+/// member, an invitation already pending for that email, past [`MAX_PENDING`] or
+/// [`MAX_PER_DAY`], and for an unverified account unless the link will be mailed (`by_mail`):
+/// only following a mailed link shows the account's holder reads that mailbox.
+pub async fn invite_to(
+    db: &Db,
+    tenant_id: i64,
+    by: Manager,
+    actor: &Actor,
+    email: &str,
+    role: Role,
+    by_mail: bool,
 ) -> AppResult<(InvitationView, InviteToken)> {
     let email = validate_email(email)?;
     if let Manager::Role(r) = by {
@@ -95,6 +112,34 @@ pub async fn invite(
         return Err(AppError::field(
             "email",
             format!("{email} is already a member."),
+        ));
+    }
+    let unverified = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE email = $1 AND email_verified_at IS NULL",
+    )
+    .bind(&email)
+    .fetch_one(&mut *tx)
+    .await?;
+    if unverified > 0 && !by_mail {
+        return Err(AppError::field(
+            "email",
+            format!(
+                "The account for {email} hasn't confirmed its email address, so it can't be \
+                 added to another organisation until an invitation can be mailed to it."
+            ),
+        ));
+    }
+    let today = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND created_at > $2",
+    )
+    .bind(tenant_id)
+    .bind(now - 86_400_000)
+    .fetch_one(&mut *tx)
+    .await?;
+    if today >= MAX_PER_DAY {
+        return Err(AppError::field(
+            "email",
+            format!("Too many invitations today: at most {MAX_PER_DAY} a day. Try again tomorrow."),
         ));
     }
     let pending = |extra: &str| {
@@ -236,112 +281,4 @@ pub async fn lookup(db: &Db, token: &str) -> AppResult<InvitationView> {
         Key::Hash(&hash),
     )
     .await
-}
-
-/// Marks the invitation used by `user_id` and adds the membership, in `tx`; refused unless it
-/// is still pending (this is what makes the link single-use, also under concurrent accepts).
-async fn consume(
-    tx: &mut sqlx::AnyConnection,
-    token: &str,
-    user_id: i64,
-    now: i64,
-) -> AppResult<(i64, Role, String)> {
-    #[derive(sqlx::FromRow)]
-    struct Used {
-        tenant_id: i64,
-        role: String,
-        email: String,
-    }
-    let used = sqlx::query_as::<_, Used>(
-        "UPDATE invitations SET accepted_at = $1, accepted_by = $2 WHERE token_hash = $3 \
-         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
-         RETURNING tenant_id, role, email",
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(token_hash(token))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::Conflict(GONE.to_owned()))?;
-    let role: Role = used.role.parse().map_err(AppError::internal)?;
-    sqlx::query(
-        "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(used.tenant_id)
-    .bind(user_id)
-    .bind(role.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(|_| AppError::Conflict("You are already a member of this organisation.".into()))?;
-    let details = serde_json::json!({ "email": used.email, "role": role.as_str() });
-    let event = Event::user(
-        Some(used.tenant_id),
-        AuditAction::MemberJoined,
-        user_id,
-        details,
-    );
-    let actor = Actor::user(user_id, &used.email, &used.email, None);
-    record(tx, now, &actor, event).await?;
-    Ok((used.tenant_id, role, used.email))
-}
-
-/// A person without an account accepts: their account is made with the invitation's email, and
-/// they are signed in. Returns the session token.
-pub async fn accept_new(
-    db: &Db,
-    policy: SessionPolicy,
-    token: &str,
-    name: &str,
-    password: String,
-) -> AppResult<String> {
-    let inv = lookup(db, token)
-        .await
-        .map_err(|_| AppError::Conflict(GONE.to_owned()))?;
-    if inv.state != InvitationState::Pending {
-        return Err(AppError::Conflict(GONE.to_owned()));
-    }
-    if crate::auth::user_id_by_email(db, &inv.email)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict(format!(
-            "There is already an account for {}. Sign in as them, then open the link again.",
-            inv.email
-        )));
-    }
-    check_new_user(&inv.email, name, &password)?;
-    let hash = hash_password(password).await?;
-    let mut tx = db.pool.begin().await?;
-    let user_id = insert_user(&mut tx, &inv.email, name, &hash).await?;
-    let (tenant_id, _, _) = consume(&mut tx, token, user_id, db.clock.now_ms()).await?;
-    tx.commit().await?;
-    create_session(db, user_id, Some(tenant_id), policy).await
-}
-
-/// A signed-in person whose email is the invitation's joins; their session moves to the tenant.
-pub async fn accept_signed_in(
-    db: &Db,
-    session: &Session,
-    session_token: &str,
-    token: &str,
-) -> AppResult<i64> {
-    let inv = lookup(db, token)
-        .await
-        .map_err(|_| AppError::Conflict(GONE.to_owned()))?;
-    if inv.email != session.email.to_lowercase() {
-        return Err(AppError::Conflict(format!(
-            "This invitation is for {}. Sign in as them to accept it.",
-            inv.email
-        )));
-    }
-    let mut tx = db.pool.begin().await?;
-    let (tenant_id, _, _) = consume(&mut tx, token, session.user_id, db.clock.now_ms()).await?;
-    sqlx::query("UPDATE sessions SET tenant_id = $1 WHERE token_hash = $2")
-        .bind(tenant_id)
-        .bind(token_hash(session_token))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(tenant_id)
 }

@@ -2,6 +2,7 @@
 //! (`latchkey_domain::members`) and the one rule only storage can check, that a tenant always
 //! keeps an owner, even under two concurrent demotions (the tenant's row is locked first).
 
+mod accept;
 pub mod invites;
 
 use crate::audit::{record, Actor, AuditAction, Event};
@@ -137,6 +138,8 @@ pub async fn change_role(
         if from == Role::Owner && owners(&mut tx, tenant_id).await? == 0 {
             return Err(refused(MemberRefusal::LastOwner));
         }
+        let now = db.clock.now_ms();
+        accept::withdraw_sent_by(&mut tx, tenant_id, user_id, Some(to), actor, now).await?;
         let details =
             serde_json::json!({ "email": email, "from": from.as_str(), "role": to.as_str() });
         let event = Event::user(
@@ -181,6 +184,8 @@ pub async fn remove(
     if role == Role::Owner && owners(&mut tx, tenant_id).await? == 0 {
         return Err(refused(MemberRefusal::LastOwner));
     }
+    // What they sent is only as good as their say-so, which ends with the membership.
+    accept::withdraw_sent_by(&mut tx, tenant_id, user_id, None, actor, db.clock.now_ms()).await?;
     let details = serde_json::json!({ "email": email, "role": role.as_str() });
     let event = Event::user(
         Some(tenant_id),
@@ -207,8 +212,33 @@ async fn one(db: &Db, tenant_id: i64, user_id: i64) -> AppResult<MemberView> {
     .try_into()
 }
 
+/// Refuses to add an account nobody proved the mailbox of (made through a link shown, not
+/// mailed) to an organisation: whoever made it may not own that address.
+pub(crate) async fn refuse_unverified(tx: &mut sqlx::AnyConnection, user_id: i64) -> AppResult<()> {
+    let unverified = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE id = $1 AND email_verified_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if unverified > 0 {
+        return Err(AppError::Conflict(
+            "This account hasn't confirmed its email address, so it can't be added to another \
+             organisation. Invite it by email instead."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether invitations go by mail (SMTP and a public URL to link to are configured).
+pub fn mails_invitations(state: &crate::AppState) -> bool {
+    state.settings.mailer.is_some() && state.settings.public_url.is_some()
+}
+
 /// Mails the invitation when the operator configured SMTP (and a public URL to link to);
-/// returns whether it went by mail. Otherwise the inviter is shown the link once.
+/// returns whether it went by mail, and records that it did (following a mailed link proves
+/// the mailbox). Otherwise the inviter is shown the link once.
 pub async fn deliver_invitation(
     state: &crate::AppState,
     invitation: &latchkey_domain::views::InvitationView,
@@ -226,6 +256,11 @@ pub async fn deliver_invitation(
             invitation.role.label(),
             &format!("{base}{link_path}"),
         )
+        .await?;
+    sqlx::query("UPDATE invitations SET mailed_at = $1 WHERE id = $2")
+        .bind(state.db.clock.now_ms())
+        .bind(invitation.id)
+        .execute(&state.db.pool)
         .await?;
     Ok(true)
 }

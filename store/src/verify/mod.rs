@@ -10,6 +10,7 @@
 mod invalidate;
 mod limiter;
 pub mod push;
+mod reported;
 mod request_ids;
 mod row;
 pub mod shared;

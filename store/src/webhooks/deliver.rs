@@ -1,17 +1,23 @@
-//! The delivery worker, one per process: claims due deliveries (a lease in the row; on
-//! PostgreSQL `FOR UPDATE SKIP LOCKED`, so of several replicas exactly one takes each), POSTs
-//! them signed the Standard Webhooks way, and records each attempt. A failure is retried with
-//! exponential backoff and jitter for 24 hours, then the delivery is marked failed. A process
-//! killed mid-delivery leaves its claim to lapse, and the delivery is sent again: at least once,
-//! receivers dedupe on `webhook-id`.
+//! The delivery worker, one per process: claims due deliveries fairly (`claim`: a lease in the
+//! row, a cap per endpoint, tenants in turn), POSTs each signed the Standard Webhooks way on
+//! its own task (a semaphore bounds how many are in flight), and records each attempt as soon
+//! as it ends, so a receiver that never answers delays nobody else's deliveries. A failure is
+//! retried with exponential backoff and jitter for 24 hours, then the delivery is marked
+//! failed. A process killed mid-delivery leaves its claim to lapse, and the delivery is sent
+//! again: at least once, receivers dedupe on `webhook-id`. Addresses inside the server's
+//! network are refused when connecting (`reach`) unless private addresses are allowed.
 
-use crate::db::{Db, Engine};
+use super::claim::{claim, Claimed};
+use super::reach;
+use super::record::Outcome;
+use crate::db::Db;
+use futures_util::StreamExt;
 use latchkey_domain::error::AppResult;
 use latchkey_domain::keys::Pepper;
-use latchkey_domain::webhooks::{next_attempt_at, sign, signing_secret, ATTEMPTS_KEPT};
+use latchkey_domain::webhooks::{sign, signing_secret};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -25,8 +31,18 @@ pub struct DispatcherConfig {
     pub scan_every: Duration,
     /// Run the worker in the background (tests that drive it step by step turn it off).
     pub background: bool,
-    /// Deliveries claimed and sent at once.
+    /// Deliveries claimed at once (at most as many as there are free sending slots).
     pub batch: i64,
+    /// Attempts in flight at once; each holds a slot until it is recorded.
+    pub concurrency: usize,
+    /// Attempts in flight at once to one endpoint, across replicas: a receiver that never
+    /// answers holds at most this many slots.
+    pub per_endpoint: i64,
+    /// "Send test event" presses allowed per endpoint a minute.
+    pub test_sends_per_minute: u32,
+    /// Whether endpoints may be inside the server's network (`--webhook-allow-private`).
+    /// Off: such addresses are refused when saved and again when connecting.
+    pub allow_private: bool,
 }
 
 impl Default for DispatcherConfig {
@@ -38,30 +54,27 @@ impl Default for DispatcherConfig {
             scan_every: Duration::from_secs(60),
             background: true,
             batch: 16,
+            concurrency: 32,
+            // One at a time: each endpoint gets its events (and its log) in order.
+            per_endpoint: 1,
+            test_sends_per_minute: 5,
+            allow_private: false,
         }
     }
 }
 
 pub struct Dispatcher {
-    db: Db,
+    pub(super) db: Db,
     pepper: Arc<Pepper>,
     /// `None` only if the TLS client could not be set up: attempts then fail and are retried,
     /// never sent by a client without these settings.
     client: Option<reqwest::Client>,
-    config: DispatcherConfig,
+    pub(super) config: DispatcherConfig,
     wake: Notify,
-}
-
-/// A delivery this process has claimed.
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    id: i64,
-    endpoint_id: i64,
-    event_id: String,
-    event_type: String,
-    payload: String,
-    attempts: i64,
-    created_at: i64,
+    /// Sending slots (`config.concurrency`).
+    slots: Arc<Semaphore>,
+    /// Test-event budgets, by endpoint row id.
+    pub(super) test_sends: crate::throttle::Bounded<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -72,22 +85,21 @@ struct Target {
     previous_until: Option<i64>,
 }
 
-/// What one attempt came to.
-struct Outcome {
-    status_code: Option<u16>,
-    error: Option<String>,
-    latency_ms: i64,
-}
-
 impl Dispatcher {
     /// Must be called inside a Tokio runtime when `config.background` is set.
     pub fn start(db: Db, pepper: Arc<Pepper>, config: DispatcherConfig) -> Arc<Self> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             // A redirect could point anywhere; receivers answer where they were registered.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")))
+            // A proxy would resolve the name itself, past the gate below.
+            .no_proxy()
+            .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private {
+            builder = builder.dns_resolver(Arc::new(reach::GuardedResolver));
+        }
+        let client = builder
             .build()
             .map_err(|e| tracing::error!(error = %e, "webhook client setup failed"))
             .ok();
@@ -95,6 +107,8 @@ impl Dispatcher {
             db,
             pepper,
             client,
+            slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            test_sends: crate::throttle::Bounded::per_minute(config.test_sends_per_minute, 100_000),
             config,
             wake: Notify::new(),
         });
@@ -114,49 +128,60 @@ impl Dispatcher {
         super::scan::run(&self.db).await
     }
 
-    /// Claims what is due and sends it; returns how many were attempted.
+    /// Claims what is due, sends it and records each attempt as it ends; returns how many
+    /// were attempted once all have been (tests drive the worker with this).
     pub async fn deliver_due(&self) -> AppResult<usize> {
-        let now = self.db.clock.now_ms();
-        // Longer than an attempt can take (the timeout), so a live worker's claim never lapses.
-        let lease = i64::try_from(self.config.timeout.as_millis())
-            .unwrap_or(i64::MAX / 4)
-            .saturating_add(5_000);
-        let lock = match self.db.engine {
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
-        };
-        // Only this claim's holder records the attempt: a worker whose claim lapsed (it took
-        // longer than the lease) finds its row taken and records nothing.
-        let claim = latchkey_domain::keys::random_base62(16);
-        let claimed = sqlx::query_as::<_, Claimed>(&format!(
-            "UPDATE webhook_deliveries SET locked_until = $1, claim = $4 WHERE id IN (\
-             SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
-             AND (locked_until IS NULL OR locked_until <= $2) \
-             ORDER BY next_attempt_at, id LIMIT $3{lock}) \
-             RETURNING id, endpoint_id, event_id, event_type, payload, attempts, created_at"
-        ))
-        .bind(now.saturating_add(lease))
-        .bind(now)
-        .bind(self.config.batch)
-        .bind(&claim)
-        .fetch_all(&self.db.pool)
-        .await?;
+        let (claim, claimed) = claim(&self.db, &self.config, self.config.batch).await?;
         let n = claimed.len();
-        let sends = claimed.into_iter().map(|c| self.attempt(c, &claim));
-        let mut done = Vec::with_capacity(n);
-        for result in futures_util::future::join_all(sends).await {
-            match result {
-                Ok(Some(attempted)) => done.push(attempted),
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "a webhook attempt failed before sending"),
-            }
-        }
-        // One transaction records the whole batch (one commit, not one per attempt). If it
-        // fails, the claims lapse and the batch is sent again: at least once.
-        if let Err(e) = self.record(&claim, done).await {
-            tracing::error!(error = %e, "recording webhook attempts failed");
-        }
+        let mut running: futures_util::stream::FuturesUnordered<_> = claimed
+            .into_iter()
+            .map(|c| async {
+                let _slot = self.slots.acquire().await;
+                self.attempt_and_record(c, &claim).await;
+            })
+            .collect();
+        while running.next().await.is_some() {}
         Ok(n)
+    }
+
+    /// The background worker's round: claims as many as there are free slots and spawns each
+    /// attempt, which records itself and frees its slot when it ends. Returns whether more may
+    /// be due right away.
+    async fn pump(me: &Arc<Self>) -> AppResult<bool> {
+        let free = i64::try_from(me.slots.available_permits()).unwrap_or(i64::MAX);
+        if free == 0 {
+            // Every slot is busy; the first attempt to end wakes the loop.
+            return Ok(false);
+        }
+        let want = me.config.batch.min(free);
+        let (claim, claimed) = claim(&me.db, &me.config, want).await?;
+        let n = i64::try_from(claimed.len()).unwrap_or(i64::MAX);
+        let claim: Arc<str> = claim.into();
+        for c in claimed {
+            let Ok(slot) = me.slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (d, claim) = (me.clone(), claim.clone());
+            tokio::spawn(async move {
+                d.attempt_and_record(c, &claim).await;
+                drop(slot);
+                d.wake();
+            });
+        }
+        Ok(n >= want)
+    }
+
+    async fn attempt_and_record(&self, c: Claimed, claim: &str) {
+        match self.attempt(c, claim).await {
+            Ok(Some((c, outcome))) => {
+                // If this fails the claim lapses and the delivery is sent again: at least once.
+                if let Err(e) = self.record(claim, &c, &outcome).await {
+                    tracing::error!(error = %e, "recording a webhook attempt failed");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "a webhook attempt failed before sending"),
+        }
     }
 
     /// Sends one claimed delivery; `None` when its endpoint is gone.
@@ -202,6 +227,9 @@ impl Dispatcher {
                 )
             })
             .collect();
+        if !self.config.allow_private && reach::literal_refused(&t.url) {
+            return Outcome::refused();
+        }
         let Some(client) = &self.client else {
             return Outcome {
                 status_code: None,
@@ -221,6 +249,7 @@ impl Dispatcher {
             .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         match sent {
+            Err(e) if reach::was_refused(&e) => Outcome::refused(),
             Ok(resp) => Outcome {
                 status_code: Some(resp.status().as_u16()),
                 error: None,
@@ -238,101 +267,6 @@ impl Dispatcher {
                 latency_ms,
             },
         }
-    }
-
-    /// Records a batch's attempts: each delivery's new state, an attempt row, and each
-    /// endpoint's log pruned to its last 100.
-    async fn record(&self, claim: &str, mut done: Vec<(Claimed, Outcome)>) -> AppResult<()> {
-        if done.is_empty() {
-            return Ok(());
-        }
-        // In queue order, so the log reads in the order events happened.
-        done.sort_by_key(|(c, _)| c.id);
-        let now = self.db.clock.now_ms();
-        let mut tx = self.db.pool.begin().await?;
-        let mut states = Vec::with_capacity(done.len());
-        let mut endpoints = std::collections::BTreeSet::new();
-        for (c, o) in &done {
-            if let Some(state) = self.record_one(&mut tx, now, claim, c, o).await? {
-                states.push((c, o, state));
-                endpoints.insert(c.endpoint_id);
-            }
-        }
-        for endpoint in endpoints {
-            sqlx::query(
-                "DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND id <= (\
-                 SELECT id FROM webhook_attempts WHERE endpoint_id = $1 \
-                 ORDER BY id DESC LIMIT 1 OFFSET $2)",
-            )
-            .bind(endpoint)
-            .bind(ATTEMPTS_KEPT)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        for (c, o, state) in states {
-            metrics::counter!("latchkey_webhook_attempts_total", "outcome" => state).increment(1);
-            tracing::info!(event = %c.event_id, kind = %c.event_type, state, status = ?o.status_code, "webhook attempt");
-        }
-        Ok(())
-    }
-
-    /// One attempt's row and its delivery's new state; `None` when the claim is no longer
-    /// this worker's (it lapsed and another worker took over, or the endpoint was removed).
-    async fn record_one(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        now: i64,
-        claim: &str,
-        c: &Claimed,
-        o: &Outcome,
-    ) -> AppResult<Option<&'static str>> {
-        let delivered = o.status_code.is_some_and(|s| (200..300).contains(&s));
-        let attempt = u32::try_from(c.attempts + 1).unwrap_or(u32::MAX);
-        let retry_base = i64::try_from(self.config.retry_base.as_millis()).unwrap_or(5_000);
-        let next = if delivered {
-            None
-        } else {
-            let jitter = 0.5 + rand::random::<f64>();
-            next_attempt_at(c.created_at, now, retry_base, attempt, jitter)
-        };
-        let state = match (delivered, next) {
-            (true, _) => "delivered",
-            (false, Some(_)) => "pending",
-            (false, None) => "failed",
-        };
-        let updated = sqlx::query(
-            "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
-             next_attempt_at = $2, locked_until = NULL, claim = NULL \
-             WHERE id = $3 AND state = 'pending' AND claim = $4",
-        )
-        .bind(state)
-        .bind(next.unwrap_or(now))
-        .bind(c.id)
-        .bind(claim)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated != 1 {
-            return Ok(None);
-        }
-        sqlx::query(
-            "INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, event_type, at, \
-             status_code, latency_ms, error, next_retry_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(c.endpoint_id)
-        .bind(c.id)
-        .bind(&c.event_id)
-        .bind(&c.event_type)
-        .bind(now)
-        .bind(o.status_code.map(i64::from))
-        .bind(o.latency_ms)
-        .bind(&o.error)
-        .bind(next)
-        .execute(&mut *tx)
-        .await?;
-        Ok(Some(state))
     }
 
     /// Drops finished deliveries older than a week (their attempts stay in the log).
@@ -359,9 +293,9 @@ async fn run(me: Weak<Dispatcher>) {
     loop {
         let Some(d) = me.upgrade() else { return };
         loop {
-            match d.deliver_due().await {
-                Ok(n) if i64::try_from(n).unwrap_or(0) >= d.config.batch => continue,
-                Ok(_) => break,
+            match Dispatcher::pump(&d).await {
+                Ok(true) => continue,
+                Ok(false) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "webhook delivery round failed");
                     break;
@@ -384,6 +318,7 @@ async fn run(me: Weak<Dispatcher>) {
             if let Err(e) = d.prune().await {
                 tracing::error!(error = %e, "webhook prune failed");
             }
+            d.test_sends.housekeeping();
         }
         let notified = async { d.wake.notified().await };
         tokio::select! {

@@ -3,8 +3,11 @@
 //! into (`outbox`), the worker that delivers it (`deliver`) and the scan for time-based events
 //! (`scan`). Every query is scoped by tenant.
 
+mod claim;
 pub mod deliver;
 pub mod outbox;
+pub mod reach;
+mod record;
 pub mod safety;
 pub mod scan;
 mod validate;
@@ -142,15 +145,17 @@ async fn attempts(db: &Db, endpoint_id: i64) -> AppResult<Vec<AttemptView>> {
     .collect())
 }
 
-/// Adds an endpoint; its signing secret is returned once.
+/// Adds an endpoint; its signing secret is returned once. `config` says whether addresses
+/// inside the server's network are allowed (`--webhook-allow-private`).
 pub async fn create(
     db: &Db,
     pepper: &Pepper,
+    config: &DispatcherConfig,
     tenant_id: i64,
     actor: &Actor,
     input: EndpointInput,
 ) -> AppResult<(EndpointView, SigningSecret)> {
-    let checked = validate::input(&input)?;
+    let checked = validate::input(&input, config.allow_private)?;
     let now = db.clock.now_ms();
     let public_id = format!("whe_{}", random_base62(16));
     let nonce = random_base62(32);
@@ -207,8 +212,9 @@ fn endpoint_event(tenant_id: i64, action: AuditAction, row: &EndpointRow) -> Eve
         action,
         target_type: Some("webhook"),
         target_id: Some(row.public_id.clone()),
+        // Scheme and host only: a receiver's path or query may hold its own secret.
         details: serde_json::json!({
-            "url": row.url,
+            "url": reach::origin(&row.url),
             "description": row.description,
             "events": row.events.split_whitespace().collect::<Vec<_>>(),
         }),
@@ -218,12 +224,13 @@ fn endpoint_event(tenant_id: i64, action: AuditAction, row: &EndpointRow) -> Eve
 /// Changes an endpoint's address, description and events.
 pub async fn update(
     db: &Db,
+    config: &DispatcherConfig,
     tenant_id: i64,
     actor: &Actor,
     public_id: &str,
     input: EndpointInput,
 ) -> AppResult<EndpointView> {
-    let checked = validate::input(&input)?;
+    let checked = validate::input(&input, config.allow_private)?;
     let old = fetch(db, tenant_id, public_id).await?;
     let events = checked.events.join(" ");
     if old.url == checked.url && old.description == checked.description && old.events == events {
@@ -334,7 +341,8 @@ pub async fn remove(db: &Db, tenant_id: i64, actor: &Actor, public_id: &str) -> 
     Ok(())
 }
 
-/// Queues a `webhook.test` event for one endpoint (whatever it subscribes to); returns its id.
+/// Queues a `webhook.test` event for one endpoint (whatever it subscribes to), audited;
+/// returns its id. Unthrottled: the page goes through [`Dispatcher::send_test`].
 pub async fn send_test(
     db: &Db,
     tenant_id: i64,
@@ -342,6 +350,35 @@ pub async fn send_test(
     public_id: &str,
 ) -> AppResult<String> {
     let row = fetch(db, tenant_id, public_id).await?;
+    queue_test(db, tenant_id, actor, &row).await
+}
+
+impl Dispatcher {
+    /// "Send test event": at most a few a minute per endpoint (each one is a request to the
+    /// receiver, and a loop of them would crowd the worker), then [`send_test`], then wakes
+    /// the worker.
+    pub async fn send_test(
+        &self,
+        tenant_id: i64,
+        actor: &Actor,
+        public_id: &str,
+    ) -> AppResult<String> {
+        let row = fetch(&self.db, tenant_id, public_id).await?;
+        self.test_sends
+            .check(&row.id)
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+        let id = queue_test(&self.db, tenant_id, actor, &row).await?;
+        self.wake();
+        Ok(id)
+    }
+}
+
+async fn queue_test(
+    db: &Db,
+    tenant_id: i64,
+    actor: &Actor,
+    row: &EndpointRow,
+) -> AppResult<String> {
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
     let id = outbox::enqueue_to(
@@ -355,6 +392,19 @@ pub async fn send_test(
             "actor": actor.audit_name,
             "message": "A test event sent from Latchkey's Webhooks page.",
         }),
+    )
+    .await?;
+    record(
+        &mut tx,
+        now,
+        actor,
+        Event {
+            tenant_id: Some(tenant_id),
+            action: AuditAction::WebhookTestSent,
+            target_type: Some("webhook"),
+            target_id: Some(row.public_id.clone()),
+            details: serde_json::json!({ "url": reach::origin(&row.url), "event": id }),
+        },
     )
     .await?;
     tx.commit().await?;

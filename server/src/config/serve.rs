@@ -1,196 +1,11 @@
-//! Command line and environment: every setting is a `--flag` with a `LATCHKEY_*` variable.
+//! `latchkey serve`: the server's own settings.
 
-use clap::{Args, Parser, Subcommand};
-use latchkey_domain::keys::Mode;
-use latchkey_domain::views::Overlap;
-use latchkey_domain::{Plan, Role};
+use clap::Args;
+use latchkey_domain::Plan;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "latchkey",
-    version,
-    about = "API key management for multi-tenant SaaS"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct Global {
-    /// Where the SQLite database and the generated pepper live.
-    #[arg(long, global = true, env = "LATCHKEY_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-    /// `sqlite://…` or `postgres://…`; defaults to SQLite in the data directory.
-    /// `DATABASE_URL` is read too when this is unset.
-    #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Hex pepper (at least 32 bytes) for API key digests; otherwise generated into the data dir.
-    #[arg(long, global = true, env = "LATCHKEY_PEPPER", hide_env_values = true)]
-    pub pepper: Option<String>,
-    /// Extra scopes for the host product's catalogue, each optionally with the one line the
-    /// pages show for it: `reports:read=Read usage reports` (a default scope may be reworded
-    /// the same way). Repeat or comma-separate (so a description holds no comma).
-    #[arg(
-        long = "catalogue-scope",
-        global = true,
-        env = "LATCHKEY_SCOPES",
-        value_delimiter = ','
-    )]
-    pub extra_scopes: Vec<String>,
-    /// Log format: `pretty` for people, `json` for collectors.
-    #[arg(
-        long,
-        global = true,
-        env = "LATCHKEY_LOG_FORMAT",
-        default_value = "pretty"
-    )]
-    pub log_format: LogFormat,
-    /// Log filter, in `tracing` env-filter syntax.
-    #[arg(long, global = true, env = "LATCHKEY_LOG", default_value = "info")]
-    pub log: String,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
-
-impl Global {
-    pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", self.data_dir.display()))
-    }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the admin UI, server functions and API.
-    Serve(Box<ServeArgs>),
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Manage tenants.
-    #[command(subcommand)]
-    Tenant(TenantCommand),
-    /// Manage users.
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Manage memberships.
-    #[command(subcommand)]
-    Member(MemberCommand),
-    /// Manage API keys as the operator (audited as `operator`).
-    #[command(subcommand)]
-    Key(KeyCommand),
-    /// Export, verify and prune the audit log.
-    #[command(subcommand)]
-    Audit(AuditCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Write a tenant's events (newest first) as CSV to stdout; recorded as `audit.exported`.
-    Export {
-        /// Tenant slug.
-        #[arg(long)]
-        tenant: String,
-        /// A key's id or name.
-        #[arg(long, default_value = "")]
-        key: String,
-        #[arg(long, default_value = "")]
-        actor: String,
-        /// An action name, e.g. api_key.revoked.
-        #[arg(long, default_value = "")]
-        action: String,
-        /// First UTC day, YYYY-MM-DD.
-        #[arg(long, default_value = "")]
-        from: String,
-        /// Last UTC day, YYYY-MM-DD.
-        #[arg(long, default_value = "")]
-        to: String,
-    },
-    /// Walk the hash chains (every tenant's and the tenant-less log, or one tenant's) and
-    /// report the first broken link; exits non-zero if any chain is broken.
-    Verify {
-        /// Tenant slug; default: every chain.
-        #[arg(long)]
-        tenant: Option<String>,
-    },
-    /// Apply retention once, as `serve` does hourly.
-    Prune {
-        /// Remove events older than this many days.
-        #[arg(long)]
-        older_than_days: Option<u32>,
-        /// The most events the tenant-less log keeps.
-        #[arg(long, default_value_t = 1_000_000)]
-        system_max_events: u64,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Create a key and print its secret once.
-    Create {
-        /// Tenant slug.
-        #[arg(long)]
-        tenant: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "")]
-        description: String,
-        #[arg(long, default_value = "test", value_parser = parse_mode)]
-        mode: Mode,
-        /// Scope to grant; repeat for several.
-        #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
-        /// Allowed address or CIDR; repeat for several. None allows any address.
-        #[arg(long = "allow")]
-        allow: Vec<String>,
-        /// Last day (UTC, YYYY-MM-DD) the key works.
-        #[arg(long, default_value = "")]
-        expires_on: String,
-    },
-    /// List a tenant's keys (never their secrets).
-    List {
-        #[arg(long)]
-        tenant: String,
-        /// Include revoked keys.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Revoke a key by its id; it stops working on its next request.
-    Revoke {
-        id: String,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    /// Roll a key: print a replacement's secret once; the old key works for the overlap.
-    Roll {
-        id: String,
-        /// How long the old key keeps working: now, 1h, 24h or 7d.
-        #[arg(long, default_value = "24h", value_parser = parse_overlap)]
-        overlap: Overlap,
-    },
-    /// Disable a key (reversible: `key enable`); it is refused from its next request.
-    Disable { id: String },
-    /// Enable a disabled key again.
-    Enable { id: String },
-}
-
-fn parse_overlap(s: &str) -> Result<Overlap, String> {
-    s.parse()
-}
-
-fn parse_mode(s: &str) -> Result<Mode, String> {
-    s.parse()
-        .map_err(|_| "mode must be live or test".to_owned())
-}
+use super::parse_public_url;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -310,6 +125,17 @@ pub struct ServeArgs {
     /// Connections open at once; beyond it new ones are closed at once.
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Seconds a new connection has to send its first byte before it is closed.
+    #[arg(long, env = "LATCHKEY_FIRST_BYTE_TIMEOUT_SECS", default_value_t = 5)]
+    pub first_byte_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight (HTTP/1 keep-alive and
+    /// HTTP/2 alike) before it is closed.
+    #[arg(long, env = "LATCHKEY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub idle_timeout_secs: u64,
+    /// Connections open at once from one client address (an IPv6 /64 counts as one); beyond
+    /// it new ones are closed at once. `--trusted-proxy` addresses are not counted.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
     /// Milliseconds a webhook receiver has to answer before the attempt counts as failed.
     #[arg(long, env = "LATCHKEY_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
@@ -323,6 +149,16 @@ pub struct ServeArgs {
     /// Seconds between scans for expiring, expired and unused keys.
     #[arg(long, env = "LATCHKEY_WEBHOOK_SCAN_SECS", default_value_t = 60)]
     pub webhook_scan_secs: u64,
+    /// Let webhook endpoints point inside the server's network (loopback, private, link-local,
+    /// CGNAT, ULA addresses, and names resolving to them). Off by default: tenant admins could
+    /// otherwise probe the operator's internal services. `--demo` turns it on.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// Webhook attempts in flight at once to one endpoint. 1 keeps each endpoint's events in
+    /// order; more drains a busy receiver faster. A receiver that never answers holds this many
+    /// of the worker's sending slots.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_PER_ENDPOINT", default_value_t = 1)]
+    pub webhook_per_endpoint: u32,
     /// A PEM public key GitHub signs secret-scanning reports with: a report to `/v1/leaks`
     /// carrying `Github-Public-Key-Signature` must verify against one. Repeat for several.
     #[arg(
@@ -334,6 +170,21 @@ pub struct ServeArgs {
     /// Milliseconds every `/v1/leaks` answer takes at least (real keys and junk alike).
     #[arg(long, env = "LATCHKEY_LEAK_REPORT_FLOOR_MS", default_value_t = 500)]
     pub leak_report_floor_ms: u64,
+    /// Tokens `/v1/leaks` acts on per client address a minute (an IPv6 /64; its /48 gets eight
+    /// times as many); a report that would go over is answered 429.
+    #[arg(
+        long,
+        env = "LATCHKEY_LEAK_REPORT_TOKENS_PER_MINUTE",
+        default_value_t = store::keys::leak::TOKENS_PER_MINUTE
+    )]
+    pub leak_report_tokens_per_minute: u32,
+    /// Leak reports acted on at once; past it a report is answered 429 before any work.
+    #[arg(
+        long,
+        env = "LATCHKEY_LEAK_REPORTS_IN_FLIGHT",
+        default_value_t = store::keys::leak::IN_FLIGHT
+    )]
+    pub leak_reports_in_flight: usize,
 }
 
 impl ServeArgs {
@@ -362,83 +213,10 @@ impl ServeArgs {
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            first_byte_timeout: Duration::from_secs(self.first_byte_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections_per_ip: self.max_connections_per_ip.max(1),
+            per_ip_exempt: self.trusted_proxies.clone(),
         }
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TenantCommand {
-    /// Create a tenant.
-    Create {
-        #[arg(long)]
-        slug: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "professional", value_parser = parse_plan)]
-        plan: Plan,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a user who signs in with email and password.
-    Create {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        /// The password; prefer the environment variable so it stays out of shell history.
-        #[arg(long, env = "LATCHKEY_USER_PASSWORD", hide_env_values = true)]
-        password: String,
-    },
-    /// Print a single-use password-reset link (valid 24 hours), shown once.
-    ResetPassword {
-        #[arg(long)]
-        email: String,
-        /// Where Latchkey is served, for the link.
-        #[arg(long, env = "LATCHKEY_PUBLIC_URL", default_value = "http://127.0.0.1:3000", value_parser = parse_public_url)]
-        public_url: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MemberCommand {
-    /// Add a user to a tenant with a role (or change their role).
-    Add {
-        /// Tenant slug.
-        #[arg(long)]
-        tenant: String,
-        /// User email.
-        #[arg(long)]
-        email: String,
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-    },
-    /// Remove a user from a tenant.
-    Remove {
-        /// Tenant slug.
-        #[arg(long)]
-        tenant: String,
-        /// User email.
-        #[arg(long)]
-        email: String,
-    },
-}
-
-fn parse_public_url(s: &str) -> Result<String, String> {
-    let uri: axum::http::Uri = s.parse().map_err(|e| format!("not a URL: {e}"))?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("https" | "http"), Some(_)) => Ok(s.trim_end_matches('/').to_owned()),
-        _ => Err("the public URL must look like https://keys.example.com".to_owned()),
-    }
-}
-
-fn parse_plan(s: &str) -> Result<Plan, String> {
-    s.parse()
-        .map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
-}
-
-fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|e: latchkey_domain::policy::ParseEnumError| e.to_string())
 }
