@@ -56,7 +56,7 @@ for i in $(seq 1 "$REPLICAS"); do
   port=$(free_port)
   # Every replica appends to one log (the e2e suite checks it holds no secret).
   "$BIN" serve --demo --addr "127.0.0.1:$port" --data-dir "$WORK/data-$i" --site-root "$SITE_ROOT" \
-    --sign-in-per-email 1000 --sign-in-per-ip 10000 --log-format json >>"$LOG" 2>&1 &
+    --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json >>"$LOG" 2>&1 &
   PIDS+=($!)
   REPLICA_URLS+=("http://127.0.0.1:$port")
   # The first seeds the demo; the others start once it has (the seed is not for racing).

@@ -12,7 +12,7 @@ rm -f .tmp/results.json
 LOG=.tmp/server.log
 
 "$BIN" serve --demo --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" --site-root "$SITE_ROOT" \
-  --sign-in-per-email 1000 --sign-in-per-ip 10000 --log-format json >"$LOG" 2>&1 &
+  --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -273,7 +273,7 @@ pub async fn build_state(
             retry_base: Duration::from_millis(args.webhook_retry_base_ms.max(10)),
             poll: Duration::from_millis(args.webhook_poll_ms.max(10)),
             scan_every: Duration::from_secs(args.webhook_scan_secs.max(1)),
-            allow_private: args.webhook_allow_private || args.demo,
+            allow_private: args.webhook_allow_private,
             per_endpoint: i64::from(args.webhook_per_endpoint.max(1)),
             ..Default::default()
         },

@@ -244,6 +244,30 @@ async fn a_signed_report_must_verify_when_a_key_is_configured() {
 }
 
 #[tokio::test]
+async fn a_field_longer_than_the_document_allows_is_refused_and_nothing_is_acted_on() {
+    for engine in engines() {
+        let app = app(&engine, &[]).await;
+        let base = app.serve().await;
+        let key = app.make_key("acme", &["*"], Mode::Live, "").await;
+        let long = format!("https://github.com/acme/app/{}", "a".repeat(2_000));
+        for (field, body) in [
+            ("url", json!([{ "token": key.secret, "url": long }])),
+            (
+                "source",
+                json!([{ "token": key.secret, "source": "s".repeat(201) }]),
+            ),
+        ] {
+            let (status, _, bytes) = report(&base, &body.to_string(), None).await;
+            let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(status, 422, "{field}: {answer}");
+            assert_eq!(answer["error"]["fields"][0]["field"], field);
+        }
+        let r = get_with_key(&base, "/v1/whoami", Some(&key.secret)).await;
+        assert_eq!(r.status, 200, "the key was not acted on: {:?}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn reports_are_bounded() {
     for engine in engines() {
         let app = app(&engine, &[]).await;

@@ -151,7 +151,7 @@ pub struct ServeArgs {
     pub webhook_scan_secs: u64,
     /// Let webhook endpoints point inside the server's network (loopback, private, link-local,
     /// CGNAT, ULA addresses, and names resolving to them). Off by default: tenant admins could
-    /// otherwise probe the operator's internal services. `--demo` turns it on.
+    /// otherwise probe the operator's internal services; `--demo` does not change it.
     #[arg(long, env = "LATCHKEY_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
     /// Webhook attempts in flight at once to one endpoint. 1 keeps each endpoint's events in

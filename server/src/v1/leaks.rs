@@ -44,6 +44,20 @@ pub struct ReportedToken {
     pub source: String,
 }
 
+/// The first field of `t` longer than the document allows, with that bound (in characters,
+/// as JSON Schema counts them).
+fn over_long(t: &ReportedToken) -> Option<(&'static str, usize)> {
+    [
+        ("token", &t.token, 200),
+        ("type", &t.kind, 200),
+        ("url", &t.url, 2000),
+        ("source", &t.source, 200),
+    ]
+    .into_iter()
+    .find(|(_, value, max)| value.chars().count() > *max)
+    .map(|(field, _, max)| (field, max))
+}
+
 impl std::fmt::Debug for ReportedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReportedToken")
@@ -76,6 +90,7 @@ pub struct ReportReceived {
         (status = 400, description = "invalid_request: not a JSON array of tokens, or more than 100", body = ErrorBody),
         (status = 401, description = "invalid_signature: a signature was sent and does not verify", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
+        (status = 422, description = "validation_failed: a field longer than its schema allows (`token`, `type`, `source`: 200 characters; `url`: 2,000)", body = ErrorBody),
         (status = 429, description = "rate_limited: this address reported more than its tokens a minute (1,200 by default, its IPv6 /48 eight times that), or the server is acting on as many reports as it may", body = ErrorBody),
     )
 )]
@@ -125,6 +140,14 @@ pub async fn report(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             format!("At most {MAX_TOKENS} tokens a report."),
+        ));
+    }
+    // The document bounds each field; a longer one is refused, never cut or read anyway. The
+    // answer depends on the body's shape only, so it says nothing about whether a token is a key.
+    if let Some((field, max)) = tokens.iter().find_map(over_long) {
+        return Err(ApiError::validation(
+            field,
+            format!("Use at most {max} characters."),
         ));
     }
     // Refused while the process acts on as many reports as it may: nothing is spawned, and

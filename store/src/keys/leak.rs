@@ -98,11 +98,6 @@ impl LeakGate {
     pub fn tracked(&self) -> usize {
         self.budget.len()
     }
-
-    /// Upkeep: forget clients whose budget is full again.
-    pub fn housekeeping(&self) {
-        self.budget.housekeeping();
-    }
 }
 
 /// One reported token, as GitHub's secret-scanning partner body names it. Its `Debug` never
