@@ -7,12 +7,11 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
-use super::rights::{covered, within_allowlist, within_creator, ALLOWLIST_BEYOND};
+use super::rights::{allowlist_for, covered, within_creator};
 use super::schemas::{self, KeySummary, RateLimitSummary, TenantSummary, WhoAmI};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use latchkey_domain::cidr::check_entries;
 use latchkey_domain::error::{AppError, FieldError};
 use latchkey_domain::keys::Mode;
 use latchkey_domain::scopes;
@@ -377,10 +376,7 @@ pub async fn update(
     let tenant_id = caller.tenant_id();
     let current = covered(&state, &caller, &id).await?;
     if let Some(lines) = &body.allowlist {
-        check_entries(lines).map_err(|message| ApiError::validation("allowlist", message))?;
-        if !within_allowlist(&lines.join("\n"), &caller.0.key) {
-            return Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND));
-        }
+        allowlist_for(lines, &caller.0.key)?;
     }
     let mut key = store::keys::update(
         &state.db,

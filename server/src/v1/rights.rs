@@ -35,6 +35,17 @@ pub fn within_allowlist(lines: &str, me: &KeyRecord) -> bool {
     Allowlist::parse_lines(lines).map_or(true, |asked| asked.is_within(&me.allowlist))
 }
 
+/// An allowlist a key asks to give another (an edit, a roll's replacement): well-formed
+/// entries, all within the caller's own; else `422` naming `allowlist`.
+pub fn allowlist_for(entries: &[String], me: &KeyRecord) -> Result<(), ApiError> {
+    check_entries(entries).map_err(|message| ApiError::validation("allowlist", message))?;
+    if within_allowlist(&entries.join("\n"), me) {
+        Ok(())
+    } else {
+        Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND))
+    }
+}
+
 /// The last date (`YYYY-MM-DD`) whose end of day (how expiries are stored) is no later than
 /// `end_ms`.
 fn last_day_by(end_ms: i64) -> String {

@@ -6,7 +6,7 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, Caller};
 use super::keys::WRITE;
-use super::rights::{covered, within_allowlist, ALLOWLIST_BEYOND};
+use super::rights::{allowlist_for, covered};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -61,9 +61,7 @@ pub async fn roll(
     let tenant_id = caller.tenant_id();
     let target = covered(&state, &caller, &id).await?;
     let me = &caller.0.key;
-    if !within_allowlist(&target.allowlist.join("\n"), me) {
-        return Err(ApiError::validation("allowlist", ALLOWLIST_BEYOND));
-    }
+    allowlist_for(&target.allowlist, me)?;
     if let Some(mine) = me.expires_at {
         if target.expires_at.is_none_or(|t| t > mine) {
             return Err(ApiError::validation(
