@@ -64,13 +64,14 @@ KEY_ID=$(grep -Eo 'key_[0-9A-Za-z]+' <<<"$CREATED" | head -n1)
 export LATCHKEY_SCHEMATHESIS_KEY_ID="$KEY_ID" SCHEMATHESIS_HOOKS="$PWD/end2end/schemathesis_hooks.py"
 
 REPORTS="$WORK/reports"
+CONFIG="$PWD/end2end/schemathesis.toml"
 status=0
 run() {
   local name=$1 token=$2
   shift 2
   echo "==> schemathesis: $name"
   # From the work dir: schemathesis keeps its replay cache in ./.schemathesis.
-  (cd "$WORK" && "$VENV/bin/schemathesis" run "$BASE/v1/openapi.json" "$@" \
+  (cd "$WORK" && "$VENV/bin/schemathesis" --config-file "$CONFIG" run "$BASE/v1/openapi.json" "$@" \
     --header "Authorization: Bearer $token" \
     --checks all --exclude-checks use_after_free \
     --max-examples "$MAX_EXAMPLES" --seed "$SEED" --generation-database none \
