@@ -36,18 +36,6 @@ async fn events(app: &TestApp, id: &str, action: &str) -> i64 {
     .await
 }
 
-/// The field names of a `validation_failed` answer.
-fn fields(r: &HttpResp) -> Vec<String> {
-    r.body["error"]["fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| f["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `YYYY-MM-DD`, `days` after today (UTC).
 fn date_in(days: i64) -> String {
     let (y, m, d) = civil_from_days(store::db::now_ms().div_euclid(MS_PER_DAY) + days);
@@ -382,7 +370,7 @@ async fn a_created_key_inherits_the_creators_allowlist_and_expiry() {
                 "{body}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), vec![field.to_owned()], "{body}");
+            assert_eq!(r.fields(), vec![field.to_owned()], "{body}");
         }
         assert_eq!(count().await, before, "a refused create wrote something");
 
@@ -447,7 +435,7 @@ async fn a_key_cannot_widen_its_own_allowlist() {
                 "{wider}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), vec!["allowlist".to_owned()]);
+            assert_eq!(r.fields(), vec!["allowlist".to_owned()]);
             // Nor may it hand a wider allowlist to a key it manages.
             let r = patch(peer.id.clone(), json!({"allowlist": wider})).await;
             assert_eq!(r.code(), "validation_failed", "{wider}: {:?}", r.body);
@@ -509,7 +497,7 @@ async fn patch_naming_scopes_or_mode_is_refused() {
                 "{body}: {:?}",
                 r.body
             );
-            let mut got = fields(&r);
+            let mut got = r.fields();
             got.sort();
             let mut want: Vec<String> = named.iter().map(|s| s.to_string()).collect();
             want.sort();

@@ -10,18 +10,6 @@ use common::*;
 use latchkey_domain::keys::Mode;
 use serde_json::json;
 
-/// The field names of a `validation_failed` answer.
-fn fields(r: &HttpResp) -> Vec<String> {
-    r.body["error"]["fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| f["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn allowlist_of(app: &TestApp, id: &str) -> String {
     app.scalar_text(&format!(
         "SELECT allowlist FROM api_keys WHERE public_id = '{id}'"
@@ -53,7 +41,7 @@ async fn a_blank_allowlist_entry_never_widens_a_key() {
                 "{bad}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), ["allowlist"], "{bad}");
+            assert_eq!(r.fields(), ["allowlist"], "{bad}");
             assert_eq!(allowlist_of(&app, &narrow.id).await, "10.0.0.0/8", "{bad}");
         }
         // An entry with a line break inside would have become two entries.
@@ -77,7 +65,7 @@ async fn a_blank_allowlist_entry_never_widens_a_key() {
         )
         .await;
         assert_eq!(r.status, 422, "{:?}", r.body);
-        assert_eq!(fields(&r), ["allowlist"]);
+        assert_eq!(r.fields(), ["allowlist"]);
 
         // The empty list is how "any address" is said, and still works.
         let r = call(
@@ -112,7 +100,7 @@ async fn an_empty_cursor_or_expiry_is_refused_not_read_as_omitted() {
                 "{path}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), ["cursor"], "{path}");
+            assert_eq!(r.fields(), ["cursor"], "{path}");
         }
         let r = call(&base, "GET", "/v1/keys?limit=1", &admin.secret, None).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
@@ -129,7 +117,7 @@ async fn an_empty_cursor_or_expiry_is_refused_not_read_as_omitted() {
         )
         .await;
         assert_eq!(r.status, 422, "{:?}", r.body);
-        assert_eq!(fields(&r), ["expires_on"]);
+        assert_eq!(r.fields(), ["expires_on"]);
         let after = app
             .scalar_i64("SELECT COUNT(*) FROM api_keys WHERE name = 'no expiry'")
             .await;
@@ -164,7 +152,7 @@ async fn control_characters_at_either_end_are_refused_not_trimmed_away() {
                 "{field} {value:?}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), [field]);
+            assert_eq!(r.fields(), [field]);
         }
         app
     })
@@ -200,7 +188,7 @@ async fn the_verify_endpoint_refuses_an_empty_address() {
                 "{ip:?}: {:?}",
                 r.body
             );
-            assert_eq!(fields(&r), ["ip"]);
+            assert_eq!(r.fields(), ["ip"]);
         }
     }
 }

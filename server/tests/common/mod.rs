@@ -432,6 +432,18 @@ impl HttpResp {
             .get(name)
             .map(|v| v.to_str().unwrap().to_owned())
     }
+
+    /// The field names of a `validation_failed` answer.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["field"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 pub async fn read(res: reqwest::Response) -> HttpResp {
