@@ -12,7 +12,8 @@ rm -f .tmp/results.json
 LOG=.tmp/server.log
 
 "$BIN" serve --demo --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" --site-root "$SITE_ROOT" \
-  --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json >"$LOG" 2>&1 &
+  --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json \
+  --resource-type 'account=Bank account' >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -23,9 +24,14 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# The operator API's token for operator.spec.ts: a fresh name each run (the database is new too,
+# so a re-run never meets an earlier one). Printed once: its first line is the token.
+OPERATOR_TOKEN=$("$BIN" --data-dir "$WORK/data" --log error operator-token create --name "e2e-$RANDOM$RANDOM" | sed -n 1p)
+case "$OPERATOR_TOKEN" in lko_*) ;; *) echo "operator-token create printed no token"; exit 1 ;; esac
+
 status=0
 BASE_URL="http://127.0.0.1:$PORT" LATCHKEY_DATA_DIR="$WORK/data" LATCHKEY_SERVER_LOG="$LOG" \
-  npx playwright test "$@" || status=$?
+  OPERATOR_TOKEN="$OPERATOR_TOKEN" LATCHKEY_BIN="$BIN" npx playwright test "$@" || status=$?
 
 node summary.cjs E2E
 exit $status

@@ -5,7 +5,8 @@ use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
 use crate::auth::api::{current_session, SessionInfo, SignOut, SignOutEverywhere, SwitchTenant};
 use crate::auth::SignInPage;
-use crate::components::{reload_on_success, silent, Loaded, SessionResource};
+use crate::components::{reload_on_success, silent, Loaded, SessionResource, SuspendedBanner};
+use latchkey_domain::operator::TenantStatus;
 use crate::error::AppError;
 use crate::members::MembersPage;
 use crate::tenants::BillingPage;
@@ -115,7 +116,14 @@ fn Shell() -> impl IntoView {
         <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Latchkey"</span></header> }>
             <Loaded resource=session on_error=sign_in_again let:signed_in>
                 {match signed_in {
-                    Some(s) => view! { <Header session=s/> }.into_any(),
+                    Some(s) => {
+                        let suspended = s.tenant_status == TenantStatus::Suspended;
+                        view! {
+                            <Header session=s/>
+                            {suspended.then(|| view! { <SuspendedBanner/> })}
+                        }
+                            .into_any()
+                    }
                     None => view! { <Redirect path="/signin"/> }.into_any(),
                 }}
             </Loaded>

@@ -481,8 +481,11 @@ async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String
             scopes: vec!["*".to_owned()],
             allowlist: String::new(),
             expires_on: String::new(),
+            resources: Vec::new(),
         },
         None,
+        None,
+        &[],
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating a key: {e}"))?;

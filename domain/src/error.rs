@@ -25,6 +25,9 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// The tenant's minting gates: no key is created or rolled while one is unmet (labels).
+    #[error("Keys can be created once these are done: {}.", .0.join("; "))]
+    RequirementsPending(Vec<String>),
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again.")]
@@ -61,7 +64,7 @@ impl AppError {
             AppError::Forbidden | AppError::PlanRequired => 403,
             AppError::NotFound => 404,
             AppError::Validation(_) => 422,
-            AppError::Conflict(_) => 409,
+            AppError::Conflict(_) | AppError::RequirementsPending(_) => 409,
             AppError::RateLimited { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
         }
@@ -100,6 +103,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Validation(_) => "validation",
             AppError::Conflict(_) => "conflict",
+            AppError::RequirementsPending(_) => "requirements_pending",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal => "internal",
             AppError::Transport(_) => "transport",

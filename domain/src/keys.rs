@@ -149,6 +149,12 @@ impl Secret {
     pub fn masked(&self) -> String {
         mask(&self.0)
     }
+
+    /// Wraps a secret this crate just generated (operator tokens share the type).
+    #[cfg(feature = "secrets")]
+    pub(crate) fn from_generated(s: String) -> Self {
+        Secret(s)
+    }
 }
 
 impl fmt::Debug for Secret {

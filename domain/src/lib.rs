@@ -46,6 +46,7 @@ pub mod cidr;
 pub mod error;
 pub mod keys;
 pub mod members;
+pub mod operator;
 pub mod policy;
 pub mod scopes;
 pub mod text;

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// A tenant's subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     Starter,
@@ -93,6 +94,7 @@ impl FromStr for Plan {
 
 /// A member's role in one tenant. Ordered from most to least powerful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Owner,

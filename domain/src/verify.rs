@@ -29,6 +29,12 @@ pub enum Rejection {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// The operator suspended the tenant: every key refused until it is active again.
+    TenantSuspended,
+    /// The key is limited to resources that do not include this one (`type:id`).
+    ResourceNotAllowed(String),
+    /// The key is limited to resources and the call named none: a limited key fails closed.
+    ResourceRequired,
 }
 
 impl Rejection {
@@ -42,6 +48,9 @@ impl Rejection {
             Rejection::InsufficientScope(_) => "insufficient_scope",
             Rejection::PlanRequired => "plan_required",
             Rejection::RateLimited { .. } => "rate_limited",
+            Rejection::TenantSuspended => "tenant_suspended",
+            Rejection::ResourceNotAllowed(_) => "resource_not_allowed",
+            Rejection::ResourceRequired => "resource_required",
         }
     }
 
@@ -51,9 +60,12 @@ impl Rejection {
             | Rejection::KeyRevoked
             | Rejection::KeyDisabled
             | Rejection::KeyExpired => 401,
-            Rejection::IpNotAllowed | Rejection::InsufficientScope(_) | Rejection::PlanRequired => {
-                403
-            }
+            Rejection::IpNotAllowed
+            | Rejection::InsufficientScope(_)
+            | Rejection::PlanRequired
+            | Rejection::TenantSuspended
+            | Rejection::ResourceNotAllowed(_)
+            | Rejection::ResourceRequired => 403,
             Rejection::RateLimited { .. } => 429,
         }
     }
@@ -80,6 +92,15 @@ impl Rejection {
             }
             Rejection::RateLimited { retry_after_secs } => {
                 format!("Too many requests with this API key. Retry in {retry_after_secs} s.")
+            }
+            Rejection::TenantSuspended => {
+                "API keys are suspended: the organisation is suspended by the operator.".into()
+            }
+            Rejection::ResourceNotAllowed(r) => {
+                format!("This API key is limited to other resources and does not cover `{r}`.")
+            }
+            Rejection::ResourceRequired => {
+                "This API key is limited to named resources: the request must name one.".into()
             }
         }
     }
@@ -154,6 +175,27 @@ pub fn admit(
         return Err(Rejection::IpNotAllowed);
     }
     Ok(())
+}
+
+/// The resource rule: a key limited to `covered` (of type `kind`) passes only a request that
+/// names one of them; an unlimited key (`None`) passes any request, naming one or not.
+pub fn check_resource(
+    limited: Option<(&str, &[String])>,
+    asked: Option<(&str, &str)>,
+) -> Result<(), Rejection> {
+    let Some((kind, covered)) = limited else {
+        return Ok(());
+    };
+    let Some((asked_kind, asked_id)) = asked else {
+        return Err(Rejection::ResourceRequired);
+    };
+    if asked_kind == kind && covered.iter().any(|id| id == asked_id) {
+        Ok(())
+    } else {
+        Err(Rejection::ResourceNotAllowed(format!(
+            "{asked_kind}:{asked_id}"
+        )))
+    }
 }
 
 /// The endpoint's scope check: `*` or exactly the declared scope.
@@ -283,6 +325,37 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_key_passes_only_the_resources_it_covers() {
+        let covered = ["acct_1".to_owned(), "acct_2".to_owned()];
+        let limited = Some(("account", &covered[..]));
+        let rows: [(Option<(&str, &[String])>, Option<(&str, &str)>, Result<(), Rejection>); 6] = [
+            (limited, Some(("account", "acct_1")), Ok(())),
+            (limited, Some(("account", "acct_2")), Ok(())),
+            (
+                limited,
+                Some(("account", "acct_3")),
+                Err(Rejection::ResourceNotAllowed("account:acct_3".into())),
+            ),
+            (
+                limited,
+                Some(("project", "acct_1")),
+                Err(Rejection::ResourceNotAllowed("project:acct_1".into())),
+            ),
+            (limited, None, Err(Rejection::ResourceRequired)),
+            (None, Some(("account", "anything")), Ok(())),
+        ];
+        for (i, (limited, asked, expected)) in rows.into_iter().enumerate() {
+            assert_eq!(check_resource(limited, asked), expected, "row {i}");
+        }
+        assert_eq!(check_resource(None, None), Ok(()));
+        // A key whose every resource was deleted still refuses (it stays limited).
+        assert_eq!(
+            check_resource(Some(("account", &[])), Some(("account", "acct_1"))),
+            Err(Rejection::ResourceNotAllowed("account:acct_1".into()))
+        );
+    }
+
+    #[test]
     fn scopes_are_exact_or_wildcard() {
         let held = vec!["keys:write".to_owned()];
         assert_eq!(require_scope(&held, "keys:write"), Ok(()));
@@ -306,6 +379,13 @@ mod tests {
                 "insufficient_scope",
             ),
             (Rejection::PlanRequired, 403, "plan_required"),
+            (Rejection::TenantSuspended, 403, "tenant_suspended"),
+            (
+                Rejection::ResourceNotAllowed("account:a".into()),
+                403,
+                "resource_not_allowed",
+            ),
+            (Rejection::ResourceRequired, 403, "resource_required"),
             (
                 Rejection::RateLimited {
                     retry_after_secs: 3,

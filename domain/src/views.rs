@@ -215,6 +215,19 @@ pub struct NewKey {
     pub allowlist: String,
     /// `YYYY-MM-DD` (the key works through the end of that UTC day), or empty for never.
     pub expires_on: String,
+    /// Resources (all of one type) the key is limited to; empty: not limited. Fixed once
+    /// created, like scopes.
+    #[serde(default)]
+    pub resources: Vec<ResourceRef>,
+}
+
+/// One resource of the operator's declared types, e.g. `{"type": "account", "id": "acct_1"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResourceRef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
 }
 
 /// What editing a key may change: never its mode or scopes.

@@ -104,7 +104,7 @@ test('the API Keys header shows the organisation id with a copy button', async (
   await page.goto('/keys');
   await hydrated(page);
   const id = (await page.getByTestId('tenant-id-value').textContent())!.trim();
-  expect(id).toMatch(/^\d+$/);
+  expect(id).toMatch(/^org_\w+$/);
   await page.getByRole('button', { name: 'Copy organisation ID' }).click();
   await expect(page.getByTestId('copy-tenant-id')).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(id);

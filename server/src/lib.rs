@@ -281,6 +281,8 @@ pub async fn build_state(
         leak_report_floor: Duration::from_millis(args.leak_report_floor_ms),
         leak_tokens_per_minute: args.leak_report_tokens_per_minute.max(1),
         leak_reports_in_flight: args.leak_reports_in_flight.max(1),
+        resource_types: global.resource_types.clone(),
+        billing_url: args.billing_url.clone(),
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

@@ -113,10 +113,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ));
             Ok(())
         }
+        Command::Tenant(TenantCommand::Put {
+            external_id,
+            name,
+            plan,
+            max_keys,
+            rate_per_minute,
+            metadata,
+            suspended,
+        }) => {
+            cli::operator::tenant_put(
+                &global,
+                external_id,
+                name,
+                plan,
+                max_keys,
+                rate_per_minute,
+                metadata,
+                suspended,
+            )
+            .await
+        }
+        Command::Tenant(TenantCommand::Show { tenant }) => {
+            cli::operator::tenant_show(&global, &tenant).await
+        }
+        Command::Tenant(TenantCommand::List) => cli::operator::tenant_list(&global).await,
+        Command::Tenant(TenantCommand::Delete { tenant }) => {
+            cli::operator::tenant_delete(&global, &tenant).await
+        }
+        Command::Member(MemberCommand::Put {
+            tenant,
+            external_id,
+            email,
+            name,
+            role,
+        }) => {
+            let input = store::operator::members::MemberInput { email, name, role };
+            cli::operator::member_put(&global, &tenant, &external_id, input).await
+        }
+        Command::OperatorToken(cmd) => cli::operator::token_command(&global, cmd).await,
+        Command::Requirement(cmd) => cli::operator::requirement_command(&global, cmd).await,
+        Command::Resource(cmd) => cli::operator::resource_command(&global, cmd).await,
         Command::Member(cmd) => {
             let db = server::connect_keyed(&global).await?;
             let (MemberCommand::Add { tenant, email, .. }
-            | MemberCommand::Remove { tenant, email }) = &cmd;
+            | MemberCommand::Remove { tenant, email }
+            | MemberCommand::Put { tenant, email, .. }) = &cmd;
             let (tenant_id, _) = tenant_by_slug(&db, tenant).await?;
             let user_id = store::auth::user_id_by_email(&db, email)
                 .await
@@ -128,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .await
                         .map(|()| format!("{email} is now {role} of {tenant}"))
                 }
+                MemberCommand::Put { .. } => Ok("handled above".to_owned()),
                 MemberCommand::Remove { .. } => {
                     store::members::remove(&db, tenant_id, Operator, &Actor::operator(), user_id)
                         .await

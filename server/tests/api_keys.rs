@@ -283,6 +283,8 @@ async fn the_plan_limit_holds_under_concurrent_creates() {
                     ..Default::default()
                 },
                 None,
+                None,
+                &[],
             )
             .await
             .unwrap();

@@ -25,6 +25,7 @@ async fn named(app: &TestApp, name: &str, scopes: &[&str]) -> TestKey {
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         allowlist: String::new(),
         expires_on: String::new(),
+        resources: Vec::new(),
     };
     app.make_key_from("acme", new).await
 }

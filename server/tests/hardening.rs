@@ -270,8 +270,11 @@ async fn the_cli_key_list_escapes_terminal_and_bidi_characters() {
             scopes: vec!["keys:read".into()],
             allowlist: String::new(),
             expires_on: String::new(),
+            resources: Vec::new(),
         },
         None,
+        None,
+        &[],
     )
     .await
     .unwrap();

@@ -46,6 +46,7 @@ async fn expiring_key(app: &TestApp, scopes: &[&str]) -> TestKey {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             allowlist: String::new(),
             expires_on: format!("{y:04}-{m:02}-{d:02}"),
+            resources: Vec::new(),
         },
     )
     .await

@@ -296,6 +296,7 @@ async fn the_kept_active_count_equals_counting_the_keys() {
                     scopes: vec!["keys:read".into()],
                     allowlist: String::new(),
                     expires_on: latchkey_domain::time::format_date(db.clock.now_ms() + 86_400_000),
+                    resources: Vec::new(),
                 },
             )
             .await;

@@ -76,6 +76,7 @@ fn new_key(name: &str, expires_on: &str) -> NewKey {
         scopes: vec!["keys:read".into()],
         allowlist: String::new(),
         expires_on: expires_on.into(),
+        resources: Vec::new(),
     }
 }
 
@@ -90,6 +91,8 @@ async fn create(app: &TestApp, new: NewKey) -> (latchkey_domain::views::KeyView,
         &Actor::operator(),
         new,
         None,
+        None,
+        &[],
     )
     .await
     .unwrap();

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod limits;
 pub mod mail;
 pub mod members;
+pub mod operator;
 pub mod pepper;
 pub mod request;
 pub mod state;

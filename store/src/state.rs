@@ -65,6 +65,11 @@ pub struct Settings {
     pub leak_tokens_per_minute: u32,
     /// Leak reports acted on at once; past it a report is refused before any work.
     pub leak_reports_in_flight: usize,
+    /// Resource types keys can be limited to (`--resource-type account=Bank account`).
+    pub resource_types: Vec<latchkey_domain::operator::ResourceType>,
+    /// Where the SaaS manages billing (`--billing-url`): the Billing page links there and
+    /// offers no plan switcher. `None`: the standalone mode, with the switcher.
+    pub billing_url: Option<String>,
 }
 
 impl Settings {
@@ -117,6 +122,8 @@ impl Default for Settings {
             leak_report_floor: Duration::from_millis(500),
             leak_tokens_per_minute: crate::keys::leak::TOKENS_PER_MINUTE,
             leak_reports_in_flight: crate::keys::leak::IN_FLIGHT,
+            resource_types: Vec::new(),
+            billing_url: None,
         }
     }
 }

@@ -152,3 +152,21 @@ pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: &Actor) -> 
     tx.commit().await?;
     Ok(old)
 }
+
+/// The one path a plan changes by (the Billing page, the operator API, the CLI): the change and
+/// its audit event, then every cached verdict of the tenant dropped here (other processes hear
+/// the trigger's announcement). A downgrade suspends the tenant's keys from the very next
+/// request, an upgrade restores them.
+pub async fn switch_plan(
+    ops: crate::operator::Ops<'_>,
+    tenant_id: i64,
+    plan: Plan,
+    actor: &Actor,
+) -> AppResult<Plan> {
+    let old = change_plan(ops.db, tenant_id, plan, actor).await?;
+    if old != plan {
+        ops.forget_tenant(tenant_id);
+        tracing::info!(tenant_id, from = %old, to = %plan, "plan changed");
+    }
+    Ok(old)
+}

@@ -30,8 +30,6 @@ pub struct KeyPage {
     /// The server's clock when the page was read: relative times ("expires in 23 h") render
     /// from it, so the server's HTML and the hydrated page say the same.
     pub now_ms: i64,
-    /// The organisation's id, shown with a copy button (the host product's API needs it).
-    pub tenant_id: i64,
 }
 
 /// The one response that carries a plaintext key: shown once, then gone.
@@ -94,7 +92,6 @@ pub async fn list_keys(
         catalogue: state.settings.catalogue_info(),
         requests_24h,
         now_ms,
-        tenant_id: session.tenant_id,
     })
 }
 
@@ -139,6 +136,9 @@ pub async fn create_key(tenant: i64, new: NewKey) -> Result<CreatedKey, AppError
         &session.actor(),
         new,
         None,
+        // People are not limited to resources; the key they create may be.
+        None,
+        &state.settings.resource_types,
     )
     .await?;
     Ok(CreatedKey {

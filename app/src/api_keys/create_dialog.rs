@@ -2,7 +2,9 @@
 
 use crate::api_keys::api::{CreateKey, NewKey, ScopeInfo};
 use crate::api_keys::dialog::Dialog;
+use crate::api_keys::gates::ResourceGroup;
 use crate::api_keys::key_fields::KeyTextFields;
+use crate::api_keys::resource_picker::{ResourceChoiceState, ResourcePicker};
 use crate::api_keys::secret_reveal::SecretReveal;
 use crate::components::{field_error, form_error, Modal, PageTenant};
 use latchkey_domain::keys::Mode;
@@ -13,6 +15,9 @@ pub fn CreateKeyDialog(
     dialog: RwSignal<Dialog>,
     action: ServerAction<CreateKey>,
     #[prop(into)] catalogue: Signal<Vec<ScopeInfo>>,
+    /// The tenant's resources by type; empty: no "Limit to resources" field.
+    #[prop(into)]
+    resource_groups: Signal<Vec<ResourceGroup>>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -20,6 +25,7 @@ pub fn CreateKeyDialog(
     let scopes = RwSignal::new(vec!["*".to_owned()]);
     let allowlist = RwSignal::new(String::new());
     let expires_on = RwSignal::new(String::new());
+    let resources = ResourceChoiceState::default();
     let confirming = RwSignal::new(false);
     let copied = RwSignal::new(None::<bool>);
 
@@ -35,6 +41,7 @@ pub fn CreateKeyDialog(
         scopes.set(vec!["*".to_owned()]);
         allowlist.set(String::new());
         expires_on.set(String::new());
+        resources.reset();
         confirming.set(false);
         copied.set(None);
         // Drop the secret from memory and the page.
@@ -61,6 +68,7 @@ pub fn CreateKeyDialog(
                 scopes: scopes.get_untracked(),
                 allowlist: allowlist.get_untracked(),
                 expires_on: expires_on.get_untracked(),
+                resources: resources.refs(),
             },
         });
     };
@@ -87,6 +95,7 @@ pub fn CreateKeyDialog(
                             allowlist_placeholder="One address or CIDR range a line, e.g. 203.0.113.0/24. Empty allows any address."
                         >
                             <ModeAndScopes mode=mode scopes=scopes catalogue=catalogue action=action/>
+                            <ResourcePicker groups=resource_groups state=resources action=action/>
                         </KeyTextFields>
                         <label for="key-expiry">"Expires on (optional)"</label>
                         <input

@@ -4,14 +4,16 @@ use crate::api_keys::api::*;
 use crate::api_keys::create_dialog::CreateKeyDialog;
 use crate::api_keys::dialog::Dialog;
 use crate::api_keys::edit_dialog::EditKeyDialog;
+use crate::api_keys::gates::get_key_gates;
 use crate::api_keys::key_row::KeyRow;
 use crate::api_keys::lifecycle::notice_on_toggle;
 use crate::api_keys::list_state::ListState;
+use crate::api_keys::requirements::{GatesResource, NewKeyButton, PendingRequirements};
 use crate::api_keys::revoke_dialog::RevokeKeyDialog;
 use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::components::{
-    form_error, gate, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready, TenantIdCopy,
-    UpgradeCard,
+    form_error, gate, silent, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready,
+    SessionResource, TenantIdCopy, UpgradeCard,
 };
 use leptos::prelude::*;
 
@@ -40,8 +42,16 @@ fn KeysManager() -> impl IntoView {
     let dialog = RwSignal::new(Dialog::Closed);
     let notice = RwSignal::new(None::<String>);
     let tenant = PageTenant::from_context();
+    let session = expect_context::<SessionResource>();
     notice_on_toggle(toggle, notice);
 
+    let changes = move || {
+        create.version().get()
+            + update.version().get()
+            + revoke.version().get()
+            + roll.version().get()
+            + toggle.version().get()
+    };
     let page = Resource::new(
         move || {
             (
@@ -49,17 +59,25 @@ fn KeysManager() -> impl IntoView {
                 include_revoked.get(),
                 status.get(),
                 before.get(),
-                create.version().get()
-                    + update.version().get()
-                    + revoke.version().get()
-                    + roll.version().get()
-                    + toggle.version().get(),
+                changes(),
             )
         },
         move |(search, include_revoked, status, before, _)| async move {
             list_keys(tenant.get().await?, search, include_revoked, status, before).await
         },
     );
+    // Requirements can change under the page (the operator's backend sets them); reading them
+    // again after each change here is what a person acting on the page expects.
+    let gates: GatesResource = Resource::new(changes, move |_| async move {
+        get_key_gates(tenant.get().await?).await
+    });
+    let resource_groups = Signal::derive(move || {
+        gates
+            .get()
+            .and_then(Result::ok)
+            .map(|g| g.resource_groups)
+            .unwrap_or_default()
+    });
     let catalogue = Signal::derive(move || {
         page.get()
             .and_then(Result::ok)
@@ -90,24 +108,24 @@ fn KeysManager() -> impl IntoView {
                 title="API Keys"
                 description="Keys let your services call the API; each is scoped, and its secret is shown once."
             >
-                <TenantIdCopy id=p.tenant_id/>
-                {can_manage
-                    .then(|| {
-                        view! {
-                            <button
-                                type="button"
-                                class="btn btn-primary"
-                                data-testid="new-key"
-                                on:click=move |_| {
-                                    create.value().set(None);
-                                    dialog.set(Dialog::Create);
+                // The session has loaded before the list can: this only reads it.
+                <Suspense>
+                    <Loaded resource=session on_error=silent let:signed_in>
+                        {signed_in
+                            .map(|s| {
+                                view! {
+                                    <TenantIdCopy
+                                        public_id=s.tenant_public_id
+                                        external_id=s.tenant_external_id
+                                    />
                                 }
-                            >
-                                "New key"
-                            </button>
-                        }
-                    })}
+                            })}
+                    </Loaded>
+                </Suspense>
+                {can_manage
+                    .then(|| view! { <NewKeyButton gates=gates create=create dialog=dialog/> })}
             </PageHeader>
+            {can_manage.then(|| view! { <PendingRequirements gates=gates/> })}
             })}
             <Ready testid="keys-ready"/>
             <p class="muted" data-testid="key-usage">
@@ -205,7 +223,12 @@ fn KeysManager() -> impl IntoView {
         </Transition>
         // Outside the list, which reloads after every change: a dialog rebuilt by that reload
         // would lose its state (say, the confirmation before a new secret is dropped).
-        <CreateKeyDialog dialog=dialog action=create catalogue=catalogue/>
+        <CreateKeyDialog
+            dialog=dialog
+            action=create
+            catalogue=catalogue
+            resource_groups=resource_groups
+        />
         <EditKeyDialog dialog=dialog action=update catalogue=catalogue/>
         <RollKeyDialog dialog=dialog action=roll notice=notice/>
         <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>

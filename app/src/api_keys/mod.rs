@@ -2,6 +2,7 @@
 //! revoke, detail.
 
 pub mod api;
+pub mod gates;
 
 mod create_dialog;
 mod detail;
@@ -13,6 +14,8 @@ mod lifecycle;
 mod list;
 mod list_state;
 mod request_log;
+mod requirements;
+mod resource_picker;
 mod revoke_dialog;
 mod roll_dialog;
 mod secret_reveal;

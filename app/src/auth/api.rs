@@ -1,6 +1,7 @@
 //! DTOs and server functions for the session.
 
 use crate::error::AppError;
+use latchkey_domain::operator::TenantStatus;
 use latchkey_domain::{Plan, Role};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,12 @@ pub struct SessionInfo {
     pub email: String,
     pub tenant_id: i64,
     pub tenant_name: String,
+    /// The opaque id shown and copied (`org_…`); `tenant_id` stays internal.
+    pub tenant_public_id: String,
+    /// The SaaS's own id for the tenant, when the operator API created or linked it.
+    pub tenant_external_id: Option<String>,
+    /// Suspended by the operator: every page says so.
+    pub tenant_status: TenantStatus,
     pub plan: Plan,
     pub role: Role,
     pub tenants: Vec<TenantChoice>,
@@ -27,12 +34,19 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     let Some(s) = optional_session().await? else {
         return Ok(None);
     };
-    let tenants = store::auth::tenants_of(&state()?.db, s.user_id).await?;
+    let state = state()?;
+    let db = &state.db;
+    let tenants = store::auth::tenants_of(db, s.user_id).await?;
+    // Read once per page load, with the header: the status for the banner, the ids for display.
+    let tenant = store::operator::tenants::by_id(db, s.tenant_id).await?;
     Ok(Some(SessionInfo {
         user_name: s.name,
         email: s.email,
         tenant_id: s.tenant_id,
         tenant_name: s.tenant_name,
+        tenant_public_id: tenant.public_id,
+        tenant_external_id: tenant.external_id,
+        tenant_status: tenant.status,
         plan: s.plan,
         role: s.role,
         tenants,

@@ -1,23 +1,27 @@
-//! The organisation's id with a copy button: the host product's API needs it beside a key.
+//! The organisation's id with a copy button: the host product's API needs it beside a key. It is
+//! the opaque public id (`org_…`), never the internal integer, which would say how many
+//! organisations exist; the SaaS's own id for it follows when the operator set one.
 
 use super::browser::copy_text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// `id` comes with the page's data, so rendering reads no resource of its own.
+/// The ids come with the page's data, so rendering reads no resource of its own.
 #[component]
-pub fn TenantIdCopy(id: i64) -> impl IntoView {
+pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
+    let to_copy = public_id.clone();
     view! {
         <span class="tenant-id" data-testid="tenant-id">
-            "Organisation ID " <code data-testid="tenant-id-value">{id}</code>
+            "Organisation ID " <code data-testid="tenant-id-value">{public_id}</code>
             <button
                 type="button"
                 class="btn btn-small"
                 data-testid="copy-tenant-id"
                 aria-label="Copy organisation ID"
                 on:click=move |_| {
-                    spawn_local(async move { copied.set(Some(copy_text(id.to_string()).await)) });
+                    let text = to_copy.clone();
+                    spawn_local(async move { copied.set(Some(copy_text(text).await)) });
                 }
             >
                 {move || match copied.get() {
@@ -26,6 +30,14 @@ pub fn TenantIdCopy(id: i64) -> impl IntoView {
                     None => "Copy",
                 }}
             </button>
+            {external_id
+                .map(|e| {
+                    view! {
+                        <span data-testid="tenant-external-id">
+                            "External ID " <code data-testid="tenant-external-id-value">{e}</code>
+                        </span>
+                    }
+                })}
         </span>
     }
 }

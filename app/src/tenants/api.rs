@@ -1,5 +1,6 @@
 //! Settings ▸ Billing: the plan, its limits, and (for owners) changing it.
 
+use crate::api_keys::gates::RequirementView;
 use crate::error::AppError;
 use latchkey_domain::{Plan, PlanLimits};
 use leptos::prelude::*;
@@ -19,6 +20,15 @@ pub struct BillingInfo {
     pub plans: Vec<PlanOffer>,
     /// Keys counting against the plan now: what a downgrade would suspend.
     pub active_keys: i64,
+    /// Where the SaaS manages billing (`--billing-url`): set, the page shows the plan and a
+    /// link there instead of the plan switcher, because the SaaS's billing decides the plan.
+    pub billing_url: Option<String>,
+    /// The tenant's limits: its plan's, with the operator's overrides for this tenant.
+    pub limits: PlanLimits,
+    /// Whether the operator set either limit for this tenant.
+    pub custom_limits: bool,
+    /// Requirements still unmet (no key can be created until they are).
+    pub pending: Vec<RequirementView>,
 }
 
 #[server(endpoint = "billing")]
@@ -31,6 +41,20 @@ pub async fn get_billing(tenant: i64) -> Result<BillingInfo, AppError> {
     // The limits the verifier enforces, which the operator may have overridden.
     let limits = state.settings.limits;
     let active_keys = store::keys::count_active(&state.db, session.tenant_id).await?;
+    let tenant = store::operator::tenants::by_id(&state.db, session.tenant_id).await?;
+    let mut own = limits.of(session.plan);
+    if let Some(n) = tenant.max_keys {
+        own.max_active_keys = n;
+    }
+    if let Some(n) = tenant.rate_per_minute {
+        own.requests_per_minute = n;
+    }
+    let pending = store::operator::requirements::list(&state.db.pool, session.tenant_id)
+        .await?
+        .into_iter()
+        .map(RequirementView::from)
+        .filter(|r| !r.met)
+        .collect();
     Ok(BillingInfo {
         tenant_name: session.tenant_name,
         plan: session.plan,
@@ -43,6 +67,10 @@ pub async fn get_billing(tenant: i64) -> Result<BillingInfo, AppError> {
             })
             .collect(),
         active_keys,
+        billing_url: state.settings.billing_url.clone(),
+        limits: own,
+        custom_limits: tenant.max_keys.is_some() || tenant.rate_per_minute.is_some(),
+        pending,
     })
 }
 
@@ -54,10 +82,12 @@ pub async fn change_plan(tenant: i64, plan: Plan) -> Result<Plan, AppError> {
 
     let session = require(Action::ChangePlan, tenant).await?;
     let state = state()?;
-    store::tenants::change_plan(&state.db, session.tenant_id, plan, &session.actor()).await?;
-    // A downgrade suspends the tenant's keys from the very next request (and an upgrade
-    // restores them).
-    state.verifier.forget_tenant(session.tenant_id);
-    tracing::info!(tenant_id = session.tenant_id, plan = %plan, "plan changed");
+    // With a billing URL the SaaS's billing decides the plan (the page offers no switcher).
+    if state.settings.billing_url.is_some() {
+        return Err(AppError::Conflict(
+            "The plan is managed in your billing settings, not here.".to_owned(),
+        ));
+    }
+    store::tenants::switch_plan((&state).into(), session.tenant_id, plan, &session.actor()).await?;
     Ok(plan)
 }

@@ -2,11 +2,13 @@
 
 pub mod api;
 mod confirm_plan;
+mod managed;
 
 use crate::components::browser::navigate_hard;
 use crate::components::{ErrorNotice, Loaded, PageHeader, PageTenant};
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
 use confirm_plan::{ConfirmPlanDialog, PendingChange};
+use managed::ManagedBilling;
 use latchkey_domain::policy::plan_change_consequences;
 use leptos::prelude::*;
 
@@ -36,7 +38,11 @@ pub fn BillingPage() -> impl IntoView {
         }}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=billing let:info>
-                <Plans info=info change=change pending=pending/>
+                {match info.billing_url.clone() {
+                    Some(url) => view! { <ManagedBilling info=info url=url/> }.into_any(),
+                    // The standalone mode (and the demo): people choose the plan here.
+                    None => view! { <Plans info=info change=change pending=pending/> }.into_any(),
+                }}
             </Loaded>
         </Transition>
         <ConfirmPlanDialog pending=pending change=change/>

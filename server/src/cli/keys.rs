@@ -52,8 +52,11 @@ pub async fn key_command(global: &server::config::Global, cmd: KeyCommand) -> an
                     scopes,
                     allowlist: allow.join("\n"),
                     expires_on,
+                    resources: Vec::new(),
                 },
                 None,
+                None,
+                &[],
             )
             .await
             .map_err(app_err)?;

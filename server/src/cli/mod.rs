@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod keys;
+pub mod operator;
 
 use latchkey_domain::error::AppError;
 use std::io::Write;

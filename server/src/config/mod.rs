@@ -6,7 +6,9 @@ use latchkey_domain::views::Overlap;
 use latchkey_domain::{Plan, Role};
 use std::path::PathBuf;
 
+mod operator;
 mod serve;
+pub use operator::{OperatorTokenCommand, RequirementCommand, ResourceCommand};
 pub use serve::ServeArgs;
 
 #[derive(Debug, Parser)]
@@ -44,6 +46,15 @@ pub struct Global {
         value_delimiter = ','
     )]
     pub extra_scopes: Vec<String>,
+    /// Resource types keys can be limited to, `account=Bank account` (the operator API's
+    /// `/resources/{type}/…`). Repeat or comma-separate.
+    #[arg(
+        long = "resource-type",
+        global = true,
+        env = "LATCHKEY_RESOURCE_TYPES",
+        value_delimiter = ','
+    )]
+    pub resource_types: Vec<latchkey_domain::operator::ResourceType>,
     /// Log format: `pretty` for people, `json` for collectors.
     #[arg(
         long,
@@ -93,6 +104,15 @@ pub enum Command {
     /// Export, verify and prune the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Tokens the SaaS backend calls `/v1/admin` with.
+    #[command(subcommand, name = "operator-token")]
+    OperatorToken(OperatorTokenCommand),
+    /// A tenant's minting gates (what must be done before keys can be created).
+    #[command(subcommand)]
+    Requirement(RequirementCommand),
+    /// Resources keys can be limited to.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +236,33 @@ pub enum TenantCommand {
         #[arg(long, default_value = "professional", value_parser = parse_plan)]
         plan: Plan,
     },
+    /// Create or update the tenant with the SaaS's id (`PUT /v1/admin/tenants/{id}`): the
+    /// whole state, a flag left out is its default.
+    Put {
+        /// The SaaS's id for the tenant.
+        #[arg(long)]
+        external_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "professional", value_parser = parse_plan)]
+        plan: Plan,
+        #[arg(long)]
+        max_keys: Option<u32>,
+        #[arg(long)]
+        rate_per_minute: Option<u32>,
+        /// A JSON object of at most 1 KiB.
+        #[arg(long)]
+        metadata: Option<String>,
+        /// Suspend it: every key refused.
+        #[arg(long)]
+        suspended: bool,
+    },
+    /// Show a tenant (by external id, `org_…` id or slug).
+    Show { tenant: String },
+    /// List tenants.
+    List,
+    /// Delete a tenant: every key revoked, every session ended; the audit log stays.
+    Delete { tenant: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +289,21 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
+    /// Add or update a member keyed by the SaaS's user id (`PUT …/members/{id}`).
+    Put {
+        /// Tenant (external id, `org_…` id or slug).
+        #[arg(long)]
+        tenant: String,
+        /// The SaaS's user id.
+        #[arg(long)]
+        external_id: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
     /// Add a user to a tenant with a role (or change their role).
     Add {
         /// Tenant slug.

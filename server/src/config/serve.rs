@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// address the server itself listens on.
     #[arg(long, env = "LATCHKEY_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// Where the SaaS manages billing: the Billing page links there and offers no plan
+    /// switcher (plans come from the operator API). Unset: the standalone mode, with the
+    /// switcher.
+    #[arg(long, env = "LATCHKEY_BILLING_URL", value_parser = parse_public_url)]
+    pub billing_url: Option<String>,
     /// SMTP relay for invitation mail, e.g. `smtp://user:pass@relay:587?tls=required`. Needs
     /// `--public-url` (the link's base). Unset: the inviter is shown the link once instead.
     #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]

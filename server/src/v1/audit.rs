@@ -76,6 +76,15 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditEventList>, ApiError> {
     caller.require(READ)?;
+    page(&state, caller.tenant_id(), q).await.map(Json)
+}
+
+/// One page of a tenant's events (this route, and the operator's view of any tenant).
+pub async fn page(
+    state: &AppState,
+    tenant_id: i64,
+    q: AuditQuery,
+) -> Result<AuditEventList, ApiError> {
     let limit = page_limit(q.limit)?;
     let before = parse_cursor(q.cursor.as_deref())?;
     let filter = AuditFilter {
@@ -95,9 +104,9 @@ pub async fn list(
         }
     }
     let cursor = before.map_or(AuditCursor::Newest, AuditCursor::Before);
-    let page = list_events(&state.db, caller.tenant_id(), &filter, cursor, limit).await?;
+    let page = list_events(&state.db, tenant_id, &filter, cursor, limit).await?;
     let (rows, next) = (page.rows, page.older);
-    Ok(Json(AuditEventList {
+    Ok(AuditEventList {
         data: rows
             .into_iter()
             .map(|r| AuditEvent {
@@ -112,7 +121,7 @@ pub async fn list(
             })
             .collect(),
         next_cursor: next.map(|n| n.to_string()),
-    }))
+    })
 }
 
 /// The action filter's values: the one list in `latchkey_domain::audit`.

@@ -127,6 +127,9 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
             }
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            e @ AppError::RequirementsPending(_) => {
+                Self::new(StatusCode::CONFLICT, "requirements_pending", e.to_string())
+            }
             AppError::PlanRequired => Rejection::PlanRequired.into(),
             AppError::RateLimited { retry_after_secs } => {
                 Rejection::RateLimited { retry_after_secs }.into()

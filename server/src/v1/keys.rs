@@ -137,6 +137,16 @@ pub struct CreateKeyRequest {
     pub allowlist: Option<Vec<String>>,
     #[schema(schema_with = create_expires_on)]
     pub expires_on: Option<String>,
+    /// Resources (of one operator-declared type) the key is limited to; omitted or empty:
+    /// not limited. A key limited to resources can only create keys limited to some of its
+    /// own. Fixed once created.
+    #[serde(default)]
+    #[schema(schema_with = create_resources)]
+    pub resources: Vec<latchkey_domain::views::ResourceRef>,
+}
+
+fn create_resources() -> Array {
+    schemas::resources()
 }
 
 // The field schemas state what the server enforces; each says what its field means here.
@@ -194,7 +204,7 @@ pub struct CreatedKey {
         (status = 201, description = "Created; the only response that carries the secret", body = CreatedKey),
         (status = 400, description = "invalid_request: not JSON, or a field this request does not take (named in the message)", body = ErrorBody),
         (status = 403, description = "insufficient_scope (keys:write, or a scope the key lacks), mode_not_allowed, ip_not_allowed or plan_required", body = ErrorBody),
-        (status = 409, description = "conflict: the plan's active-key limit is reached", body = ErrorBody),
+        (status = 409, description = "conflict: the plan's active-key limit is reached, or the organisation is suspended; requirements_pending: the operator's requirements are not all met (named in the message)", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB (answered before the API reads it)"),
         (status = 422, description = "validation_failed, per field: a value outside its schema, and `allowlist` beyond the calling key's own or `expires_on` after the calling key's expiry", body = ErrorBody),
     )
@@ -250,8 +260,11 @@ pub async fn create(
             scopes: wanted,
             allowlist,
             expires_on,
+            resources: body.resources,
         },
         Some(&me.scopes),
+        me.resources.as_ref(),
+        &state.settings.resource_types,
     )
     .await?;
     Ok((

@@ -4,6 +4,7 @@
 //! `schemas` (shared response types), the handlers (`keys`, `roll`, `audit`, `verify`) and
 //! `openapi`.
 
+pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod extract;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), middleware::key_auth));
     Router::new()
         .merge(keyed)
+        .merge(admin::router(state.clone()))
         .route("/v1/verify", post(verify::verify))
         .route("/v1/leaks", post(leaks::report))
         .route("/v1/openapi.json", get(openapi::document))

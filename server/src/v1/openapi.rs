@@ -34,6 +34,19 @@ use utoipa::{Modify, OpenApi};
         super::verify::verify,
         super::leaks::revoke_self,
         super::leaks::report,
+        super::admin::tenants::put,
+        super::admin::tenants::get,
+        super::admin::tenants::list,
+        super::admin::tenants::delete,
+        super::admin::members::put,
+        super::admin::members::delete,
+        super::admin::members::list,
+        super::admin::gates::put_requirements,
+        super::admin::gates::get_requirements,
+        super::admin::gates::put_resource,
+        super::admin::gates::delete_resource,
+        super::admin::gates::list_resources,
+        super::admin::gates::audit,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&Security, &SharedAnswers),
@@ -42,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The tenant's append-only audit log"),
         (name = "verify", description = "Verification for the host product's services"),
         (name = "leaks", description = "Reports of exposed keys (no authentication: a key proves itself)"),
+        (name = "admin", description = "The operator API: the SaaS backend keeps tenants, members, requirements and resources in sync (operator tokens, `lko_…`). Every non-GET call takes an `Idempotency-Key`."),
     )
 )]
 pub struct ApiDoc;
@@ -57,6 +71,15 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("lk_live_… / lk_test_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("lko_…")
                     .build(),
             ),
         );

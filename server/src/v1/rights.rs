@@ -22,11 +22,18 @@ pub const ALLOWLIST_BEYOND: &str =
 pub async fn covered(state: &AppState, caller: &Caller, id: &str) -> Result<KeyView, ApiError> {
     let key = store::keys::get(&state.db, caller.tenant_id(), id).await?;
     let me = &caller.0.key;
-    if scopes::may_manage(&me.scopes, me.mode, &key.scopes, key.mode) {
-        Ok(key)
-    } else {
-        Err(AppError::NotFound.into())
+    if !scopes::may_manage(&me.scopes, me.mode, &key.scopes, key.mode) {
+        return Err(AppError::NotFound.into());
     }
+    // A key limited to resources manages only keys limited to some of its own.
+    if let Some(mine) = &me.resources {
+        let theirs =
+            store::operator::resources::of_public_key(&state.db, caller.tenant_id(), id).await?;
+        if !store::operator::resources::covers(Some(mine), theirs.as_ref()) {
+            return Err(AppError::NotFound.into());
+        }
+    }
+    Ok(key)
 }
 
 /// Whether `lines` lie within the caller's allowlist. Lines that do not parse pass here: the

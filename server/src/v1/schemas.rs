@@ -20,10 +20,17 @@ pub struct KeySummary {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantSummary {
+    /// The organisation's opaque public id (`org_…`).
+    pub id: String,
+    /// The SaaS's own id for it, when the operator API set one.
+    pub external_id: Option<String>,
     pub slug: String,
     pub name: String,
     /// `starter`, `professional` or `enterprise`.
     pub plan: String,
+    /// The operator's JSON object for this tenant (e.g. the plan's entitlements), at most 1 KiB.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,9 +62,12 @@ impl KeySummary {
 impl TenantSummary {
     pub fn of(t: &store::verify::TenantRecord) -> Self {
         Self {
+            id: t.public_id.clone(),
+            external_id: t.external_id.clone(),
             slug: t.slug.clone(),
             name: t.name.clone(),
             plan: t.plan.as_str().to_owned(),
+            metadata: t.metadata.clone(),
         }
     }
 }
@@ -413,4 +423,33 @@ mod tests {
             assert!(!v6.is_match(bad), "{bad}");
         }
     }
+}
+
+/// A key's `resources`: at most 50 `{type, id}` of one operator-declared type.
+pub fn resources() -> Array {
+    let item = ObjectBuilder::new()
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[a-z0-9_]{1,32}$")),
+        )
+        .property(
+            "id",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_.:@|-]{1,128}$")),
+        )
+        .required("type")
+        .required("id")
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+        .build();
+    ArrayBuilder::new()
+        .items(item)
+        .max_items(Some(latchkey_domain::operator::KEY_RESOURCES_MAX))
+        .description(Some(
+            "Resources of one operator-declared type this key is limited to (each must exist in \
+             the organisation; 422 otherwise). Omitted or empty: not limited.",
+        ))
+        .build()
 }

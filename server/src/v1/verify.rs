@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use latchkey_domain::keys::constant_time_eq;
 use latchkey_domain::verify::{credential, Rejection};
+use latchkey_domain::views::ResourceRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +31,9 @@ pub struct VerifyRequest {
     pub scope: Option<String>,
     #[schema(schema_with = caller_ip)]
     pub ip: Option<String>,
+    /// The resource the call acts on. A key limited to resources passes only one it covers,
+    /// and refuses a call that names none (`resource_required`).
+    pub resource: Option<ResourceRef>,
 }
 
 fn caller_ip() -> Schema {
@@ -193,7 +197,10 @@ pub async fn verify(
         .filter(|s| !s.is_empty());
     let (answer, key, refusal) = match outcome {
         Ok(v) => {
-            let verdict = scope.map_or(Ok(()), |s| v.require_scope(s));
+            let asked = body.resource.as_ref().map(|r| (r.kind.as_str(), r.id.as_str()));
+            let verdict = scope
+                .map_or(Ok(()), |s| v.require_scope(s))
+                .and_then(|()| v.require_resource(asked));
             let answer = VerifyResponse {
                 valid: true,
                 key: Some(KeySummary::of(&v.key)),

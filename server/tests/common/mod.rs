@@ -379,6 +379,7 @@ impl TestApp {
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
                 allowlist: allowlist.to_owned(),
                 expires_on: String::new(),
+                resources: Vec::new(),
             },
         )
         .await
@@ -396,6 +397,8 @@ impl TestApp {
             &store::audit::Actor::operator(),
             new,
             None,
+            None,
+            &[],
         )
         .await
         .unwrap();

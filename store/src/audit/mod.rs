@@ -28,6 +28,8 @@ pub struct Actor {
     /// What the audit log records, e.g. an email, `api_key:key_…` or `operator`.
     pub audit_name: String,
     pub client_ip: Option<IpAddr>,
+    /// The `Idempotency-Key` an operator call carried: added to each event's details.
+    pub idempotency_key: Option<String>,
 }
 
 impl Actor {
@@ -38,6 +40,7 @@ impl Actor {
             display: name.to_owned(),
             audit_name: email.to_owned(),
             client_ip,
+            idempotency_key: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl Actor {
             display: format!("API key “{name}”"),
             audit_name: format!("api_key:{public_id}"),
             client_ip,
+            idempotency_key: None,
         }
     }
 
@@ -63,6 +67,7 @@ impl Actor {
             display: name.to_owned(),
             audit_name: name.to_owned(),
             client_ip: None,
+            idempotency_key: None,
         }
     }
 
@@ -137,8 +142,11 @@ pub async fn record(
     conn: &mut sqlx::AnyConnection,
     now: i64,
     actor: &Actor,
-    ev: Event,
+    mut ev: Event,
 ) -> AppResult<()> {
+    if let (Some(key), Some(details)) = (&actor.idempotency_key, ev.details.as_object_mut()) {
+        details.insert("idempotency_key".into(), key.clone().into());
+    }
     // A key change's webhook joins the same transaction: both commit, or neither.
     crate::webhooks::outbox::from_audit(conn, now, actor, &ev).await?;
     chain::append(conn, now, actor, ev).await

@@ -63,6 +63,9 @@ pub async fn roll(
     let old_until = overlap.old_key_expiry(old.expires_at, now);
 
     let mut tx = db.pool.begin().await?;
+    // The operator's gates hold for a roll as for a create (its key limit does not: the old
+    // key is on its way out).
+    crate::operator::requirements::may_mint(&mut tx, tenant_id).await?;
     // Marks the old key first, on the condition that it is still rollable: of two rolls at
     // once, exactly one changes the row and the other finds nothing to do.
     let marked = sqlx::query(
@@ -102,6 +105,10 @@ pub async fn roll(
         },
     )
     .await?;
+    // The replacement covers exactly what the old key covered.
+    if let Some(limit) = crate::operator::resources::of_key(&mut tx, old.id).await? {
+        crate::operator::resources::attach(&mut tx, row.id, tenant_id, &limit).await?;
+    }
     let new = row.view(now)?;
     record(
         &mut tx,

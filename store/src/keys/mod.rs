@@ -141,6 +141,8 @@ pub async fn create(
     actor: &Actor,
     new: NewKey,
     granter_scopes: Option<&[String]>,
+    granter_limit: Option<&crate::operator::resources::Limit>,
+    resource_types: &[latchkey_domain::operator::ResourceType],
 ) -> AppResult<(KeyView, Secret)> {
     let now = db.clock.now_ms();
     let checked = validate::new_key(&new, catalogue, granter_scopes, now)?;
@@ -151,6 +153,7 @@ pub async fn create(
         return Err(AppError::PlanRequired);
     }
 
+    let asked = limit_of(&new.resources)?;
     let (secret, digest, public_id) = mint(pepper, mode);
     let name = new.name.trim().to_owned();
 
@@ -161,13 +164,25 @@ pub async fn create(
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;
+    // The operator's gates (suspension, unmet requirements) and per-tenant key limit.
+    let max_keys = crate::operator::requirements::may_mint(&mut tx, tenant_id)
+        .await?
+        .unwrap_or(i64::from(limit.max_active_keys));
+    crate::operator::resources::check_limit(
+        &mut tx,
+        resource_types,
+        tenant_id,
+        asked.as_ref(),
+        granter_limit,
+    )
+    .await?;
     let active = active_count(&mut *tx, tenant_id, now).await?;
-    if active >= i64::from(limit.max_active_keys) {
+    if active >= max_keys {
         return Err(AppError::Conflict(format!(
             "Your {} plan allows {} active keys and you have {}. Revoke a key you no longer \
              need, or upgrade in Settings ▸ Billing.",
             plan.label(),
-            limit.max_active_keys,
+            max_keys,
             active
         )));
     }
@@ -190,17 +205,40 @@ pub async fn create(
         },
     )
     .await?;
+    if let Some(asked) = &asked {
+        crate::operator::resources::attach(&mut tx, row.id, tenant_id, asked).await?;
+    }
     let key = row.view(now)?;
-    record(
-        &mut tx,
-        db.clock.now_ms(),
-        actor,
-        created_event(tenant_id, &key, None),
-    )
-    .await?;
+    let mut event = created_event(tenant_id, &key, None);
+    if let Some(asked) = &asked {
+        event.details["resources"] = serde_json::json!({ "type": asked.kind, "ids": asked.ids });
+    }
+    record(&mut tx, db.clock.now_ms(), actor, event).await?;
     tx.commit().await?;
     tracing::info!(tenant_id, key_id = %public_id, mode = %mode, "api key created");
     Ok((key, secret))
+}
+
+/// What `resources` asks a new key to be limited to: `None` when empty; all of one type.
+fn limit_of(
+    resources: &[latchkey_domain::views::ResourceRef],
+) -> AppResult<Option<crate::operator::resources::Limit>> {
+    let Some(first) = resources.first() else {
+        return Ok(None);
+    };
+    if resources.iter().any(|r| r.kind != first.kind) {
+        return Err(AppError::field(
+            "resources",
+            "Limit a key to resources of one type.",
+        ));
+    }
+    let mut ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Some(crate::operator::resources::Limit {
+        kind: first.kind.clone(),
+        ids,
+    }))
 }
 
 /// A key row about to be written: its secret is needed only for the masked display.

@@ -28,28 +28,43 @@ pub(super) struct Limiters {
     pub(super) limits: Limits,
     professional: KeyedLimiter,
     enterprise: KeyedLimiter,
+    /// One limiter per distinct operator-set rate (few: the operator chooses them), so a
+    /// tenant's own figure is a real GCRA quota like the plans'.
+    custom: std::sync::Mutex<std::collections::HashMap<u32, std::sync::Arc<KeyedLimiter>>>,
+}
+
+/// Distinct operator-set rates given their own limiter; past it they share the nearest plan's.
+const CUSTOM_RATES_MAX: usize = 256;
+
+fn keyed(n: u32) -> KeyedLimiter {
+    let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
 }
 
 impl Limiters {
     pub(super) fn new(limits: Limits) -> Self {
-        let make = |n: u32| {
-            let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
-        };
         Self {
             limits,
-            professional: make(limits.professional_rpm),
-            enterprise: make(limits.enterprise_rpm),
+            professional: keyed(limits.professional_rpm),
+            enterprise: keyed(limits.enterprise_rpm),
+            custom: Default::default(),
         }
     }
 
     /// Takes one request from the key's budget (GCRA: the budget refills evenly over the window).
-    pub(super) fn take(&self, plan: Plan, key_row_id: i64) -> Result<RateInfo, Rejection> {
-        let limit = self.limits.per_minute(plan);
-        let limiter = match plan {
-            Plan::Professional => &self.professional,
-            Plan::Enterprise => &self.enterprise,
-            Plan::Starter => return Err(Rejection::PlanRequired),
+    /// `custom`: the tenant's own per-minute figure, set by the operator.
+    pub(super) fn take(
+        &self,
+        plan: Plan,
+        custom: Option<u32>,
+        key_row_id: i64,
+    ) -> Result<RateInfo, Rejection> {
+        let custom_limiter = custom.and_then(|n| self.custom_limiter(n));
+        let (limit, limiter) = match (plan, &custom_limiter) {
+            (Plan::Starter, _) => return Err(Rejection::PlanRequired),
+            (_, Some((n, l))) => (*n, &**l),
+            (Plan::Professional, None) => (self.limits.per_minute(plan), &self.professional),
+            (Plan::Enterprise, None) => (self.limits.per_minute(plan), &self.enterprise),
         };
         // Time for one request's worth of budget to come back.
         let per_cell_ms = (RATE_WINDOW_SECS * 1000) / u64::from(limit.max(1));
@@ -72,8 +87,26 @@ impl Limiters {
         }
     }
 
+    fn custom_limiter(&self, n: u32) -> Option<(u32, std::sync::Arc<KeyedLimiter>)> {
+        let mut map = self.custom.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = map.get(&n) {
+            return Some((n, l.clone()));
+        }
+        if map.len() >= CUSTOM_RATES_MAX {
+            tracing::warn!(rate = n, "too many distinct tenant rates; using the plan's");
+            return None;
+        }
+        let l = std::sync::Arc::new(keyed(n));
+        map.insert(n, l.clone());
+        Some((n, l))
+    }
+
     pub(super) fn retain_recent(&self) {
         self.professional.retain_recent();
         self.enterprise.retain_recent();
+        let map = self.custom.lock().unwrap_or_else(|p| p.into_inner());
+        for l in map.values() {
+            l.retain_recent();
+        }
     }
 }

@@ -49,14 +49,24 @@ pub struct KeyRecord {
     pub revoked: bool,
     pub disabled: bool,
     pub expires_at: Option<i64>,
+    /// What the key is limited to (`None`: any resource).
+    pub resources: Option<crate::operator::resources::Limit>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TenantRecord {
     pub id: i64,
+    pub public_id: String,
+    pub external_id: Option<String>,
     pub slug: String,
     pub name: String,
     pub plan: Plan,
+    /// Suspended by the operator: every key refused.
+    pub suspended: bool,
+    /// The operator's JSON object, handed to host services with each verdict.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The operator's per-key rate for this tenant, over the plan's.
+    pub rate_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +79,16 @@ pub struct Verified {
 impl Verified {
     pub fn require_scope(&self, scope: &str) -> Result<(), Rejection> {
         rules::require_scope(&self.key.scopes, scope)
+    }
+
+    /// The resource rule for a request naming `asked` (`type`, `id`), or none.
+    pub fn require_resource(&self, asked: Option<(&str, &str)>) -> Result<(), Rejection> {
+        let limited = self
+            .key
+            .resources
+            .as_ref()
+            .map(|l| (l.kind.as_str(), l.ids.as_slice()));
+        rules::check_resource(limited, asked)
     }
 }
 
@@ -229,11 +249,21 @@ impl Verifier {
                 rejection,
                 key: Some(key),
                 rate: Some(RateInfo {
-                    limit: self.limiters.limits.per_minute(tenant.plan),
+                    limit: self.per_minute(&tenant),
                     remaining: 0,
                     reset_secs: RATE_WINDOW_SECS,
                 }),
             })),
+        }
+    }
+
+    /// A key's requests a minute in this tenant: the operator's figure, else the plan's.
+    pub fn per_minute(&self, tenant: &TenantRecord) -> u32 {
+        match tenant.plan {
+            Plan::Starter => 0,
+            _ => tenant
+                .rate_per_minute
+                .unwrap_or_else(|| self.limiters.limits.per_minute(tenant.plan)),
         }
     }
 
@@ -244,12 +274,13 @@ impl Verifier {
         tenant: &TenantRecord,
     ) -> Result<RateInfo, Rejection> {
         if let (Some(shared), true) = (&self.shared, tenant.plan != Plan::Starter) {
-            let limit = self.limiters.limits.per_minute(tenant.plan);
+            let limit = self.per_minute(tenant);
             if let Ok(answer) = shared.take(&format!("key:{}", key.public_id), limit).await {
                 return answer;
             }
         }
-        self.limiters.take(tenant.plan, key.row_id)
+        self.limiters
+            .take(tenant.plan, tenant.rate_per_minute, key.row_id)
     }
 
     /// Everything but the rate limit: format, digest, lookup, revoked, expired, plan, address.
@@ -267,6 +298,14 @@ impl Verifier {
             return Err(Rejection::InvalidApiKey.into());
         };
         let tenant = self.tenant(key.tenant_id).await?;
+        // A suspended tenant refuses its keys, after revocation (which stays the truth).
+        if tenant.suspended && !key.revoked {
+            return Err(VerifyError::Refused(Refusal {
+                rejection: Rejection::TenantSuspended,
+                key: Some(key),
+                rate: None,
+            }));
+        }
         let state = KeyState {
             revoked: key.revoked,
             disabled: key.disabled,
@@ -326,7 +365,17 @@ impl Verifier {
                 if !Digest::from_hex(&row.digest).is_some_and(|d| d.ct_eq(digest)) {
                     return Ok(None);
                 }
-                Some(Arc::new(KeyRecord::try_from(row).map_err(unavailable)?))
+                let mut record = KeyRecord::try_from(row).map_err(unavailable)?;
+                if let Some(limit) = record.resources.as_mut() {
+                    limit.ids = sqlx::query_scalar::<_, String>(
+                        "SELECT resource_id FROM key_resources WHERE key_id = $1",
+                    )
+                    .bind(record.row_id)
+                    .fetch_all(&self.db.pool)
+                    .await
+                    .map_err(unavailable)?;
+                }
+                Some(Arc::new(record))
             }
             None => None,
         };
@@ -351,25 +400,24 @@ impl Verifier {
             }
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: i64,
-            slug: String,
-            name: String,
-            plan: String,
-        }
-        let row =
-            sqlx::query_as::<_, Row>("SELECT id, slug, name, plan FROM tenants WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(unavailable)?
-                .ok_or(Rejection::InvalidApiKey)?;
+        let row = crate::operator::tenants::by_id(&self.db, id)
+            .await
+            .map_err(|e| match e {
+                latchkey_domain::error::AppError::NotFound => {
+                    VerifyError::from(Rejection::InvalidApiKey)
+                }
+                other => unavailable(other),
+            })?;
         let record = Arc::new(TenantRecord {
             id: row.id,
+            public_id: row.public_id,
+            external_id: row.external_id,
             slug: row.slug,
             name: row.name,
-            plan: row.plan.parse().map_err(unavailable)?,
+            plan: row.plan,
+            suspended: row.status == latchkey_domain::operator::TenantStatus::Suspended,
+            metadata: row.metadata,
+            rate_per_minute: row.rate_per_minute,
         });
         if caching {
             self.tenants.insert(id, record.clone());

@@ -4,7 +4,8 @@ use super::KeyRecord;
 use latchkey_domain::cidr::Allowlist;
 
 pub(super) const KEY_COLUMNS: &str =
-    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, disabled_at, expires_at, digest";
+    "id, public_id, tenant_id, name, mode, scopes, allowlist, status, disabled_at, expires_at, \
+     resource_type, digest";
 
 /// The columns the verifier reads, digest included (compared again in constant time).
 #[derive(sqlx::FromRow)]
@@ -19,6 +20,7 @@ pub(super) struct VerifyRow {
     status: String,
     disabled_at: Option<i64>,
     expires_at: Option<i64>,
+    pub(super) resource_type: Option<String>,
     pub(super) digest: String,
 }
 
@@ -38,6 +40,11 @@ impl TryFrom<VerifyRow> for KeyRecord {
             revoked: row.status == "revoked",
             disabled: row.disabled_at.is_some(),
             expires_at: row.expires_at,
+            // Filled in by the lookup when `resource_type` is set.
+            resources: row.resource_type.map(|kind| crate::operator::resources::Limit {
+                kind,
+                ids: Vec::new(),
+            }),
         })
     }
 }
