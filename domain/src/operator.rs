@@ -43,7 +43,10 @@ pub const SCOPES: &[(&str, &str)] = &[
     ),
     ("members:read", "List a tenant's members"),
     ("members:write", "Add, change and remove members"),
-    ("resources:write", "Add and remove resources keys can be limited to"),
+    (
+        "resources:write",
+        "Add and remove resources keys can be limited to",
+    ),
 ];
 
 /// Whether `scope` is one an operator token can hold.
@@ -184,7 +187,15 @@ mod tests {
         for ok in ["acme", "org_123", "a.b-c:d@e|f", &"x".repeat(ID_MAX)] {
             assert!(check_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", " a", "a/b", "a b", "é", &"x".repeat(ID_MAX + 1), "a\u{0}"] {
+        for bad in [
+            "",
+            " a",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(ID_MAX + 1),
+            "a\u{0}",
+        ] {
             assert!(check_id(bad).is_err(), "{bad:?}");
         }
         assert!(check_label("KYB review complete").is_ok());
@@ -192,7 +203,10 @@ mod tests {
         assert!(check_label("evil\u{202e}").is_err());
         assert!(check_label(&"x".repeat(LABEL_MAX + 1)).is_err());
         let t: ResourceType = "account=Bank account".parse().expect("parses");
-        assert_eq!((t.name.as_str(), t.label.as_str()), ("account", "Bank account"));
+        assert_eq!(
+            (t.name.as_str(), t.label.as_str()),
+            ("account", "Bank account")
+        );
         for bad in ["account", "Account=X", "=X", "a-b=X", "account="] {
             assert!(bad.parse::<ResourceType>().is_err(), "{bad}");
         }
@@ -200,7 +214,11 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for s in [TenantStatus::Active, TenantStatus::Suspended, TenantStatus::Deleted] {
+        for s in [
+            TenantStatus::Active,
+            TenantStatus::Suspended,
+            TenantStatus::Deleted,
+        ] {
             assert_eq!(TenantStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(TenantStatus::parse("gone"), None);

@@ -328,7 +328,11 @@ mod tests {
     fn a_limited_key_passes_only_the_resources_it_covers() {
         let covered = ["acct_1".to_owned(), "acct_2".to_owned()];
         let limited = Some(("account", &covered[..]));
-        let rows: [(Option<(&str, &[String])>, Option<(&str, &str)>, Result<(), Rejection>); 6] = [
+        let rows: [(
+            Option<(&str, &[String])>,
+            Option<(&str, &str)>,
+            Result<(), Rejection>,
+        ); 6] = [
             (limited, Some(("account", "acct_1")), Ok(())),
             (limited, Some(("account", "acct_2")), Ok(())),
             (

@@ -78,7 +78,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             record_now(&db, &Actor::operator(), event)
                 .await
                 .map_err(app_err)?;
-            say(&format!("created tenant {id} ({slug}, {plan})"));
+            let t = store::operator::tenants::by_id(&db, id)
+                .await
+                .map_err(app_err)?;
+            say(&format!("created tenant {} ({slug}, {plan})", t.public_id));
             Ok(())
         }
         Command::User(UserCommand::Create {

@@ -85,7 +85,7 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
     let doc = document(&base).await;
     let envelope = json!({"$ref": "#/components/schemas/ErrorBody"});
     let ops = operations(&doc);
-    assert_eq!(ops.len(), 11);
+    assert_eq!(ops.len(), 24);
     for (name, op) in ops {
         // Leak reports need no credential (each token proves itself): only its own refusals.
         if name == "POST /v1/leaks" {
@@ -100,12 +100,17 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
             continue;
         }
         let keyed = secured_by(op, "api_key");
+        let operator = secured_by(op, "operator_token");
         assert!(
-            keyed || secured_by(op, "service_token"),
+            keyed || operator || secured_by(op, "service_token"),
             "{name}: no security"
         );
-        // `key_auth` answers these before any handler; the verify endpoint never answers 403.
+        assert_eq!(operator, name.contains(" /v1/admin/"), "{name}");
+        // `key_auth` answers these before any handler; the verify endpoint never answers 403;
+        // every admin route checks its token's scope.
         let refusals: &[&str] = if keyed {
+            &["401", "403", "429", "503"]
+        } else if operator {
             &["401", "403", "429", "503"]
         } else {
             &["400", "401", "422", "429", "503"]

@@ -30,12 +30,14 @@ pub async fn create_tenant(db: &Db, slug: &str, name: &str, plan: Plan) -> AppRe
         return Err(AppError::field("slug", "Use letters and digits."));
     }
     sqlx::query_scalar::<_, i64>(
-        "INSERT INTO tenants (slug, name, plan, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO tenants (slug, name, plan, created_at, public_id) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id",
     )
     .bind(&slug)
     .bind(name)
     .bind(plan.as_str())
     .bind(now_ms())
+    .bind(crate::operator::tenants::new_public_id())
     .fetch_one(&db.pool)
     .await
     .on_unique(

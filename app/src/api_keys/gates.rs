@@ -72,7 +72,8 @@ pub async fn get_key_gates(tenant: i64) -> Result<KeyGates, AppError> {
     let types = &state.settings.resource_types;
     let may_create = Action::ManageKeys.check(session.role, session.plan).is_ok();
     let resource_groups = if may_create && !types.is_empty() {
-        let all = store::operator::resources::list((&state).into(), session.tenant_id, None).await?;
+        let all =
+            store::operator::resources::list((&state).into(), session.tenant_id, None).await?;
         types
             .iter()
             .map(|t| ResourceGroup {

@@ -25,7 +25,6 @@ impl Default for ResourceChoiceState {
 }
 
 impl ResourceChoiceState {
-
     /// Nothing ticked: the new key is not limited.
     pub fn reset(self) {
         self.kind.set(String::new());
@@ -56,7 +55,10 @@ pub fn ResourcePicker(
 ) -> impl IntoView {
     let groups = groups.get_untracked();
     let first = groups.first().map(|g| g.kind.clone())?;
-    if state.kind.with_untracked(|k| !groups.iter().any(|g| &g.kind == k)) {
+    if state
+        .kind
+        .with_untracked(|k| !groups.iter().any(|g| &g.kind == k))
+    {
         state.kind.set(first);
     }
     let one_type = groups.len() == 1;

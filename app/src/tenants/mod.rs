@@ -8,9 +8,9 @@ use crate::components::browser::navigate_hard;
 use crate::components::{ErrorNotice, Loaded, PageHeader, PageTenant};
 use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
 use confirm_plan::{ConfirmPlanDialog, PendingChange};
-use managed::ManagedBilling;
 use latchkey_domain::policy::plan_change_consequences;
 use leptos::prelude::*;
+use managed::ManagedBilling;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {

@@ -81,7 +81,10 @@ pub async fn token_command(global: &Global, cmd: OperatorTokenCommand) -> anyhow
                     }
                     other => app_err(other),
                 })?;
-            say(&format!("revoked operator token {} ({})", t.name, t.public_id));
+            say(&format!(
+                "revoked operator token {} ({})",
+                t.name, t.public_id
+            ));
         }
     }
     Ok(())
@@ -203,7 +206,8 @@ pub async fn requirement_command(global: &Global, cmd: RequirementCommand) -> an
                     }
                 }
                 None => list.push(Requirement {
-                    label: label.ok_or_else(|| anyhow::anyhow!("a new requirement needs --label"))?,
+                    label: label
+                        .ok_or_else(|| anyhow::anyhow!("a new requirement needs --label"))?,
                     id,
                     met: Met(met),
                 }),

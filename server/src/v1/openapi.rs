@@ -140,6 +140,32 @@ fn key_auth_answers() -> [(&'static str, Response); 3] {
     ]
 }
 
+/// What `operator_auth` answers on every `/v1/admin` route before the handler runs.
+fn operator_auth_answers() -> [(&'static str, Response); 3] {
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", error_body())
+            .build()
+    };
+    [
+        (
+            "401",
+            error("invalid_operator_token: missing, malformed, unknown or revoked (all alike)"),
+        ),
+        (
+            "429",
+            error(
+                "rate_limited: too many wrong operator tokens from this address; see Retry-After",
+            ),
+        ),
+        (
+            "503",
+            error("unavailable: storage cannot be reached; retry"),
+        ),
+    ]
+}
+
 /// The rate-limit headers `key_auth` adds to every answer once it has identified the key.
 fn rate_headers() -> [(&'static str, Header); 5] {
     [
@@ -177,6 +203,7 @@ struct SharedAnswers;
 impl Modify for SharedAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let api_key = SecurityRequirement::new("api_key", Vec::<String>::new());
+        let operator = SecurityRequirement::new("operator_token", Vec::<String>::new());
         for item in doc.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -187,6 +214,14 @@ impl Modify for SharedAnswers {
             ];
             for op in operations.into_iter().flatten() {
                 let keyed = op.security.as_ref().is_some_and(|s| s.contains(&api_key));
+                if op.security.as_ref().is_some_and(|s| s.contains(&operator)) {
+                    for (status, response) in operator_auth_answers() {
+                        op.responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert(RefOr::T(response));
+                    }
+                }
                 share(op, keyed);
             }
         }

@@ -442,7 +442,9 @@ pub fn resources() -> Array {
         )
         .required("type")
         .required("id")
-        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
         .build();
     ArrayBuilder::new()
         .items(item)

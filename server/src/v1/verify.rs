@@ -197,7 +197,10 @@ pub async fn verify(
         .filter(|s| !s.is_empty());
     let (answer, key, refusal) = match outcome {
         Ok(v) => {
-            let asked = body.resource.as_ref().map(|r| (r.kind.as_str(), r.id.as_str()));
+            let asked = body
+                .resource
+                .as_ref()
+                .map(|r| (r.kind.as_str(), r.id.as_str()));
             let verdict = scope
                 .map_or(Ok(()), |s| v.require_scope(s))
                 .and_then(|()| v.require_resource(asked));

@@ -12,6 +12,7 @@ use store::db::Db;
 use store::{AppState, Settings};
 use tower::ServiceExt;
 
+pub mod operator;
 pub mod receiver;
 
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;

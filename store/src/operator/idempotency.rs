@@ -40,12 +40,14 @@ struct Kept {
 pub async fn begin(db: &Db, token_id: i64, key: &str, request_hash: &str) -> AppResult<Begin> {
     let now = db.clock.now_ms();
     // An expired answer is gone: the key starts afresh.
-    sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND created_at < $3")
-        .bind(token_id)
-        .bind(key)
-        .bind(now - RETAIN_MS)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND created_at < $3",
+    )
+    .bind(token_id)
+    .bind(key)
+    .bind(now - RETAIN_MS)
+    .execute(&db.pool)
+    .await?;
     let claimed = sqlx::query(
         "INSERT INTO idempotency_keys (token_id, key, request_hash, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -85,13 +87,15 @@ pub async fn begin(db: &Db, token_id: i64, key: &str, request_hash: &str) -> App
 
 /// Keeps the answer to replay.
 pub async fn finish(db: &Db, token_id: i64, key: &str, status: u16, body: &str) -> AppResult<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4")
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(token_id)
-        .bind(key)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4",
+    )
+    .bind(i64::from(status))
+    .bind(body)
+    .bind(token_id)
+    .bind(key)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -107,9 +111,11 @@ pub async fn abandon(db: &Db, token_id: i64, key: &str) -> AppResult<()> {
 
 /// Forgets answers older than 24 hours (housekeeping).
 pub async fn prune(db: &Db) -> AppResult<u64> {
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(db.clock.now_ms() - RETAIN_MS)
-        .execute(&db.pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(db.clock.now_ms() - RETAIN_MS)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
 }

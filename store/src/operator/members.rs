@@ -3,10 +3,10 @@
 //! and the last-owner rule holds as it does on the Members page.
 
 use super::Call;
+use super::Ops;
 use crate::auth::validate_email;
 use crate::db::OnUnique;
 use crate::members::Manager;
-use super::Ops;
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::operator;
 use latchkey_domain::Role;
@@ -168,4 +168,3 @@ async fn one(ops: Ops<'_>, tenant_id: i64, user_id: i64) -> AppResult<OperatorMe
     .await?
     .ok_or(AppError::NotFound)
 }
-

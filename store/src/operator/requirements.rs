@@ -3,8 +3,8 @@
 //! inside the creating transaction, after the tenant row is locked.
 
 use super::Call;
-use crate::audit::{record, AuditAction, Event};
 use super::Ops;
+use crate::audit::{record, AuditAction, Event};
 use latchkey_domain::error::{AppError, AppResult, FieldError};
 use latchkey_domain::operator::{self, REQUIREMENTS_MAX};
 use serde::{Deserialize, Serialize};
@@ -23,10 +23,9 @@ pub struct Requirement {
 #[serde(transparent)]
 pub struct Met(pub bool);
 
-impl TryFrom<i64> for Met {
-    type Error = std::convert::Infallible;
-    fn try_from(n: i64) -> Result<Self, Self::Error> {
-        Ok(Met(n != 0))
+impl From<i64> for Met {
+    fn from(n: i64) -> Self {
+        Met(n != 0)
     }
 }
 

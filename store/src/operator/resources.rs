@@ -4,8 +4,8 @@
 //! refuses it, staying limited), and the trigger on `key_resources` announces each such key.
 
 use super::Call;
-use crate::audit::{record, AuditAction, Event};
 use super::Ops;
+use crate::audit::{record, AuditAction, Event};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::operator::{self, KEY_RESOURCES_MAX};
 use serde::{Deserialize, Serialize};
@@ -33,11 +33,7 @@ fn declared(ops: Ops<'_>, kind: &str) -> AppResult<()> {
     if ops.resource_types.iter().any(|t| t.name == kind) {
         Ok(())
     } else {
-        let known: Vec<&str> = ops
-            .resource_types
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
+        let known: Vec<&str> = ops.resource_types.iter().map(|t| t.name.as_str()).collect();
         Err(AppError::field(
             "type",
             if known.is_empty() {
@@ -138,15 +134,14 @@ pub async fn remove(
     }
     let db = ops.db;
     let mut tx = db.pool.begin().await?;
-    let gone = sqlx::query(
-        "DELETE FROM tenant_resources WHERE tenant_id = $1 AND type = $2 AND id = $3",
-    )
-    .bind(tenant_id)
-    .bind(kind)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let gone =
+        sqlx::query("DELETE FROM tenant_resources WHERE tenant_id = $1 AND type = $2 AND id = $3")
+            .bind(tenant_id)
+            .bind(kind)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if gone == 0 {
         return Err(AppError::NotFound);
     }
@@ -159,12 +154,14 @@ pub async fn remove(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM key_resources WHERE tenant_id = $1 AND type = $2 AND resource_id = $3")
-        .bind(tenant_id)
-        .bind(kind)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM key_resources WHERE tenant_id = $1 AND type = $2 AND resource_id = $3",
+    )
+    .bind(tenant_id)
+    .bind(kind)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     let details = serde_json::json!({ "type": kind, "id": id, "keys": keys });
     let event = Event::tenant(tenant_id, AuditAction::ResourceRemoved, details);
     record(&mut tx, db.clock.now_ms(), &call.actor, event).await?;
@@ -190,13 +187,12 @@ pub async fn list(ops: Ops<'_>, tenant_id: i64, kind: Option<&str>) -> AppResult
 
 /// What a key is limited to: `None` for an unlimited key.
 pub async fn of_key(conn: &mut sqlx::AnyConnection, key_row_id: i64) -> AppResult<Option<Limit>> {
-    let kind = sqlx::query_scalar::<_, Option<String>>(
-        "SELECT resource_type FROM api_keys WHERE id = $1",
-    )
-    .bind(key_row_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .flatten();
+    let kind =
+        sqlx::query_scalar::<_, Option<String>>("SELECT resource_type FROM api_keys WHERE id = $1")
+            .bind(key_row_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
     let Some(kind) = kind else { return Ok(None) };
     let ids = sqlx::query_scalar::<_, String>(
         "SELECT resource_id FROM key_resources WHERE key_id = $1 ORDER BY resource_id",
@@ -244,7 +240,8 @@ pub async fn check_limit(
     asked: Option<&Limit>,
     granter: Option<&Limit>,
 ) -> AppResult<()> {
-    const BEYOND: &str = "A key limited to resources can only create keys limited to resources it covers.";
+    const BEYOND: &str =
+        "A key limited to resources can only create keys limited to resources it covers.";
     let Some(asked) = asked else {
         return match granter {
             Some(_) => Err(AppError::field("resources", BEYOND)),

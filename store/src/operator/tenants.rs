@@ -2,9 +2,9 @@
 //! is the whole state: a field left out is its default), reads, suspension and deletion.
 
 use super::Call;
+use super::Ops;
 use crate::audit::{record, AuditAction, Event};
 use crate::db::{Db, OnUnique};
-use super::Ops;
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::operator::{self, TenantStatus, METADATA_MAX_BYTES};
 use latchkey_domain::Plan;
@@ -62,7 +62,11 @@ impl TryFrom<Row> for OperatorTenant {
     fn try_from(r: Row) -> AppResult<Self> {
         let metadata = match serde_json::from_str(&r.metadata) {
             Ok(serde_json::Value::Object(m)) => m,
-            _ => return Err(AppError::internal("stored tenant metadata is not an object")),
+            _ => {
+                return Err(AppError::internal(
+                    "stored tenant metadata is not an object",
+                ))
+            }
         };
         Ok(Self {
             id: r.id,
@@ -101,7 +105,10 @@ pub fn check(input: &TenantInput) -> AppResult<()> {
     if input.max_keys.is_some_and(|n| n > MAX_KEYS_CAP) {
         push("limits.max_keys", format!("Use 0 to {MAX_KEYS_CAP}."));
     }
-    if input.rate_per_minute.is_some_and(|n| n == 0 || n > RATE_CAP) {
+    if input
+        .rate_per_minute
+        .is_some_and(|n| n == 0 || n > RATE_CAP)
+    {
         push("limits.rate_per_minute", format!("Use 1 to {RATE_CAP}."));
     }
     let bytes = serde_json::to_string(&input.metadata).map_or(usize::MAX, |s| s.len());
@@ -239,7 +246,9 @@ pub async fn upsert(
         };
         let outcome = match found {
             Some(t) => update(ops, t, input, call).await.map(|t| (t, false)),
-            None => create(db, external_id, input, call).await.map(|t| (t, true)),
+            None => create(db, external_id, input, call)
+                .await
+                .map(|t| (t, true)),
         };
         match outcome {
             Err(AppError::Validation(errs)) if errs.iter().any(|e| e.field == "external_id") => {
@@ -280,7 +289,10 @@ async fn create(
     .bind(input.rate_per_minute.map(i64::from))
     .fetch_one(&mut *tx)
     .await
-    .on_unique("external_id", "A tenant with this external id already exists.")?;
+    .on_unique(
+        "external_id",
+        "A tenant with this external id already exists.",
+    )?;
     let tenant = OperatorTenant::try_from(row)?;
     let details = serde_json::json!({
         "external_id": external_id,
@@ -292,7 +304,11 @@ async fn create(
     let event = Event::tenant(tenant.id, AuditAction::TenantCreated, details);
     record(&mut tx, now, &call.actor, event).await?;
     tx.commit().await?;
-    tracing::info!(tenant_id = tenant.id, external_id, "tenant created by the operator");
+    tracing::info!(
+        tenant_id = tenant.id,
+        external_id,
+        "tenant created by the operator"
+    );
     Ok(tenant)
 }
 
@@ -381,8 +397,16 @@ pub async fn delete(ops: Ops<'_>, tenant: &OperatorTenant, call: &Call) -> AppRe
     let mut revoked = 0;
     for (public_id, name) in &active {
         let reason = "The organisation was deleted.";
-        if crate::keys::revoke_in(&mut tx, now, &call.actor, tenant.id, public_id, name, reason)
-            .await?
+        if crate::keys::revoke_in(
+            &mut tx,
+            now,
+            &call.actor,
+            tenant.id,
+            public_id,
+            name,
+            reason,
+        )
+        .await?
         {
             revoked += 1;
         }
@@ -408,6 +432,10 @@ pub async fn delete(ops: Ops<'_>, tenant: &OperatorTenant, call: &Call) -> AppRe
     for (public_id, _) in &active {
         ops.forget_key(tenant.id, public_id).await;
     }
-    tracing::info!(tenant_id = tenant.id, revoked, "tenant deleted by the operator");
+    tracing::info!(
+        tenant_id = tenant.id,
+        revoked,
+        "tenant deleted by the operator"
+    );
     Ok(revoked)
 }

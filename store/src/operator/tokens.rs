@@ -32,8 +32,7 @@ impl OperatorToken {
     }
 }
 
-const COLUMNS: &str =
-    "id, public_id, name, scopes, masked, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, public_id, name, scopes, masked, created_at, last_used_at, revoked_at";
 
 /// Creates a token named `name` holding `scopes` (every scope when empty). The secret is
 /// returned once and never stored.
@@ -52,7 +51,10 @@ pub async fn create(
         ));
     }
     let scopes = if scopes.is_empty() {
-        operator::SCOPES.iter().map(|(s, _)| (*s).to_owned()).collect()
+        operator::SCOPES
+            .iter()
+            .map(|(s, _)| (*s).to_owned())
+            .collect()
     } else {
         scopes.to_vec()
     };

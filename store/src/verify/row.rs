@@ -41,10 +41,12 @@ impl TryFrom<VerifyRow> for KeyRecord {
             disabled: row.disabled_at.is_some(),
             expires_at: row.expires_at,
             // Filled in by the lookup when `resource_type` is set.
-            resources: row.resource_type.map(|kind| crate::operator::resources::Limit {
-                kind,
-                ids: Vec::new(),
-            }),
+            resources: row
+                .resource_type
+                .map(|kind| crate::operator::resources::Limit {
+                    kind,
+                    ids: Vec::new(),
+                }),
         })
     }
 }

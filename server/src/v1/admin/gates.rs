@@ -88,7 +88,8 @@ pub async fn put_requirements(
         })
         .collect();
     let stored =
-        store::operator::requirements::set((&state).into(), t.id, &list, &op.call(&headers)).await?;
+        store::operator::requirements::set((&state).into(), t.id, &list, &op.call(&headers))
+            .await?;
     Ok(Json(answer(stored)))
 }
 
@@ -178,7 +179,8 @@ pub async fn put_resource(
     let t = writable(&state, &external_id).await?;
     let call = op.call(&headers);
     let (r, added) =
-        store::operator::resources::put((&state).into(), t.id, &kind, &id, &body.name, &call).await?;
+        store::operator::resources::put((&state).into(), t.id, &kind, &id, &body.name, &call)
+            .await?;
     let status = if added {
         StatusCode::CREATED
     } else {
@@ -223,7 +225,8 @@ pub async fn delete_resource(
     op.require(RESOURCES_WRITE)?;
     let t = writable(&state, &external_id).await?;
     let n =
-        store::operator::resources::remove((&state).into(), t.id, &kind, &id, &op.call(&headers)).await?;
+        store::operator::resources::remove((&state).into(), t.id, &kind, &id, &op.call(&headers))
+            .await?;
     Ok(Json(ResourceRemoved { keys_affected: n }))
 }
 

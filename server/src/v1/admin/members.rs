@@ -89,7 +89,8 @@ pub async fn put(
         role: body.role,
     };
     let (member, added) =
-        store::operator::members::upsert((&state).into(), t.id, &user, &input, &op.call(&headers)).await?;
+        store::operator::members::upsert((&state).into(), t.id, &user, &input, &op.call(&headers))
+            .await?;
     let status = if added {
         StatusCode::CREATED
     } else {

@@ -29,9 +29,9 @@ pub const MEMBERS_READ: &str = "members:read";
 pub const MEMBERS_WRITE: &str = "members:write";
 pub const RESOURCES_WRITE: &str = "resources:write";
 
-/// Wrong operator tokens one address may send a minute before `429` (storage is read for
-/// every well-formed token, so guessing is throttled like the service token).
-#[derive(Clone, Default)]
+/// Wrong operator tokens one address may send a minute (`--failed-auth-per-minute`) before
+/// `429`: storage is read for every well-formed token, so guessing is throttled like keys.
+#[derive(Clone)]
 pub struct AdminGuard(VerifyGuard);
 
 /// The authenticated operator token, for the handlers.
@@ -90,6 +90,7 @@ fn invalid_token() -> ApiError {
 /// Every `/v1/admin` route, behind [`operator_auth`] and then [`idempotency::layer`].
 pub fn router(state: AppState) -> Router<AppState> {
     const TENANT: &str = "/v1/admin/tenants/{external_id}";
+    let state_limit = state.settings.failed_auth_per_minute.max(1);
     Router::new()
         .route("/v1/admin/tenants", get(tenants::list))
         .route(
@@ -113,7 +114,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(&format!("{TENANT}/audit-events"), get(gates::audit))
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state, operator_auth))
-        .layer(Extension(AdminGuard::default()))
+        .layer(Extension(AdminGuard(VerifyGuard::new(
+            state_limit,
+            super::verify::TRACKED_MAX,
+        ))))
 }
 
 /// Authenticates the operator token (throttled per address like the service token) and hands

@@ -31,7 +31,11 @@ pub struct TenantLimits {
 #[serde(deny_unknown_fields)]
 pub struct TenantRequest {
     /// 1 to 100 characters, no control or text-direction characters.
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*\\S[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*\\S[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub name: String,
     pub plan: Plan,
     pub limits: Option<TenantLimits>,
@@ -105,7 +109,8 @@ pub struct TenantQuery {
     pub cursor: Option<String>,
 }
 
-const EXTERNAL_ID: &str = "The SaaS's own id for the tenant: 1 to 128 of letters, digits and _ - . : @ |";
+const EXTERNAL_ID: &str =
+    "The SaaS's own id for the tenant: 1 to 128 of letters, digits and _ - . : @ |";
 
 /// Creates or updates the tenant with this external id.
 #[utoipa::path(
