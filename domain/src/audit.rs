@@ -34,6 +34,8 @@ pub enum AuditAction {
     TenantDeleted = "tenant.deleted": "The operator deleted the organisation: every key revoked, every session ended.",
     RequirementsSet = "tenant.requirements_set": "The operator set what must be done before keys can be created (each requirement and whether it is met).",
     ResourcePut = "resource.put": "The operator added or renamed a resource keys can be limited to.",
+    OperatorTokenCreated = "operator_token.created": "The operator created a token for the operator API (its name and scopes, never the token; kept outside any organisation).",
+    OperatorTokenRevoked = "operator_token.revoked": "The operator revoked a token of the operator API (kept outside any organisation).",
     ResourceRemoved = "resource.removed": "The operator removed a resource (and it from every key limited to it).",
     MemberAdded = "member.added": "A person joined the organisation, with a role.",
     MemberRoleChanged = "member.role_changed": "A member's role changed.",

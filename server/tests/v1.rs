@@ -772,15 +772,32 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /v1/verify",
             "POST /v1/keys/self/revoke",
             "POST /v1/leaks",
+            "GET /v1/admin/tenants",
+            "PUT /v1/admin/tenants/{external_id}",
+            "GET /v1/admin/tenants/{external_id}",
+            "DELETE /v1/admin/tenants/{external_id}",
+            "GET /v1/admin/tenants/{external_id}/members",
+            "PUT /v1/admin/tenants/{external_id}/members/{external_user_id}",
+            "DELETE /v1/admin/tenants/{external_id}/members/{external_user_id}",
+            "GET /v1/admin/tenants/{external_id}/requirements",
+            "PUT /v1/admin/tenants/{external_id}/requirements",
+            "GET /v1/admin/tenants/{external_id}/resources",
+            "PUT /v1/admin/tenants/{external_id}/resources/{type}/{id}",
+            "DELETE /v1/admin/tenants/{external_id}/resources/{type}/{id}",
+            "GET /v1/admin/tenants/{external_id}/audit-events",
         ];
         expected.sort();
         assert_eq!(documented, expected);
         // Every documented operation is routed: unauthenticated, it is refused, not missing.
         for op in documented.iter().filter(|op| *op != "POST /v1/leaks") {
             let (method, path) = op.split_once(' ').unwrap();
+            let path = path
+                .replace("{external_id}", "ext")
+                .replace("{external_user_id}", "u")
+                .replace("{type}", "account");
             let url = format!("{base}{}", path.replace("{id}", "key_x"));
             let req = http().request(method.parse().unwrap(), url);
-            let req = if method == "POST" || method == "PATCH" {
+            let req = if method == "POST" || method == "PATCH" || method == "PUT" {
                 req.json(&json!({}))
             } else {
                 req
@@ -788,7 +805,9 @@ async fn the_openapi_document_matches_the_routes() {
             let r = read(req.send().await.unwrap()).await;
             assert_eq!(r.status, 401, "{op}: {:?}", r.body);
             assert!(
-                r.code() == "invalid_api_key" || r.code() == "invalid_service_token",
+                r.code() == "invalid_api_key"
+                    || r.code() == "invalid_service_token"
+                    || r.code() == "invalid_operator_token",
                 "{op}"
             );
         }
@@ -798,6 +817,7 @@ async fn the_openapi_document_matches_the_routes() {
         // Both security schemes are declared.
         assert!(doc.body["components"]["securitySchemes"]["api_key"].is_object());
         assert!(doc.body["components"]["securitySchemes"]["service_token"].is_object());
+        assert!(doc.body["components"]["securitySchemes"]["operator_token"].is_object());
         app
     })
     .await;

@@ -246,6 +246,10 @@ fn spawn_upkeep(
                 if let Err(e) = crate::audit::retention::run(&db, retention).await {
                     tracing::error!(error = %e, "audit retention failed");
                 }
+                // Operator answers kept for `Idempotency-Key` replays live 24 hours.
+                if let Err(e) = crate::operator::idempotency::prune(&db).await {
+                    tracing::error!(error = %e, "idempotency prune failed");
+                }
             }
         }
     });

@@ -134,6 +134,7 @@ pub async fn add_member(
 /// old plan. The caller drops the verifier's cached tenant after this returns (commit).
 pub async fn change_plan(db: &Db, tenant_id: i64, plan: Plan, actor: &Actor) -> AppResult<Plan> {
     let mut tx = db.pool.begin().await?;
+    crate::operator::lock_tenant(&mut tx, tenant_id).await?;
     let old = sqlx::query_scalar::<_, String>("SELECT plan FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_optional(&mut *tx)

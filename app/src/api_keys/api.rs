@@ -88,7 +88,11 @@ pub async fn list_keys(
         can_revoke: Action::RevokeKey.check(session.role, session.plan).is_ok(),
         suspended: !session.plan.limits().api_keys,
         active_count: store::keys::count_active(&state.db, session.tenant_id).await?,
-        active_limit: session.plan.limits().max_active_keys,
+        // The operator's per-tenant limit when it set one, else the plan's.
+        active_limit: store::operator::tenants::by_id(&state.db, session.tenant_id)
+            .await?
+            .max_keys
+            .unwrap_or(session.plan.limits().max_active_keys),
         catalogue: state.settings.catalogue_info(),
         requests_24h,
         now_ms,

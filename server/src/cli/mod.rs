@@ -28,12 +28,11 @@ pub fn app_err(e: AppError) -> anyhow::Error {
     }
 }
 
+/// The tenant a command names by slug, public id (`org_…`) or the SaaS's external id.
 pub async fn tenant_by_slug(
     db: &store::db::Db,
-    slug: &str,
+    name: &str,
 ) -> anyhow::Result<(i64, latchkey_domain::Plan)> {
-    store::tenants::by_slug(db, slug)
-        .await
-        .map_err(app_err)?
-        .ok_or_else(|| anyhow::anyhow!("no tenant with slug {slug:?}"))
+    let t = operator::tenant(db, name).await?;
+    Ok((t.id, t.plan))
 }

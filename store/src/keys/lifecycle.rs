@@ -63,9 +63,6 @@ pub async fn roll(
     let old_until = overlap.old_key_expiry(old.expires_at, now);
 
     let mut tx = db.pool.begin().await?;
-    // The operator's gates hold for a roll as for a create (its key limit does not: the old
-    // key is on its way out).
-    crate::operator::requirements::may_mint(&mut tx, tenant_id).await?;
     // Marks the old key first, on the condition that it is still rollable: of two rolls at
     // once, exactly one changes the row and the other finds nothing to do.
     let marked = sqlx::query(
@@ -86,6 +83,10 @@ pub async fn roll(
             "This key changed meanwhile (rolled, revoked or expired). Reload and try again.".into(),
         ));
     }
+    // The operator's gates hold for a roll as for a create (its key limit does not: the old
+    // key is on its way out). After the first write: on SQLite a transaction that reads first
+    // cannot take the write lock once another writer committed (SQLITE_BUSY_SNAPSHOT).
+    crate::operator::requirements::may_mint(&mut tx, tenant_id).await?;
     let row = insert_row(
         &mut tx,
         NewRow {

@@ -71,3 +71,21 @@ impl Call {
         }
     }
 }
+
+/// A write transaction's first statement: the tenant row's write lock. It serialises the
+/// operator's writes to one tenant on PostgreSQL, and on SQLite it takes the write lock up
+/// front (a transaction that reads first cannot upgrade once another writer has committed).
+pub(crate) async fn lock_tenant(
+    tx: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+) -> latchkey_domain::error::AppResult<()> {
+    let n = sqlx::query("UPDATE tenants SET key_seq = key_seq WHERE id = $1")
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(latchkey_domain::error::AppError::NotFound);
+    }
+    Ok(())
+}

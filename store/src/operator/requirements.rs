@@ -87,6 +87,7 @@ pub async fn set(
     check(list)?;
     let db = ops.db;
     let mut tx = db.pool.begin().await?;
+    super::lock_tenant(&mut tx, tenant_id).await?;
     let old = self::list(&mut *tx, tenant_id).await?;
     sqlx::query("DELETE FROM tenant_requirements WHERE tenant_id = $1")
         .bind(tenant_id)

@@ -60,6 +60,7 @@ pub async fn put(
     let name = name.trim();
     let db = ops.db;
     let mut tx = db.pool.begin().await?;
+    super::lock_tenant(&mut tx, tenant_id).await?;
     let old = sqlx::query_scalar::<_, String>(
         "SELECT name FROM tenant_resources WHERE tenant_id = $1 AND type = $2 AND id = $3",
     )

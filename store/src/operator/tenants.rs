@@ -200,7 +200,7 @@ pub async fn list(
 }
 
 /// A slug from the name, made unique with a short random tail when taken.
-async fn free_slug(tx: &mut sqlx::AnyConnection, name: &str) -> AppResult<String> {
+async fn free_slug(db: &Db, name: &str) -> AppResult<String> {
     let base = match crate::tenants::slugify(name) {
         s if s.is_empty() => "org".to_owned(),
         s => s.chars().take(40).collect(),
@@ -209,7 +209,7 @@ async fn free_slug(tx: &mut sqlx::AnyConnection, name: &str) -> AppResult<String
     for _ in 0..5 {
         let taken = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tenants WHERE slug = $1")
             .bind(&slug)
-            .fetch_one(&mut *tx)
+            .fetch_one(&db.pool)
             .await?;
         if taken == 0 {
             return Ok(slug);
@@ -269,8 +269,10 @@ async fn create(
     call: &Call,
 ) -> AppResult<OperatorTenant> {
     let now = db.clock.now_ms();
+    // Chosen before the transaction, whose first statement must be its write (SQLite); a
+    // racing create of the same slug fails on the unique index and is answered as a conflict.
+    let slug = free_slug(db, &input.name).await?;
     let mut tx = db.pool.begin().await?;
-    let slug = free_slug(&mut tx, &input.name).await?;
     let metadata = serde_json::Value::Object(input.metadata.clone()).to_string();
     let row = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO tenants (slug, name, plan, created_at, public_id, external_id, status, \
@@ -388,6 +390,7 @@ pub async fn delete(ops: Ops<'_>, tenant: &OperatorTenant, call: &Call) -> AppRe
     let db = ops.db;
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
+    super::lock_tenant(&mut tx, tenant.id).await?;
     let active = sqlx::query_as::<_, (String, String)>(
         "SELECT public_id, name FROM api_keys WHERE tenant_id = $1 AND status = 'active'",
     )

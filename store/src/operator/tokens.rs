@@ -2,6 +2,7 @@
 //! CLI and printed once, stored as HMAC digests under the pepper (like keys), listed, revoked.
 //! They are never API keys: `lko_` does not parse as a key, and a key never passes here.
 
+use crate::audit::{Actor, AuditAction, Event};
 use crate::db::{Db, OnUnique};
 use latchkey_domain::error::{AppError, AppResult};
 use latchkey_domain::keys::{Digest, Pepper, Secret};
@@ -74,6 +75,7 @@ pub async fn create(
     .fetch_one(&db.pool)
     .await
     .on_unique("name", format!("A token named {name:?} already exists."))?;
+    audit(db, AuditAction::OperatorTokenCreated, &token).await?;
     tracing::info!(name, "operator token created");
     Ok((token, secret))
 }
@@ -90,21 +92,38 @@ pub async fn list(db: &Db) -> AppResult<Vec<OperatorToken>> {
 /// Revokes the token named `name` (or with that public id); at once, on every replica (each
 /// call reads storage). Revoking a revoked token is a no-op.
 pub async fn revoke(db: &Db, name: &str) -> AppResult<OperatorToken> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE operator_tokens SET revoked_at = $1 \
          WHERE (name = $2 OR public_id = $2) AND revoked_at IS NULL",
     )
     .bind(db.clock.now_ms())
     .bind(name)
     .execute(&db.pool)
-    .await?;
-    sqlx::query_as::<_, OperatorToken>(&format!(
+    .await?
+    .rows_affected();
+    let token = sqlx::query_as::<_, OperatorToken>(&format!(
         "SELECT {COLUMNS} FROM operator_tokens WHERE name = $1 OR public_id = $1"
     ))
     .bind(name)
     .fetch_optional(&db.pool)
     .await?
-    .ok_or(AppError::NotFound)
+    .ok_or(AppError::NotFound)?;
+    if done == 1 {
+        audit(db, AuditAction::OperatorTokenRevoked, &token).await?;
+    }
+    Ok(token)
+}
+
+/// Token events belong to no organisation: they are the operator's own.
+async fn audit(db: &Db, action: AuditAction, token: &OperatorToken) -> AppResult<()> {
+    let event = Event {
+        tenant_id: None,
+        action,
+        target_type: Some("operator_token"),
+        target_id: Some(token.public_id.clone()),
+        details: serde_json::json!({ "name": token.name, "scopes": token.scopes }),
+    };
+    crate::audit::record_now(db, &Actor::operator(), event).await
 }
 
 /// The live token `presented` is, if any. Shape and checksum first (junk costs no storage);
