@@ -56,7 +56,8 @@ for i in $(seq 1 "$REPLICAS"); do
   port=$(free_port)
   # Every replica appends to one log (the e2e suite checks it holds no secret).
   "$BIN" serve --demo --addr "127.0.0.1:$port" --data-dir "$WORK/data-$i" --site-root "$SITE_ROOT" \
-    --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json >>"$LOG" 2>&1 &
+    --sign-in-per-email 1000 --sign-in-per-ip 10000 --webhook-allow-private --log-format json \
+    --resource-type 'account=Bank account' >>"$LOG" 2>&1 &
   PIDS+=($!)
   REPLICA_URLS+=("http://127.0.0.1:$port")
   # The first seeds the demo; the others start once it has (the seed is not for racing).
@@ -120,9 +121,14 @@ case "$MODE" in
     ;;
   e2e)
     rm -f .tmp/results.json
+    # The operator API's token for operator.spec.ts, made once by the CLI on the cluster's
+    # database (the exported URL and pepper), so every replica accepts it. Its first line is the token.
+    OPERATOR_TOKEN=$("$BIN" --data-dir "$WORK/cli" --log error operator-token create --name "e2e-$RANDOM$RANDOM" | sed -n 1p)
+    case "$OPERATOR_TOKEN" in lko_*) ;; *) echo "cluster.sh: operator-token create printed no token"; exit 1 ;; esac
     status=0
     BASE_URL="$BASE" LATCHKEY_DATA_DIR="$WORK/data-1" LATCHKEY_SERVER_LOG="$LOG" \
-      LATCHKEY_STORAGE_DUMP_URL="$DB_URL" npx playwright test "$@" || status=$?
+      LATCHKEY_STORAGE_DUMP_URL="$DB_URL" OPERATOR_TOKEN="$OPERATOR_TOKEN" LATCHKEY_BIN="$BIN" \
+      npx playwright test "$@" || status=$?
     node summary.cjs "E2E through haproxy and $REPLICAS replicas"
     revoke_check || status=1
     exit $status

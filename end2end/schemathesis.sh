@@ -2,8 +2,11 @@
 # Checks /v1/openapi.json against a live server with schemathesis (property-based): every
 # status the server answers is documented, every answer matches its schema, and no request the
 # document calls valid is refused as malformed (400/422). Starts the debug binary on a free
-# loopback port with a throw-away database, makes a key with the operator CLI, runs the key
-# endpoints with that key and POST /v1/verify with the service token, then stops the server.
+# loopback port with a throw-away database and one declared resource type, makes an operator
+# token with the CLI, an organisation with one resource through /v1/admin and a key in it with
+# the CLI, runs the key endpoints with that key, POST /v1/verify with the service token and the
+# /v1/admin routes with the operator token (last: it may delete that organisation), then stops
+# the server.
 # Exits non-zero on any finding; the last line is "Schemathesis: N passed, N failed" (one test
 # per operation, and one for the stateful sequences). SCHEMATHESIS_MAX_EXAMPLES and SCHEMATHESIS_SEED tune
 # the run; SCHEMATHESIS_REPORTS=har with SCHEMATHESIS_REPORT_DIR keeps every request made.
@@ -39,6 +42,7 @@ export LATCHKEY_DATA_DIR="$DATA"
 # High limits: the run checks the document, not the throttles (429 stays documented).
 "$BIN" serve --demo --addr "127.0.0.1:$PORT" --site-root "$WORK/site" \
   --service-token "$SERVICE_TOKEN" --rate-limit-professional 1000000 \
+  --resource-type 'account=Bank account' \
   --failed-auth-per-minute 1000000 --leak-report-floor-ms 0 --log warn >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {
@@ -55,13 +59,31 @@ for _ in $(seq 1 150); do
 done
 curl -fsS "$BASE/healthz" >/dev/null || { echo "server did not come up:"; cat "$LOG"; exit 1; }
 
-# The CLI reaches the server's database and pepper through the same data dir.
-CREATED=$("$BIN" key create --tenant acme --name "schemathesis" --mode live --scope '*' 2>>"$LOG") \
+# The CLI reaches the server's database and pepper through the same data dir. The first line
+# `operator-token create` prints is the token itself (`lko_…`), shown only once.
+OP_CREATED=$("$BIN" operator-token create --name schemathesis 2>>"$LOG") \
+  || { echo "could not create an operator token:"; cat "$LOG"; exit 1; }
+OP_TOKEN=$(head -n1 <<<"$OP_CREATED")
+[[ "$OP_TOKEN" == lko_* ]] || { echo "no operator token from the CLI:"; cat "$LOG"; exit 1; }
+
+# The key's organisation comes from the operator API with one resource, so the keys the run
+# creates can be limited to something that exists (the hooks point generated ids at it).
+TENANT=schemathesis RESOURCE_TYPE=account RESOURCE_ID=acct_1
+admin_put() {
+  curl -fsS -X PUT -H "Authorization: Bearer $OP_TOKEN" -H 'Content-Type: application/json' \
+    -d "$2" "$BASE/v1/admin/tenants/$TENANT$1" >/dev/null
+}
+admin_put "" '{"name": "Schemathesis", "plan": "professional"}' \
+  && admin_put "/resources/$RESOURCE_TYPE/$RESOURCE_ID" '{"name": "Operating"}' \
+  || { echo "could not set up the key's organisation:"; tail -20 "$LOG"; exit 1; }
+
+CREATED=$("$BIN" key create --tenant "$TENANT" --name "schemathesis" --mode live --scope '*' 2>>"$LOG") \
   || { echo "could not create a key:"; cat "$LOG"; exit 1; }
 KEY=$(grep -Eo 'lk_live_[0-9A-Za-z]+' <<<"$CREATED" | head -n1)
 KEY_ID=$(grep -Eo 'key_[0-9A-Za-z]+' <<<"$CREATED" | head -n1)
 [ -n "$KEY" ] && [ -n "$KEY_ID" ] || { echo "no key in the CLI's answer: $CREATED"; exit 1; }
 export LATCHKEY_SCHEMATHESIS_KEY_ID="$KEY_ID" SCHEMATHESIS_HOOKS="$PWD/end2end/schemathesis_hooks.py"
+export LATCHKEY_SCHEMATHESIS_RESOURCE="$RESOURCE_TYPE:$RESOURCE_ID"
 
 REPORTS="$WORK/reports"
 CONFIG="$PWD/end2end/schemathesis.toml"
@@ -86,6 +108,7 @@ run() {
 run keys "$KEY" --include-path-regex '^/v1/(whoami|keys|audit-events)' --exclude-path /v1/keys/self/revoke
 run verify "$SERVICE_TOKEN" --include-path /v1/verify
 run leaks "$KEY" --include-path /v1/leaks
+run admin "$OP_TOKEN" --include-path-regex '^/v1/admin'
 
 kill -0 "$SERVER" 2>/dev/null || { echo "the server died during the run:"; tail -50 "$LOG"; status=1; }
 

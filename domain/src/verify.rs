@@ -328,11 +328,12 @@ mod tests {
     fn a_limited_key_passes_only_the_resources_it_covers() {
         let covered = ["acct_1".to_owned(), "acct_2".to_owned()];
         let limited = Some(("account", &covered[..]));
-        let rows: [(
-            Option<(&str, &[String])>,
-            Option<(&str, &str)>,
+        type Row<'a> = (
+            Option<(&'a str, &'a [String])>,
+            Option<(&'a str, &'a str)>,
             Result<(), Rejection>,
-        ); 6] = [
+        );
+        let rows: [Row; 6] = [
             (limited, Some(("account", "acct_1")), Ok(())),
             (limited, Some(("account", "acct_2")), Ok(())),
             (

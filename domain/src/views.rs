@@ -224,6 +224,7 @@ pub struct NewKey {
 /// One resource of the operator's declared types, e.g. `{"type": "account", "id": "acct_1"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ResourceRef {
     #[serde(rename = "type")]
     pub kind: String,

@@ -106,11 +106,9 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
             "{name}: no security"
         );
         assert_eq!(operator, name.contains(" /v1/admin/"), "{name}");
-        // `key_auth` answers these before any handler; the verify endpoint never answers 403;
-        // every admin route checks its token's scope.
-        let refusals: &[&str] = if keyed {
-            &["401", "403", "429", "503"]
-        } else if operator {
+        // `key_auth` and `operator_auth` answer these before any handler (every admin route
+        // checks its token's scope); the verify endpoint never answers 403.
+        let refusals: &[&str] = if keyed || operator {
             &["401", "403", "429", "503"]
         } else {
             &["400", "401", "422", "429", "503"]

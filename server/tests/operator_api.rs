@@ -1,6 +1,7 @@
 //! `/v1/admin` (issue 24): only operator tokens get in, each only as far as its scopes; the
 //! tenant upsert is idempotent by the SaaS's id and by `Idempotency-Key`; members follow the
 //! SaaS's user ids; deleting a tenant revokes its keys and keeps its audit log. Both engines.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -97,8 +98,10 @@ async fn snapshot(app: &TestApp) -> (String, i64, i64, i64, i64) {
         app.scalar_i64("SELECT COUNT(*) FROM tenant_resources")
             .await,
         // Tokens made for the matrix are audited (outside any tenant); nothing else may be.
-        app.scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action <> 'operator_token.created'")
-            .await,
+        app.scalar_i64(
+            "SELECT COUNT(*) FROM audit_events WHERE action <> 'operator_token.created'",
+        )
+        .await,
     )
 }
 

@@ -1,6 +1,7 @@
 //! What the operator API changes for keys (issue 24): suspension refuses every key, the
 //! tenant's metadata and rate reach host services, unmet requirements stop creating and
 //! rolling on every surface, and resource-limited keys pass only what they cover. Both engines.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -119,7 +119,7 @@ pub enum Command {
 pub enum AuditCommand {
     /// Write a tenant's events (newest first) as CSV to stdout; recorded as `audit.exported`.
     Export {
-        /// Tenant slug.
+        /// Tenant: its slug, `org_…` id or the SaaS's external id.
         #[arg(long)]
         tenant: String,
         /// A key's id or name.
@@ -140,7 +140,7 @@ pub enum AuditCommand {
     /// Walk the hash chains (every tenant's and the tenant-less log, or one tenant's) and
     /// report the first broken link; exits non-zero if any chain is broken.
     Verify {
-        /// Tenant slug; default: every chain.
+        /// Tenant (slug, `org_…` id or external id); default: every chain.
         #[arg(long)]
         tenant: Option<String>,
         /// Also check an anchor file (`audit anchor --out`): every anchored link must still be
@@ -170,7 +170,7 @@ pub enum AuditCommand {
 pub enum KeyCommand {
     /// Create a key and print its secret once.
     Create {
-        /// Tenant slug.
+        /// Tenant: its slug, `org_…` id or the SaaS's external id.
         #[arg(long)]
         tenant: String,
         #[arg(long)]
@@ -306,7 +306,7 @@ pub enum MemberCommand {
     },
     /// Add a user to a tenant with a role (or change their role).
     Add {
-        /// Tenant slug.
+        /// Tenant: its slug, `org_…` id or the SaaS's external id.
         #[arg(long)]
         tenant: String,
         /// User email.
@@ -317,7 +317,7 @@ pub enum MemberCommand {
     },
     /// Remove a user from a tenant.
     Remove {
-        /// Tenant slug.
+        /// Tenant: its slug, `org_…` id or the SaaS's external id.
         #[arg(long)]
         tenant: String,
         /// User email.

@@ -106,6 +106,24 @@ pub async fn page(
     let cursor = before.map_or(AuditCursor::Newest, AuditCursor::Before);
     let page = list_events(&state.db, tenant_id, &filter, cursor, limit).await?;
     let (rows, next) = (page.rows, page.older);
+    // Internal integers stay internal: a tenant is named by its public id, a person by the
+    // SaaS's id for them (or not at all).
+    let tenant_public = store::operator::tenants::by_id(&state.db, tenant_id)
+        .await?
+        .public_id;
+    let users: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.target_type.as_deref() == Some("user"))
+        .filter_map(|r| r.target_id.as_deref()?.parse().ok())
+        .collect();
+    let external = store::operator::members::external_ids(&state.db, &users).await?;
+    let target = |kind: Option<&str>, id: Option<String>| match kind {
+        Some("tenant") => Some(tenant_public.clone()),
+        Some("user") => id
+            .and_then(|i| i.parse::<i64>().ok())
+            .and_then(|i| external.get(&i).cloned()),
+        _ => id,
+    };
     Ok(AuditEventList {
         data: rows
             .into_iter()
@@ -114,8 +132,8 @@ pub async fn page(
                 at: r.at,
                 actor: r.actor,
                 action: r.action,
+                target_id: target(r.target_type.as_deref(), r.target_id),
                 target_type: r.target_type,
-                target_id: r.target_id,
                 client_ip: r.client_ip,
                 details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
             })

@@ -1,12 +1,13 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations (`utoipa`). The answers
 //! every key-authenticated route shares (401, 429, 503 from `key_auth`) and the headers of
 //! every answer are added here, in one place, so no operation can leave them out; the scope
-//! catalogue is the server's own. A test checks the document against the routes the router
-//! answers, and `end2end/schemathesis.sh` against the answers themselves.
+//! catalogue and the resource types are the server's own. A test checks the document against
+//! the routes the router answers, and `end2end/schemathesis.sh` against the answers themselves.
 
 use super::error::{ErrorBody, ErrorDetail, FieldProblem};
 use axum::extract::State;
 use axum::Json;
+use latchkey_domain::operator::ResourceType;
 use store::AppState;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::Operation;
@@ -275,32 +276,75 @@ fn share(op: &mut Operation, keyed: bool) {
     }
 }
 
-/// The document for a server with this scope catalogue: `POST /v1/keys` takes exactly these
-/// scopes (any other is 422).
-pub fn for_catalogue(catalogue: &[String]) -> utoipa::openapi::OpenApi {
+/// The document for a server with this scope catalogue and these resource types: `POST
+/// /v1/keys` takes exactly these scopes and resources of exactly these types, as do the admin
+/// resource routes (any other is 422).
+pub fn for_catalogue(
+    catalogue: &[String],
+    resource_types: &[ResourceType],
+) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    let items = doc
+    let types: Vec<serde_json::Value> = resource_types
+        .iter()
+        .map(|t| t.name.as_str().into())
+        .collect();
+    let create = doc
         .components
         .as_mut()
         .and_then(|c| c.schemas.get_mut("CreateKeyRequest"))
         .and_then(|s| match s {
-            RefOr::T(Schema::Object(o)) => o.properties.get_mut("scopes"),
-            _ => None,
-        })
-        .and_then(|s| match s {
-            RefOr::T(Schema::Array(a)) => match &mut a.items {
-                ArrayItems::RefOrSchema(items) => Some(items.as_mut()),
-                ArrayItems::False => None,
-            },
+            RefOr::T(Schema::Object(o)) => Some(o),
             _ => None,
         });
-    if let Some(RefOr::T(Schema::Object(items))) = items {
-        items.enum_values = Some(catalogue.iter().map(|s| s.as_str().into()).collect());
+    if let Some(create) = create {
+        if let Some(RefOr::T(Schema::Object(scope))) =
+            create.properties.get_mut("scopes").and_then(items)
+        {
+            scope.enum_values = Some(catalogue.iter().map(|s| s.as_str().into()).collect());
+        }
+        if let Some(RefOr::T(Schema::Object(resource))) =
+            create.properties.get_mut("resources").and_then(items)
+        {
+            if let Some(RefOr::T(Schema::Object(kind))) = resource.properties.get_mut("type") {
+                kind.enum_values = Some(types.clone());
+            }
+        }
+    }
+    if let Some(item) = doc.paths.paths.get_mut(RESOURCE_PATH) {
+        for op in [&mut item.put, &mut item.delete].into_iter().flatten() {
+            let kind = op
+                .parameters
+                .iter_mut()
+                .flatten()
+                .find(|p| p.name == "type")
+                .and_then(|p| p.schema.as_mut());
+            if let Some(RefOr::T(Schema::Object(kind))) = kind {
+                kind.enum_values = Some(types.clone());
+            }
+        }
     }
     doc
 }
 
+/// The item schema of an array schema.
+fn items(schema: &mut RefOr<Schema>) -> Option<&mut RefOr<Schema>> {
+    match schema {
+        RefOr::T(Schema::Array(a)) => match &mut a.items {
+            ArrayItems::RefOrSchema(items) => Some(items.as_mut()),
+            ArrayItems::False => None,
+        },
+        _ => None,
+    }
+}
+
+/// The route whose `{type}` is one of the operator's `--resource-type`s.
+const RESOURCE_PATH: &str = "/v1/admin/tenants/{external_id}/resources/{type}/{id}";
+
 /// `GET /v1/openapi.json`.
 pub async fn document(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
-    Json(for_catalogue(&state.settings.scope_catalogue))
+    let settings = &state.settings;
+    Json(for_catalogue(
+        &settings.scope_catalogue,
+        &settings.resource_types,
+    ))
 }

@@ -322,6 +322,37 @@ pub fn ip_address(description: &str) -> Schema {
         .into()
 }
 
+/// A key's `resources`: at most 50 `{type, id}` of one operator-declared type.
+pub fn resources() -> Array {
+    let item = ObjectBuilder::new()
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[a-z0-9_]{1,32}$")),
+        )
+        .property(
+            "id",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_.:@|-]{1,128}$")),
+        )
+        .required("type")
+        .required("id")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .build();
+    ArrayBuilder::new()
+        .items(item)
+        .max_items(Some(latchkey_domain::operator::KEY_RESOURCES_MAX))
+        .description(Some(
+            "Resources of one operator-declared type this key is limited to (each must exist in \
+             the organisation; 422 otherwise). Omitted or empty: not limited.",
+        ))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,35 +454,4 @@ mod tests {
             assert!(!v6.is_match(bad), "{bad}");
         }
     }
-}
-
-/// A key's `resources`: at most 50 `{type, id}` of one operator-declared type.
-pub fn resources() -> Array {
-    let item = ObjectBuilder::new()
-        .property(
-            "type",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^[a-z0-9_]{1,32}$")),
-        )
-        .property(
-            "id",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^[A-Za-z0-9_.:@|-]{1,128}$")),
-        )
-        .required("type")
-        .required("id")
-        .additional_properties(Some(
-            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-        ))
-        .build();
-    ArrayBuilder::new()
-        .items(item)
-        .max_items(Some(latchkey_domain::operator::KEY_RESOURCES_MAX))
-        .description(Some(
-            "Resources of one operator-declared type this key is limited to (each must exist in \
-             the organisation; 422 otherwise). Omitted or empty: not limited.",
-        ))
-        .build()
 }

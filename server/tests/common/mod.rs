@@ -78,6 +78,14 @@ impl TestApp {
     }
 
     pub async fn with_settings(engine: &Engine, tweak: impl FnOnce(&mut Settings)) -> Self {
+        // Errors the server logs (the cause behind a 500) show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_TEST_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+            )
+            .try_init();
         let name = format!("lk_t_{}", random_base62(12).to_lowercase());
         let (url, cleanup, label) = match engine {
             Engine::Sqlite => {

@@ -168,3 +168,27 @@ async fn one(ops: Ops<'_>, tenant_id: i64, user_id: i64) -> AppResult<OperatorMe
     .await?
     .ok_or(AppError::NotFound)
 }
+
+/// The SaaS's ids of these users (those it never named are absent): what APIs show in place
+/// of the internal integers.
+pub async fn external_ids(
+    db: &crate::db::Db,
+    user_ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    for id in user_ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let ext =
+            sqlx::query_scalar::<_, Option<String>>("SELECT external_id FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await?
+                .flatten();
+        if let Some(ext) = ext {
+            out.insert(*id, ext);
+        }
+    }
+    Ok(out)
+}

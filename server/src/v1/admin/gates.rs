@@ -9,10 +9,13 @@ use crate::v1::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use latchkey_domain::operator::REQUIREMENTS_MAX;
 use serde::{Deserialize, Serialize};
 use store::operator::requirements::{Met, Requirement as Stored};
 use store::AppState;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,10 +23,31 @@ pub struct Requirement {
     /// The SaaS's id for it: 1 to 128 of letters, digits and _ - . : @ |
     #[schema(pattern = "^[A-Za-z0-9_.:@|-]{1,128}$")]
     pub id: String,
-    /// What people see, e.g. "KYB review complete" (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100)]
+    /// What people see, e.g. "KYB review complete".
+    #[schema(schema_with = super::tenants::label)]
     pub label: String,
     pub met: bool,
+}
+
+/// The `PUT` body: at most `REQUIREMENTS_MAX`, ids unique (which JSON Schema cannot say).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct RequirementList(pub Vec<Requirement>);
+
+impl PartialSchema for RequirementList {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(RefOr::<Schema>::Ref(Ref::from_schema_name("Requirement")))
+            .max_items(Some(REQUIREMENTS_MAX))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for RequirementList {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("Requirement".to_owned(), Requirement::schema()));
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,7 +82,7 @@ fn answer(list: Vec<Stored>) -> Requirements {
     path = "/v1/admin/tenants/{external_id}/requirements",
     tag = "admin",
     params(("external_id" = String, Path, description = "The tenant's external id")),
-    request_body(content = Vec<Requirement>, description = "At most 20, ids unique"),
+    request_body(content = RequirementList, description = "At most 20, ids unique"),
     security(("operator_token" = [])),
     responses(
         (status = 200, description = "The list as stored", body = Requirements),
@@ -67,7 +91,7 @@ fn answer(list: Vec<Stored>) -> Requirements {
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "tenant_deleted or idempotency_in_progress", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB"),
-        (status = 422, description = "validation_failed per item, or idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed per item (or the Idempotency-Key), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn put_requirements(
@@ -75,7 +99,7 @@ pub async fn put_requirements(
     op: Operator,
     headers: HeaderMap,
     ApiPath(external_id): ApiPath<String>,
-    ApiJson(body): ApiJson<Vec<Requirement>>,
+    ApiJson(RequirementList(body)): ApiJson<RequirementList>,
 ) -> Result<Json<Requirements>, ApiError> {
     op.require(TENANTS_WRITE)?;
     let t = writable(&state, &external_id).await?;
@@ -121,8 +145,8 @@ pub async fn get_requirements(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRequest {
-    /// What people see, e.g. "Operating ••1234" (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100)]
+    /// What people see, e.g. "Operating ••1234".
+    #[schema(schema_with = super::tenants::label)]
     pub name: String,
 }
 
@@ -165,7 +189,7 @@ pub struct ResourceRemoved {
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "conflict (the tenant's 10000 resources), tenant_deleted, idempotency_in_progress", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB"),
-        (status = 422, description = "validation_failed: an undeclared type, an id or name outside its pattern; idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed: an undeclared type, an id or name outside its pattern, the Idempotency-Key; idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn put_resource(
@@ -213,7 +237,7 @@ pub async fn put_resource(
         (status = 403, description = "insufficient_scope (resources:write)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "tenant_deleted or idempotency_in_progress", body = ErrorBody),
-        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed (the Idempotency-Key), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn delete_resource(

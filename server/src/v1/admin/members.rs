@@ -7,6 +7,7 @@ use crate::v1::extract::{ApiJson, ApiPath};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use latchkey_domain::error::AppError;
 use latchkey_domain::Role;
 use serde::{Deserialize, Serialize};
 use store::operator::members::{MemberInput, OperatorMember};
@@ -18,8 +19,7 @@ use utoipa::ToSchema;
 pub struct MemberRequest {
     #[schema(format = "email", max_length = 254)]
     pub email: String,
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = super::tenants::label)]
     pub name: String,
     pub role: Role,
 }
@@ -69,9 +69,9 @@ pub struct MemberList {
         (status = 400, description = "invalid_request", body = ErrorBody),
         (status = 403, description = "insufficient_scope (members:write)", body = ErrorBody),
         (status = 404, description = "not_found: no such tenant", body = ErrorBody),
-        (status = 409, description = "conflict: the last owner cannot be demoted; tenant_deleted; idempotency_in_progress", body = ErrorBody),
+        (status = 409, description = "email_taken: another person (another external user id) has this email; conflict: the last owner cannot be demoted; tenant_deleted; idempotency_in_progress", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB"),
-        (status = 422, description = "validation_failed (e.g. an email another person has), or idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed per field (or the Idempotency-Key), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn put(
@@ -83,14 +83,25 @@ pub async fn put(
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
     op.require(MEMBERS_WRITE)?;
     let t = writable(&state, &external_id).await?;
+    // A malformed email is 422 here, so an `email` problem from storage is a collision.
+    store::auth::validate_email(&body.email)?;
     let input = MemberInput {
         email: body.email,
         name: body.name,
         role: body.role,
     };
+    let call = op.call(&headers);
     let (member, added) =
-        store::operator::members::upsert((&state).into(), t.id, &user, &input, &op.call(&headers))
-            .await?;
+        store::operator::members::upsert((&state).into(), t.id, &user, &input, &call)
+            .await
+            .map_err(|e| match e {
+                AppError::Validation(f) if f.iter().any(|p| p.field == "email") => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "email_taken",
+                    "Another person (with another external user id) has this email.",
+                ),
+                other => other.into(),
+            })?;
     let status = if added {
         StatusCode::CREATED
     } else {
@@ -115,7 +126,7 @@ pub async fn put(
         (status = 403, description = "insufficient_scope (members:write)", body = ErrorBody),
         (status = 404, description = "not_found: no such tenant or member", body = ErrorBody),
         (status = 409, description = "conflict: the last owner cannot be removed; tenant_deleted; idempotency_in_progress", body = ErrorBody),
-        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed (the Idempotency-Key), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn delete(

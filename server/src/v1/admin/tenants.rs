@@ -4,14 +4,17 @@ use super::{live_tenant, tenant, Operator, TENANTS_READ, TENANTS_WRITE};
 use crate::v1::error::{ApiError, ErrorBody};
 use crate::v1::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::v1::paging::{cursor_schema, limit_schema, page_limit, parse_cursor};
+use crate::v1::schemas::name_pattern;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use latchkey_domain::operator::TenantStatus;
+use latchkey_domain::operator::{TenantStatus, LABEL_MAX};
 use latchkey_domain::Plan;
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 use store::operator::tenants::{OperatorTenant, TenantInput};
 use store::AppState;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 /// The operator's limits for one tenant; `null`: the plan's.
@@ -20,9 +23,11 @@ use utoipa::{IntoParams, ToSchema};
 pub struct TenantLimits {
     /// Most active keys (0 to 100000).
     #[schema(minimum = 0, maximum = 100000)]
+    #[serde(default, deserialize_with = "whole")]
     pub max_keys: Option<u32>,
     /// Requests a minute per key (1 to 1000000).
     #[schema(minimum = 1, maximum = 1000000)]
+    #[serde(default, deserialize_with = "whole")]
     pub rate_per_minute: Option<u32>,
 }
 
@@ -30,17 +35,14 @@ pub struct TenantLimits {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantRequest {
-    /// 1 to 100 characters, no control or text-direction characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*\\S[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
-    )]
+    #[schema(schema_with = label)]
     pub name: String,
     pub plan: Plan,
+    #[serde(default, deserialize_with = "object")]
     pub limits: Option<TenantLimits>,
-    /// A JSON object of at most 1 KiB, returned to host services as `tenant.metadata`.
-    #[schema(value_type = Object)]
+    /// A JSON object of at most 1 KiB (1024 bytes as compact JSON), returned to host services
+    /// as `tenant.metadata`; a larger one is 422.
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// `active` (default) or `suspended`.
     pub status: Option<SettableStatus>,
@@ -109,6 +111,52 @@ pub struct TenantQuery {
     pub cursor: Option<String>,
 }
 
+/// A label or name people read, as `operator::check_label` takes it: 1 to `LABEL_MAX`
+/// characters, not only spaces, no control or text-direction characters.
+pub(super) fn label() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(LABEL_MAX))
+        .pattern(Some(name_pattern()))
+        .description(Some(format!(
+            "1 to {LABEL_MAX} characters, not only spaces; no control or text-direction \
+             characters."
+        )))
+        .build()
+}
+
+/// A nested object from a JSON object only (serde's derive also reads one from an array).
+fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? {
+        None => Ok(None),
+        Some(map) => T::deserialize(serde_json::Value::Object(map))
+            .map(Some)
+            .map_err(D::Error::custom),
+    }
+}
+
+/// A limit as a whole number: JSON Schema calls `5.0` an integer, so it is one here too.
+fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u64)
+        })
+        .and_then(|v| u32::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "{n}: expected a whole number from 0 to {}",
+                u32::MAX
+            ))
+        })
+}
+
 const EXTERNAL_ID: &str =
     "The SaaS's own id for the tenant: 1 to 128 of letters, digits and _ - . : @ |";
 
@@ -127,7 +175,7 @@ const EXTERNAL_ID: &str =
         (status = 403, description = "insufficient_scope (tenants:write)", body = ErrorBody),
         (status = 409, description = "tenant_deleted, idempotency_in_progress, or conflict", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB"),
-        (status = 422, description = "validation_failed per field, or idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed per field (metadata over 1 KiB, or an Idempotency-Key outside 1 to 255 visible ASCII characters), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn put(
@@ -242,7 +290,7 @@ pub struct Deleted {
         (status = 403, description = "insufficient_scope (tenants:write)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "idempotency_in_progress", body = ErrorBody),
-        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "validation_failed (the Idempotency-Key), or idempotency_key_reused", body = ErrorBody),
     )
 )]
 pub async fn delete(
