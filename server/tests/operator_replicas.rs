@@ -10,99 +10,20 @@
 
 mod common;
 
-use common::operator::{admin, token};
+use common::operator::{admin, app as operator_app, token, verify, SERVICE_TOKEN};
+use common::replica::*;
 use common::*;
 use latchkey_domain::keys::Mode;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The host services' token: `serve` wants at least 32 bytes (longer than the one the
-/// in-process operator tests use).
-const SERVICE_TOKEN: &str = "svc-token-for-operator-replica-tests";
-
-/// An app that declares `account=Bank account` and accepts [`SERVICE_TOKEN`].
-async fn operator_app(engine: &Engine) -> TestApp {
-    TestApp::with_settings(engine, |s| {
-        use sha2::Digest as _;
-        s.resource_types = vec!["account=Bank account".parse().unwrap()];
-        s.service_token_sha256 = Some(sha2::Sha256::digest(SERVICE_TOKEN.as_bytes()).into());
-    })
-    .await
-}
-
-/// `POST /v1/verify` for `key` through `base`; the verdict body.
-async fn verify(base: &str, key: &str) -> Value {
-    let req = http()
-        .post(format!("{base}/v1/verify"))
-        .bearer_auth(SERVICE_TOKEN)
-        .json(&json!({ "key": key }));
-    let r = read(req.send().await.unwrap()).await;
-    assert_eq!(r.status, 200, "{base}: {:?}", r.body);
-    r.body
-}
-
-/// A server process of ours; killed when dropped.
-struct Replica {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `latchkey serve` on `url` with the test apps' pepper, the operator tests' resource type and
-/// service token; returns once `/readyz` answers (migrations ran, invalidations heard).
-async fn start(url: &str, dir: &Path, name: &str) -> Replica {
-    let port = free_port();
-    let log = dir.join(format!("{name}.log"));
-    let data = dir.join(format!("{name}-data"));
-    let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
-        .args(["--pepper", &test_pepper_hex(), "--log-format", "json"])
-        .args(["--log", "info,sqlx=warn"])
-        .args(["--resource-type", "account=Bank account"])
-        .args(["--service-token", SERVICE_TOKEN])
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let replica = Replica {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http().get(format!("{}/readyz", replica.base)).send().await {
-            if r.status() == 200 {
-                return replica;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never became ready:\n{}",
-            std::fs::read_to_string(&replica.log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// What every instance serves with: the operator tests' resource type and service token.
+const OPERATOR_FLAGS: &[&str] = &[
+    "--resource-type",
+    "account=Bank account",
+    "--service-token",
+    SERVICE_TOKEN,
+];
 
 /// Two instances on one fresh database of `engine`: `a` is where the operator acts, `b` the
 /// one that must hear it. The processes live as long as `_processes`.
@@ -115,15 +36,11 @@ struct Two {
 
 async fn two(engine: &Engine) -> Two {
     let app = operator_app(engine).await;
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-operator-replicas-{}",
-        latchkey_domain::keys::random_base62(8)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("operator");
     match engine {
         Engine::Postgres(_) => {
-            let a = start(&app.url, &dir, "a").await;
-            let b = start(&app.url, &dir, "b").await;
+            let a = start(&app.url, &dir, "a", OPERATOR_FLAGS).await;
+            let b = start(&app.url, &dir, "b", OPERATOR_FLAGS).await;
             let (a_base, b_base) = (a.base.clone(), b.base.clone());
             Two {
                 app,
@@ -133,7 +50,7 @@ async fn two(engine: &Engine) -> Two {
             }
         }
         Engine::Sqlite => {
-            let b = start(&app.url, &dir, "only").await;
+            let b = start(&app.url, &dir, "only", OPERATOR_FLAGS).await;
             let a = app.serve().await;
             let b_base = b.base.clone();
             Two {
@@ -178,7 +95,7 @@ async fn becomes_within_a_second(
     since: Instant,
 ) -> Duration {
     loop {
-        let now = outcome(&verify(base, key).await);
+        let now = outcome(&verify(base, key, None).await);
         if now == want {
             return since.elapsed();
         }
@@ -225,7 +142,7 @@ async fn suspend_on_a_is_tenant_suspended_on_b_within_a_second_and_reactivating_
             // Warm: both hold the key's verdict as valid.
             for base in [&t.a, &t.b] {
                 for _ in 0..2 {
-                    let v = verify(base, &key.secret).await;
+                    let v = verify(base, &key.secret, None).await;
                     assert_eq!(v["valid"], true, "{base}: {v}");
                 }
             }

@@ -81,6 +81,8 @@ pub async fn add_member(
     actor: &Actor,
 ) -> AppResult<()> {
     let mut tx = db.pool.begin().await?;
+    // Membership changes of a tenant one at a time, and the write lock taken first.
+    crate::operator::lock_tenant(&mut tx, tenant_id).await?;
     let email = sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&mut *tx)

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 pub mod operator;
 pub mod receiver;
+pub mod replica;
 
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 

@@ -4,7 +4,8 @@
 use super::{http, read, Engine, HttpResp, TestApp};
 use serde_json::Value;
 
-pub const SERVICE_TOKEN: &str = "svc-token-for-operator-tests";
+/// At least 32 bytes: `serve` refuses shorter ones (the multi-replica tests start processes).
+pub const SERVICE_TOKEN: &str = "svc-token-for-the-operator-api-tests";
 
 /// An app that declares `account=Bank account` and has a service token.
 pub async fn app(engine: &Engine) -> TestApp {

@@ -27,8 +27,13 @@ struct Cut {
 /// Removes every event of `chain` up to and including place `through_seq` (one transaction).
 async fn prune_through(db: &Db, chain: i64, through: Cut, now: i64) -> AppResult<Option<Pruned>> {
     let mut tx = db.pool.begin().await?;
+    // The trigger refuses checkpoints while the guard is closed: only here is it opened, and
+    // closed again before the transaction ends (an early return rolls it back). It is also
+    // the transaction's first statement, a write, which SQLite needs (see `lock_tenant`).
+    set_guard(&mut tx, true).await?;
     if let Some(c) = last_checkpoint(&mut tx, chain).await? {
         if c.through_seq >= through.chain_seq {
+            tx.rollback().await?;
             return Ok(None);
         }
     }
@@ -37,9 +42,6 @@ async fn prune_through(db: &Db, chain: i64, through: Cut, now: i64) -> AppResult
         .hash
         .unwrap_or_else(|| super::chain::GENESIS.to_owned());
     let mac = super::seal::key()?.checkpoint(chain, through.chain_seq, &hash);
-    // The trigger refuses checkpoints while the guard is closed: only here is it opened, and
-    // closed again before the transaction ends.
-    set_guard(&mut tx, true).await?;
     sqlx::query(
         "INSERT INTO audit_checkpoints \
          (chain, through_seq, through_hash, cut_off, removed, created_at, mac) \

@@ -208,6 +208,8 @@ async fn stop(db: &Db, actor: &Actor, r: &LeakReport, key: Found) -> AppResult<O
     let url = shown_url(&r.url);
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
+    // Tenant row first: the one lock order (tenant, key, audit head) of key changes.
+    crate::operator::lock_tenant(&mut tx, key.tenant_id).await?;
     let key_ref = (key.tenant_id, key.public_id.as_str());
     let done = match (already_stopped, policy) {
         (true, _) => "none",

@@ -63,6 +63,8 @@ pub async fn roll(
     let old_until = overlap.old_key_expiry(old.expires_at, now);
 
     let mut tx = db.pool.begin().await?;
+    // Tenant row first: the one lock order (tenant, key, audit head) of key changes.
+    crate::operator::lock_tenant(&mut tx, tenant_id).await?;
     // Marks the old key first, on the condition that it is still rollable: of two rolls at
     // once, exactly one changes the row and the other finds nothing to do.
     let marked = sqlx::query(
@@ -84,8 +86,7 @@ pub async fn roll(
         ));
     }
     // The operator's gates hold for a roll as for a create (its key limit does not: the old
-    // key is on its way out). After the first write: on SQLite a transaction that reads first
-    // cannot take the write lock once another writer committed (SQLITE_BUSY_SNAPSHOT).
+    // key is on its way out).
     crate::operator::requirements::may_mint(&mut tx, tenant_id).await?;
     let row = insert_row(
         &mut tx,

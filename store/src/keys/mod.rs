@@ -351,9 +351,10 @@ pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> Ap
         return Ok(old);
     }
     let mut tx = db.pool.begin().await?;
-    sqlx::query(
+    // Only while still not revoked: a revoke that committed since the read above wins.
+    let changed = sqlx::query(
         "UPDATE api_keys SET name = $1, description = $2, allowlist = $3 \
-         WHERE tenant_id = $4 AND public_id = $5",
+         WHERE tenant_id = $4 AND public_id = $5 AND status <> 'revoked'",
     )
     .bind(&name)
     .bind(&description)
@@ -361,7 +362,11 @@ pub async fn update(db: &Db, tenant_id: i64, actor: &Actor, edit: KeyEdit) -> Ap
     .bind(tenant_id)
     .bind(&edit.id)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(AppError::Conflict("A revoked key can't be edited.".into()));
+    }
     record(
         &mut tx,
         db.clock.now_ms(),
@@ -402,6 +407,9 @@ pub async fn revoke(
         return Ok(key);
     }
     let mut tx = db.pool.begin().await?;
+    // Tenant row, then key, then audit head: the order every key-changing transaction takes,
+    // so none waits on another in reverse (a deadlock on PostgreSQL).
+    crate::operator::lock_tenant(&mut tx, tenant_id).await?;
     revoke_in(
         &mut tx,
         db.clock.now_ms(),

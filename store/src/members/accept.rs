@@ -195,6 +195,15 @@ pub async fn accept_signed_in(
     }
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
+    // The write lock first (SQLite cannot upgrade a read snapshot once another writer has
+    // committed); `consume` takes the same row lock again, harmlessly.
+    sqlx::query(
+        "UPDATE tenants SET key_seq = key_seq \
+         WHERE id = (SELECT tenant_id FROM invitations WHERE token_hash = $1)",
+    )
+    .bind(token_hash(token))
+    .execute(&mut *tx)
+    .await?;
     let used = consume(&mut tx, token, person.user_id, now).await?;
     let verified =
         sqlx::query_scalar::<_, Option<i64>>("SELECT email_verified_at FROM users WHERE id = $1")

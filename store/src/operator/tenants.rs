@@ -86,6 +86,9 @@ impl TryFrom<Row> for OperatorTenant {
     }
 }
 
+/// The conflict a write to a deleted tenant gets (`/v1/admin` answers it as `tenant_deleted`).
+pub const TENANT_DELETED: &str = "This tenant was deleted; its external id cannot be reused.";
+
 /// Most keys an operator may allow one tenant, and most requests a minute per key.
 pub const MAX_KEYS_CAP: u32 = 100_000;
 pub const RATE_CAP: u32 = 1_000_000;
@@ -321,9 +324,7 @@ async fn update(
     call: &Call,
 ) -> AppResult<OperatorTenant> {
     if old.status == TenantStatus::Deleted {
-        return Err(AppError::Conflict(
-            "This tenant was deleted; its external id cannot be reused.".into(),
-        ));
+        return Err(AppError::Conflict(TENANT_DELETED.into()));
     }
     let db = ops.db;
     // The plan first, through the Billing page's own path (audit event, cache drop).
@@ -391,29 +392,26 @@ pub async fn delete(ops: Ops<'_>, tenant: &OperatorTenant, call: &Call) -> AppRe
     let now = db.clock.now_ms();
     let mut tx = db.pool.begin().await?;
     super::lock_tenant(&mut tx, tenant.id).await?;
+    // Every key in one statement, before any audit event: the lock order of key changes
+    // (tenant, keys, audit head), so a concurrent edit of one key cannot deadlock with this.
+    let reason = "The organisation was deleted.";
     let active = sqlx::query_as::<_, (String, String)>(
-        "SELECT public_id, name FROM api_keys WHERE tenant_id = $1 AND status = 'active'",
+        "UPDATE api_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2, \
+         revoke_reason = $3 WHERE tenant_id = $4 AND status = 'active' \
+         RETURNING public_id, name",
     )
+    .bind(now)
+    .bind(&call.actor.display)
+    .bind(reason)
     .bind(tenant.id)
     .fetch_all(&mut *tx)
     .await?;
-    let mut revoked = 0;
     for (public_id, name) in &active {
-        let reason = "The organisation was deleted.";
-        if crate::keys::revoke_in(
-            &mut tx,
-            now,
-            &call.actor,
-            tenant.id,
-            public_id,
-            name,
-            reason,
-        )
-        .await?
-        {
-            revoked += 1;
-        }
+        let details = serde_json::json!({ "name": name, "reason": reason });
+        let event = Event::key(tenant.id, AuditAction::KeyRevoked, public_id, details);
+        record(&mut tx, now, &call.actor, event).await?;
     }
+    let revoked = active.len();
     sqlx::query("DELETE FROM sessions WHERE tenant_id = $1")
         .bind(tenant.id)
         .execute(&mut *tx)

@@ -186,7 +186,7 @@ pub async fn live_tenant(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "tenant_deleted",
-            "This tenant was deleted.",
+            store::operator::tenants::TENANT_DELETED,
         ));
     }
     Ok(t)

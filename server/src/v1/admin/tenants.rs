@@ -203,7 +203,9 @@ pub async fn put(
         store::operator::tenants::upsert((&state).into(), &external_id, &input, &call)
             .await
             .map_err(|e| match e {
-                latchkey_domain::error::AppError::Conflict(m) if m.contains("deleted") => {
+                latchkey_domain::error::AppError::Conflict(m)
+                    if m == store::operator::tenants::TENANT_DELETED =>
+                {
                     ApiError::new(StatusCode::CONFLICT, "tenant_deleted", m)
                 }
                 other => other.into(),
