@@ -153,7 +153,7 @@ pub async fn create(
         return Err(AppError::PlanRequired);
     }
 
-    let asked = limit_of(&new.resources)?;
+    let asked = crate::operator::resources::limit_of(&new.resources)?;
     let (secret, digest, public_id) = mint(pepper, mode);
     let name = new.name.trim().to_owned();
 
@@ -217,28 +217,6 @@ pub async fn create(
     tx.commit().await?;
     tracing::info!(tenant_id, key_id = %public_id, mode = %mode, "api key created");
     Ok((key, secret))
-}
-
-/// What `resources` asks a new key to be limited to: `None` when empty; all of one type.
-fn limit_of(
-    resources: &[latchkey_domain::views::ResourceRef],
-) -> AppResult<Option<crate::operator::resources::Limit>> {
-    let Some(first) = resources.first() else {
-        return Ok(None);
-    };
-    if resources.iter().any(|r| r.kind != first.kind) {
-        return Err(AppError::field(
-            "resources",
-            "Limit a key to resources of one type.",
-        ));
-    }
-    let mut ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(Some(crate::operator::resources::Limit {
-        kind: first.kind.clone(),
-        ids,
-    }))
 }
 
 /// A key row about to be written: its secret is needed only for the masked display.

@@ -26,6 +26,26 @@ pub struct Limit {
     pub ids: Vec<String>,
 }
 
+/// What `resources` asks a new key to be limited to: `None` when empty; all of one type.
+pub fn limit_of(resources: &[latchkey_domain::views::ResourceRef]) -> AppResult<Option<Limit>> {
+    let Some(first) = resources.first() else {
+        return Ok(None);
+    };
+    if resources.iter().any(|r| r.kind != first.kind) {
+        return Err(AppError::field(
+            "resources",
+            "Limit a key to resources of one type.",
+        ));
+    }
+    let mut ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Some(Limit {
+        kind: first.kind.clone(),
+        ids,
+    }))
+}
+
 /// Most resources of one tenant (each is a row an operator token can add).
 pub const PER_TENANT_MAX: i64 = 10_000;
 
