@@ -111,14 +111,17 @@ fn header(ty: Type, description: &str) -> Header {
         .build()
 }
 
+/// A refusal answered with the error envelope.
+fn error_answer(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", error_body())
+        .build()
+}
+
 /// What `key_auth` answers on every key-authenticated route before the handler runs.
 fn key_auth_answers() -> [(&'static str, Response); 3] {
-    let error = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", error_body())
-            .build()
-    };
+    let error = error_answer;
     [
         (
             "401",
@@ -143,12 +146,7 @@ fn key_auth_answers() -> [(&'static str, Response); 3] {
 
 /// What `operator_auth` answers on every `/v1/admin` route before the handler runs.
 fn operator_auth_answers() -> [(&'static str, Response); 3] {
-    let error = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", error_body())
-            .build()
-    };
+    let error = error_answer;
     [
         (
             "401",
