@@ -283,6 +283,16 @@ pub async fn build_state(
         leak_reports_in_flight: args.leak_reports_in_flight.max(1),
         resource_types: global.resource_types.clone(),
         billing_url: args.billing_url.clone(),
+        portal: store::portal::PortalSettings {
+            return_origins: args.ways_in.portal_return_origins.clone(),
+            refresh_url: args.ways_in.portal_refresh_url.clone(),
+            session_ttl: Duration::from_secs(args.ways_in.portal_session_ttl_minutes.max(1) * 60),
+            session_idle: Duration::from_secs(args.ways_in.portal_session_idle_minutes.max(1) * 60),
+            product_name: args.ways_in.product_name.clone(),
+        },
+        oidc: args.ways_in.oidc()?,
+        password_sign_in: args.ways_in.password_sign_in,
+        frame_ancestors: args.ways_in.frame_ancestors.clone(),
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod members;
 pub mod operator;
 pub mod pepper;
+pub mod portal;
 pub mod request;
 pub mod state;
 pub mod tenants;

@@ -70,6 +70,15 @@ pub struct Settings {
     /// Where the SaaS manages billing (`--billing-url`): the Billing page links there and
     /// offers no plan switcher. `None`: the standalone mode, with the switcher.
     pub billing_url: Option<String>,
+    /// Portal links: return origins, refresh URL, their sessions' lifetime and idle window.
+    pub portal: crate::portal::PortalSettings,
+    /// Signing in with the SaaS's OpenID provider; `None`: off.
+    pub oidc: Option<crate::auth::oidc::OidcSettings>,
+    /// `false` (`--password-sign-in off`): the form is hidden and password sign-in refused.
+    pub password_sign_in: bool,
+    /// Origins allowed to frame the pages (CSP `frame-ancestors`); empty: none. Non-empty also
+    /// makes the session cookie `SameSite=None; Secure; Partitioned`.
+    pub frame_ancestors: Vec<String>,
 }
 
 impl Settings {
@@ -124,6 +133,10 @@ impl Default for Settings {
             leak_reports_in_flight: crate::keys::leak::IN_FLIGHT,
             resource_types: Vec::new(),
             billing_url: None,
+            portal: crate::portal::PortalSettings::default(),
+            oidc: None,
+            password_sign_in: true,
+            frame_ancestors: Vec::new(),
         }
     }
 }

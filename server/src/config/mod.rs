@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 mod operator;
 mod serve;
+mod ways_in;
 pub use operator::{OperatorTokenCommand, RequirementCommand, ResourceCommand};
 pub use serve::ServeArgs;
+pub use ways_in::WaysInArgs;
 
 #[derive(Debug, Parser)]
 #[command(

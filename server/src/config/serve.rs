@@ -190,6 +190,8 @@ pub struct ServeArgs {
         default_value_t = store::keys::leak::IN_FLIGHT
     )]
     pub leak_reports_in_flight: usize,
+    #[command(flatten)]
+    pub ways_in: super::WaysInArgs,
 }
 
 impl ServeArgs {

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 mod hasher;
+pub mod oidc;
 pub mod password;
 mod person;
 mod sign_in;
