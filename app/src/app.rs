@@ -8,6 +8,7 @@ use crate::auth::SignInPage;
 use crate::components::{reload_on_success, silent, Loaded, SessionResource, SuspendedBanner};
 use crate::error::AppError;
 use crate::members::MembersPage;
+use crate::portal::PortalPage;
 use crate::tenants::BillingPage;
 use crate::webhooks::WebhooksPage;
 use latchkey_domain::operator::TenantStatus;
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite") view=AcceptInvitePage/>
                 <Route path=path!("/reset") view=ResetPasswordPage/>
+                <Route path=path!("/portal") view=PortalPage/>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("keys") view=KeysPage/>
@@ -151,6 +153,12 @@ fn sign_in_again(error: AppError) -> Option<AnyView> {
 fn Header(session: SessionInfo) -> impl IntoView {
     view! {
         <header class="topbar">
+            // Out of the frame too, when the SaaS embeds these pages.
+            {session.return_url.clone().map(|url| view! {
+                <a class="back-link" href=url target="_top" data-testid="back-to-product">
+                    "← Back to " {session.product_name.clone()}
+                </a>
+            })}
             <a class="brand" href="/">"Latchkey"</a>
             <TenantSwitcher session=session.clone()/>
             <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>

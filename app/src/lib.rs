@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod members;
+pub mod portal;
 pub mod tenants;
 pub mod webhooks;
 

@@ -20,7 +20,7 @@ pub enum AuditAction {
     WebhookRemoved = "webhook.removed": "A webhook endpoint was removed.",
     WebhookTestSent = "webhook.test_sent": "A test event was sent to a webhook endpoint (its address's scheme and host only).",
     KeySafetyChanged = "tenant.key_safety_changed": "What happens to a leaked key, or when an unused key is reported, changed.",
-    SignedIn = "user.signed_in": "Someone signed in.",
+    SignedIn = "user.signed_in": "Someone signed in (`method`: `password`, `portal_link` or `oidc`).",
     SignInFailed = "user.sign_in_failed": "A sign-in failed (kept outside any organisation, with the email's SHA-256, never the password).",
     SignedOut = "user.signed_out": "Someone signed out.",
     SignedOutEverywhere = "user.signed_out_everywhere": "Someone ended all their sessions on every device.",
@@ -47,6 +47,10 @@ pub enum AuditAction {
     PasswordResetIssued = "user.password_reset_issued": "The operator issued a single-use password-reset link.",
     PasswordReset = "user.password_reset": "A password was set through a reset link (every session ended).",
     AuditExported = "audit.exported": "The audit log was exported as CSV (with the filter used).",
+    PortalLinkCreated = "portal_link.created": "The operator minted a portal link for a member (the operator token's name, the user, read-only or not; never the link).",
+    PortalLinkRefused = "portal_link.refused": "A portal link was refused (`reason`: `used`, `expired` or `unknown`; unknown ones are kept outside any organisation), with the address and user agent.",
+    PortalSessionsExpired = "portal_sessions.expired": "The operator ended portal sessions at once (the whole organisation's, or one user's).",
+    SsoLinked = "user.sso_linked": "A person's account was linked to their identity at the OpenID provider (issuer and subject) on their first single sign-on.",
     AuditPruned = "audit.pruned": "Events older than the retention period were removed (cut-off and last hash kept).",
 }
 }

@@ -48,6 +48,7 @@ pub mod keys;
 pub mod members;
 pub mod operator;
 pub mod policy;
+pub mod portal;
 pub mod scopes;
 pub mod text;
 pub mod time;

@@ -47,6 +47,10 @@ pub const SCOPES: &[(&str, &str)] = &[
         "resources:write",
         "Add and remove resources keys can be limited to",
     ),
+    (
+        "portal:write",
+        "Mint portal links (sign-ins for members) and end portal sessions",
+    ),
 ];
 
 /// Whether `scope` is one an operator token can hold.

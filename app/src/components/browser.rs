@@ -54,6 +54,16 @@ pub fn navigate_hard(to: &str) {
     let _ = to;
 }
 
+/// Full page load that replaces this page in the history (Back does not return to it).
+pub fn navigate_replace(to: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = gloo_utils::window().location().replace(to);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = to;
+}
+
 /// The page's `#fragment` without the `#`: where one-time links carry their token, so it never
 /// reaches the server's logs or a `Referer`. Empty on the server.
 pub fn location_hash() -> String {

@@ -48,6 +48,8 @@ use utoipa::{Modify, OpenApi};
         super::admin::gates::delete_resource,
         super::admin::gates::list_resources,
         super::admin::gates::audit,
+        super::admin::portal::mint,
+        super::admin::portal::expire,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&Security, &SharedAnswers),
@@ -56,7 +58,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The tenant's append-only audit log"),
         (name = "verify", description = "Verification for the host product's services"),
         (name = "leaks", description = "Reports of exposed keys (no authentication: a key proves itself)"),
-        (name = "admin", description = "The operator API: the SaaS backend keeps tenants, members, requirements and resources in sync (operator tokens, `lko_…`). Every non-GET call takes an `Idempotency-Key`."),
+        (name = "admin", description = "The operator API: the SaaS backend keeps tenants, members, requirements and resources in sync, and signs its users in with portal links (operator tokens, `lko_…`). Every non-GET call except the portal ones takes an `Idempotency-Key`."),
     )
 )]
 pub struct ApiDoc;

@@ -29,6 +29,11 @@ pub use users::{check_new_user, create_user, user_id_by_email};
 
 /// The session cookie's name over plain HTTP (local development, tests).
 pub const SESSION_COOKIE: &str = "lk_session";
+/// Sessions opened by a portal link have cookie values starting with this (password ones are
+/// base62 only): once such a session has ended, the browser is sent to `--portal-refresh-url`
+/// rather than the sign-in page.
+pub const PORTAL_SESSION_PREFIX: &str = "p_";
+
 /// Its name when cookies are `Secure`: the `__Host-` prefix makes the browser refuse it unless
 /// it is Secure, host-only and `Path=/`, so a sibling subdomain cannot plant or shadow it.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-lk_session";
@@ -68,6 +73,12 @@ pub struct Session {
     pub plan: Plan,
     pub role: Role,
     pub client_ip: IpAddr,
+    /// Opened by a portal link: pinned to its tenant (no switching), its own idle window.
+    pub pinned: bool,
+    /// The portal link was read-only: `role` is already capped at member.
+    pub read_only: bool,
+    /// Where "← Back to …" leads (a portal link's `return_url`).
+    pub return_url: Option<String>,
 }
 
 /// What a page in another tab is told after the organisation changed under it.
@@ -100,6 +111,9 @@ struct SessionRow {
     user_id: i64,
     tenant_id: Option<i64>,
     last_seen_at: i64,
+    portal: i64,
+    read_only: i64,
+    return_url: Option<String>,
     email: String,
     name: String,
 }
@@ -156,13 +170,14 @@ pub async fn session_at(
 ) -> AppResult<Option<Session>> {
     let hash = token_hash(token);
     let row = sqlx::query_as::<_, SessionRow>(
-        "SELECT s.user_id, s.tenant_id, s.last_seen_at, u.email, u.name \
-         FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+        "SELECT s.user_id, s.tenant_id, s.last_seen_at, s.portal, s.read_only, s.return_url, \
+         u.email, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 \
+         AND s.last_seen_at > $2 - COALESCE(s.idle_ms, $3)",
     )
     .bind(&hash)
     .bind(now)
-    .bind(now.saturating_sub(millis(idle)))
+    .bind(millis(idle))
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -173,15 +188,23 @@ pub async fn session_at(
             .execute(&db.pool)
             .await?;
     }
+    let pinned = row.portal != 0;
+    // A portal session acts only in its own tenant: without that membership it has ended (no
+    // falling back to the person's other tenants).
     let membership = sqlx::query_as::<_, MembershipRow>(
         "SELECT t.id, t.name, t.plan, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
-         WHERE m.user_id = $1 ORDER BY CASE WHEN t.id = $2 THEN 0 ELSE 1 END, t.name LIMIT 1",
+         WHERE m.user_id = $1 AND ($3 = 0 OR t.id = $2) \
+         ORDER BY CASE WHEN t.id = $2 THEN 0 ELSE 1 END, t.name LIMIT 1",
     )
     .bind(row.user_id)
     .bind(row.tenant_id.unwrap_or(-1))
+    .bind(row.portal)
     .fetch_optional(&db.pool)
     .await?;
     let Some(m) = membership else {
+        if pinned {
+            return Ok(None);
+        }
         // Signed in but a member of nothing: there is no tenant to act in.
         return Err(AppError::Forbidden);
     };
@@ -192,8 +215,14 @@ pub async fn session_at(
         tenant_id: m.id,
         tenant_name: m.name,
         plan: m.plan.parse().map_err(AppError::internal)?,
-        role: m.role.parse().map_err(AppError::internal)?,
+        role: latchkey_domain::portal::session_role(
+            m.role.parse().map_err(AppError::internal)?,
+            row.read_only != 0,
+        ),
         client_ip,
+        pinned,
+        read_only: row.read_only != 0,
+        return_url: row.return_url,
     }))
 }
 
@@ -261,6 +290,10 @@ pub async fn switch_tenant(
     token: &str,
     tenant_id: i64,
 ) -> AppResult<()> {
+    if session.pinned {
+        // Opened by a portal link for one tenant: the SaaS decides where its users go.
+        return Err(AppError::Forbidden);
+    }
     let user_id = session.user_id;
     let member =
         sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND tenant_id = $2")
@@ -335,20 +368,31 @@ pub async fn create_session(
     .execute(&db.pool)
     .await?;
     // Expired and idle sessions are swept opportunistically on sign-in; no hot path pays.
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-        .bind(now)
-        .bind(now.saturating_sub(millis(policy.idle)))
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - COALESCE(idle_ms, $2)",
+    )
+    .bind(now)
+    .bind(millis(policy.idle))
+    .execute(&db.pool)
+    .await?;
     Ok(token)
 }
 
 /// The `Set-Cookie` value for a session token, or for clearing it when `token` is empty.
-pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
+/// `framed` (the pages may be framed by another site): a cross-site iframe sends only
+/// `SameSite=None` cookies, which browsers take only when `Secure`; `Partitioned` (CHIPS) keeps
+/// the cookie in a jar of the framing site's own, so it never follows the user elsewhere.
+/// Browsers keep `Secure` cookies from `http://localhost` and `http://127.0.0.1` too.
+pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool, framed: bool) -> String {
     let name = session_cookie_name(secure);
-    let mut c = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
-    if secure {
+    let same_site = if framed { "None" } else { "Lax" };
+    let mut c =
+        format!("{name}={token}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}");
+    if secure || framed {
         c.push_str("; Secure");
+    }
+    if framed {
+        c.push_str("; Partitioned");
     }
     c
 }
@@ -362,4 +406,31 @@ pub async fn first_tenant_of(db: &Db, user_id: i64) -> AppResult<Option<i64>> {
     .bind(user_id)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_cookie;
+
+    #[test]
+    fn the_session_cookie_is_lax_unless_the_pages_may_be_framed() {
+        assert_eq!(
+            session_cookie("t", 60, false, false),
+            "lk_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+        );
+        assert_eq!(
+            session_cookie("t", 60, true, false),
+            "__Host-lk_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+        // Framed: sent from a cross-site iframe (None), which needs Secure, in the framing
+        // site's partition, on plain HTTP development hosts as well.
+        for secure in [false, true] {
+            let c = session_cookie("t", 60, secure, true);
+            assert!(c.contains("; SameSite=None;"), "{c}");
+            assert!(c.ends_with("; Secure; Partitioned"), "{c}");
+            assert!(!c.contains("Lax"), "{c}");
+        }
+        // Clearing it carries the same attributes, or the browser keeps the partitioned one.
+        assert!(session_cookie("", 0, false, true).ends_with("Max-Age=0; Secure; Partitioned"));
+    }
 }

@@ -16,7 +16,8 @@ pub struct Person {
 }
 
 /// The person a live session cookie stands for (same lifetime and idle rules as
-/// [`session`](super::session)); `None` for no such session.
+/// [`session`](super::session)); `None` for no such session. A portal session is not one: it
+/// stands for a person only inside its own tenant.
 pub async fn signed_in_person(db: &Db, token: &str, idle: Duration) -> AppResult<Option<Person>> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -27,7 +28,8 @@ pub async fn signed_in_person(db: &Db, token: &str, idle: Duration) -> AppResult
     let now = now_ms();
     let row = sqlx::query_as::<_, Row>(
         "SELECT s.user_id, u.email, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
+         AND s.portal = 0",
     )
     .bind(token_hash(token))
     .bind(now)

@@ -29,3 +29,6 @@ impl Default for PortalSettings {
         }
     }
 }
+
+mod links;
+pub use links::{expire_sessions, mint, redeem, MintInput, Minted, Redeemed, Refusal};

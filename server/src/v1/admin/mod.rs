@@ -6,6 +6,7 @@
 pub mod gates;
 mod idempotency;
 pub mod members;
+pub mod portal;
 pub mod tenants;
 
 use super::error::ApiError;
@@ -14,7 +15,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use latchkey_domain::verify::credential;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ pub const TENANTS_WRITE: &str = "tenants:write";
 pub const MEMBERS_READ: &str = "members:read";
 pub const MEMBERS_WRITE: &str = "members:write";
 pub const RESOURCES_WRITE: &str = "resources:write";
+pub const PORTAL_WRITE: &str = "portal:write";
 
 /// Wrong operator tokens one address may send a minute (`--failed-auth-per-minute`) before
 /// `429`: storage is read for every well-formed token, so guessing is throttled like keys.
@@ -113,6 +115,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(&format!("{TENANT}/audit-events"), get(gates::audit))
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+        // After the idempotency layer, so outside it: see `portal`.
+        .route("/v1/admin/portal-links", post(portal::mint))
+        .route("/v1/admin/portal-sessions/expire", post(portal::expire))
         .route_layer(from_fn_with_state(state, operator_auth))
         .layer(Extension(AdminGuard(VerifyGuard::new(
             state_limit,

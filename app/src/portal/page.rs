@@ -1,0 +1,48 @@
+//! The portal link's landing page.
+
+use super::api::RedeemPortalLink;
+use crate::components::browser::{location_hash, navigate_replace};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[component]
+pub fn PortalPage() -> impl IntoView {
+    let redeem = ServerAction::<RedeemPortalLink>::new();
+    // Effects run only in the browser, once hydrated: the fragment is there and nowhere else.
+    Effect::new(move |_| {
+        redeem.dispatch(RedeemPortalLink {
+            token: location_hash(),
+        });
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = redeem.value().get() {
+            // Replacing, so Back never returns to the spent link.
+            navigate_replace(&next);
+        }
+    });
+    let refused = move || match redeem.value().get() {
+        Some(Err(AppError::RateLimited { retry_after_secs })) => Some(format!(
+            "Too many attempts from this address. Try again in {retry_after_secs} seconds."
+        )),
+        Some(Err(_)) => Some(
+            "This sign-in link can't be used: each link works once, for a few minutes. Go back \
+             to the app you came from and open it again."
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    view! {
+        <main class="signin">
+            <div class="card signin-card" data-testid="portal">
+                <h1>"Opening Latchkey"</h1>
+                {move || match refused() {
+                    Some(why) => view! {
+                        <p class="notice notice-error" role="alert" data-testid="portal-refused">{why}</p>
+                    }
+                    .into_any(),
+                    None => view! { <p class="loading">"Signing you in…"</p> }.into_any(),
+                }}
+            </div>
+        </main>
+    }
+}
