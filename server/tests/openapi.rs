@@ -85,7 +85,7 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
     let doc = document(&base).await;
     let envelope = json!({"$ref": "#/components/schemas/ErrorBody"});
     let ops = operations(&doc);
-    assert_eq!(ops.len(), 24);
+    assert_eq!(ops.len(), 26);
     for (name, op) in ops {
         // Leak reports need no credential (each token proves itself): only its own refusals.
         if name == "POST /v1/leaks" {

@@ -785,6 +785,8 @@ async fn the_openapi_document_matches_the_routes() {
             "PUT /v1/admin/tenants/{external_id}/resources/{type}/{id}",
             "DELETE /v1/admin/tenants/{external_id}/resources/{type}/{id}",
             "GET /v1/admin/tenants/{external_id}/audit-events",
+            "POST /v1/admin/portal-links",
+            "POST /v1/admin/portal-sessions/expire",
         ];
         expected.sort();
         assert_eq!(documented, expected);
