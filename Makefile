@@ -13,7 +13,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release
+.PHONY: run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release example
 
 ## Tools, each installed only when missing.
 tools:
@@ -60,7 +60,8 @@ lint: tools
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-unit:
+# node-deps: server/tests/oidc.rs runs the OpenID provider from end2end/node_modules.
+unit: node-deps
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  echo "==> PostgreSQL pass against $(PG_URL), with the multi-replica tests (server/tests/replicas.rs)"; \
@@ -69,17 +70,26 @@ unit:
 	else echo "==> SKIPPING the PostgreSQL pass and the multi-replica tests: nothing answers on 127.0.0.1:5432"; fi
 
 e2e: build-debug node-deps chromium
-	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/run.sh
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo build -p saas-example
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site SAAS_EXAMPLE_BIN=$(CARGO_TARGET_DIR)/debug/saas-example ./end2end/run.sh
 
 ## The whole Playwright suite again through haproxy in front of 2 PostgreSQL-backed replicas.
 e2e-cluster: build-debug node-deps chromium haproxy
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo build -p saas-example
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
-	  LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site PG_URL=$(PG_URL) ./end2end/cluster.sh e2e; \
+	  LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site PG_URL=$(PG_URL) \
+	  SAAS_EXAMPLE_BIN=$(CARGO_TARGET_DIR)/debug/saas-example ./end2end/cluster.sh e2e; \
 	else echo "==> SKIPPING the e2e suite through the load balancer: nothing answers on 127.0.0.1:5432"; fi
 
 ## make cluster: 2 replicas on a fresh PostgreSQL database behind haproxy; prints the URL.
 cluster: build-release haproxy
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/release/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site PG_URL=$(PG_URL) ./end2end/cluster.sh serve
+
+## make example: Latchkey and the example SaaS (examples/saas) side by side; prints where to sign in.
+example: build-debug
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo build -p saas-example
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site \
+	  SAAS_EXAMPLE_BIN=$(CARGO_TARGET_DIR)/debug/saas-example ./examples/saas/run.sh
 
 ## The OpenAPI document against the live debug server: schemathesis (pinned, in a venv).
 schemathesis: build-debug

@@ -8,7 +8,8 @@
 #
 # Needs LATCHKEY_BIN (the binary), LATCHKEY_SITE_ROOT (the built site), PostgreSQL at PG_URL
 # (default postgres://postgres@127.0.0.1:5432/test; a database is created and dropped) and
-# haproxy on PATH. REPLICAS (default 2) sets how many.
+# haproxy on PATH. REPLICAS (default 2) sets how many. SAAS_EXAMPLE_BIN (the example SaaS's
+# binary) is for example.spec.ts.
 set -euo pipefail
 cd "$(dirname "$0")"
 MODE=${1:-serve}
@@ -128,7 +129,7 @@ case "$MODE" in
     status=0
     BASE_URL="$BASE" LATCHKEY_DATA_DIR="$WORK/data-1" LATCHKEY_SERVER_LOG="$LOG" \
       LATCHKEY_STORAGE_DUMP_URL="$DB_URL" OPERATOR_TOKEN="$OPERATOR_TOKEN" LATCHKEY_BIN="$BIN" \
-      npx playwright test "$@" || status=$?
+      SAAS_EXAMPLE_BIN="${SAAS_EXAMPLE_BIN:-}" npx playwright test "$@" || status=$?
     node summary.cjs "E2E through haproxy and $REPLICAS replicas"
     revoke_check || status=1
     exit $status

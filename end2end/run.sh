@@ -31,7 +31,8 @@ case "$OPERATOR_TOKEN" in lko_*) ;; *) echo "operator-token create printed no to
 
 status=0
 BASE_URL="http://127.0.0.1:$PORT" LATCHKEY_DATA_DIR="$WORK/data" LATCHKEY_SERVER_LOG="$LOG" \
-  OPERATOR_TOKEN="$OPERATOR_TOKEN" LATCHKEY_BIN="$BIN" npx playwright test "$@" || status=$?
+  OPERATOR_TOKEN="$OPERATOR_TOKEN" LATCHKEY_BIN="$BIN" SAAS_EXAMPLE_BIN="${SAAS_EXAMPLE_BIN:-}" \
+  npx playwright test "$@" || status=$?
 
 node summary.cjs E2E
 exit $status

@@ -69,6 +69,16 @@ fn client_ip_of(state: &AppState, parts: &Parts) -> IpAddr {
     request::client_ip(peer, &parts.headers, &state.settings.trusted_proxies)
 }
 
+/// The caller's `User-Agent` (empty when absent), for audit events.
+pub fn current_user_agent() -> AppResult<String> {
+    Ok(parts()?
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned())
+}
+
 /// The caller's address, for audit events and throttles.
 pub fn current_client_ip() -> AppResult<IpAddr> {
     Ok(client_ip_of(&state()?, &parts()?))
@@ -76,7 +86,12 @@ pub fn current_client_ip() -> AppResult<IpAddr> {
 
 /// Adds a `Set-Cookie` for the session (an empty token clears it).
 pub fn set_session_cookie(state: &AppState, token: &str, max_age_secs: u64) {
-    let cookie = store::auth::session_cookie(token, max_age_secs, !state.settings.insecure_cookies);
+    let cookie = store::auth::session_cookie(
+        token,
+        max_age_secs,
+        !state.settings.insecure_cookies,
+        !state.settings.frame_ancestors.is_empty(),
+    );
     if let (Some(opts), Ok(v)) = (
         use_context::<leptos_axum::ResponseOptions>(),
         http::HeaderValue::from_str(&cookie),

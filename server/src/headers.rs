@@ -1,7 +1,8 @@
 //! Security headers. Pages get a Content-Security-Policy whose only inline scripts are the ones
 //! the framework writes with this response's nonce (hydration and resource data); everything
-//! else gets a policy that allows nothing. Nothing is framed, sniffed or cached, apart from the
-//! built assets under `/pkg`.
+//! else gets a policy that allows nothing. Nothing is sniffed or cached, apart from the built
+//! assets under `/pkg`, and nothing is framed unless the operator lists the origins that may
+//! frame the pages (`--frame-ancestors`).
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -14,12 +15,18 @@ use axum::response::Response;
 use store::AppState;
 
 /// The policy for a page rendered with `nonce`. `'wasm-unsafe-eval'` lets the page compile its
-/// own WebAssembly (from `'self'`), not evaluate strings.
-pub fn page_policy(nonce: &str) -> String {
+/// own WebAssembly (from `'self'`), not evaluate strings. `frame_ancestors` (origins checked by
+/// the flag's parser) may frame it; empty, nothing may.
+pub fn page_policy(nonce: &str, frame_ancestors: &[String]) -> String {
+    let ancestors = if frame_ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        frame_ancestors.join(" ")
+    };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )
 }
 
@@ -37,7 +44,10 @@ pub fn set_page_policy() {
     ) else {
         return;
     };
-    if let Ok(v) = HeaderValue::from_str(&page_policy(&nonce)) {
+    let ancestors = use_context::<AppState>()
+        .map(|s| s.settings.frame_ancestors.clone())
+        .unwrap_or_default();
+    if let Ok(v) = HeaderValue::from_str(&page_policy(&nonce, &ancestors)) {
         res.insert_header(CONTENT_SECURITY_POLICY, v);
     }
 }
@@ -48,13 +58,19 @@ pub async fn site(State(state): State<AppState>, req: Request, next: Next) -> Re
     let cacheable = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+    let page = h.contains_key(CONTENT_SECURITY_POLICY);
+    if !page {
         h.insert(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(NOTHING_POLICY),
         );
     }
-    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `X-Frame-Options` cannot name a list of origins (and browsers that know CSP
+    // `frame-ancestors` ignore it): a page the operator lets others frame goes without it.
+    let framable = page && !state.settings.frame_ancestors.is_empty();
+    if !framable {
+        h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     common(h, !state.settings.insecure_cookies);
     if !cacheable {
         // Pages show a tenant's keys and server functions answer with them (once, a secret).
@@ -80,5 +96,26 @@ fn common(h: &mut HeaderMap, https: bool) {
             STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_policy;
+
+    #[test]
+    fn pages_are_framed_only_by_the_listed_origins() {
+        assert!(page_policy("n", &[]).ends_with("frame-ancestors 'none'"));
+        let listed = [
+            "https://app.example.com".to_owned(),
+            "http://localhost:8080".to_owned(),
+        ];
+        let policy = page_policy("n", &listed);
+        assert!(
+            policy.ends_with("frame-ancestors https://app.example.com http://localhost:8080"),
+            "{policy}"
+        );
+        assert!(!policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(policy.contains("script-src 'self' 'nonce-n' 'wasm-unsafe-eval'"));
     }
 }

@@ -10,6 +10,8 @@ mod database;
 pub mod headers;
 mod health;
 pub mod http;
+mod oidc;
+mod portal;
 pub mod telemetry;
 pub mod v1;
 
@@ -90,6 +92,8 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/audit/export.csv", get(audit_export::export))
+        .route("/auth/oidc/start", get(oidc::start))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route(
             "/api/{*fn_name}",
             get(server_fn_handler).post(server_fn_handler),
@@ -102,6 +106,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         // On the body itself, so it holds for server functions, which read their own (413).
         .layer(RequestBodyLimitLayer::new(http::BODY_LIMIT))
         .layer(middleware::from_fn(guard_server_fns))
+        .layer(middleware::from_fn_with_state(
+            state.app.clone(),
+            portal::refresh_ended,
+        ))
         .layer(middleware::from_fn_with_state(
             state.app.clone(),
             headers::site,

@@ -181,6 +181,8 @@ pub struct Shared {
     pub webhooks: Arc<crate::webhooks::Dispatcher>,
     /// What `/v1/leaks` reports may cost (token budgets, reports in flight).
     pub leaks: Arc<crate::keys::leak::LeakGate>,
+    /// Signing in with the OpenID provider (`--oidc-*`); `None`: off.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
 }
 
 impl AppState {
@@ -220,7 +222,12 @@ impl AppState {
             pepper.clone(),
             settings.webhooks.clone(),
         );
+        let oidc = settings
+            .oidc
+            .clone()
+            .map(|o| Arc::new(crate::auth::oidc::Oidc::new(o, &pepper)));
         Self(Arc::new(Shared {
+            oidc,
             webhooks,
             leaks: Arc::new(crate::keys::leak::LeakGate::new(
                 settings.leak_tokens_per_minute,

@@ -24,6 +24,11 @@ pub struct SessionInfo {
     pub plan: Plan,
     pub role: Role,
     pub tenants: Vec<TenantChoice>,
+    /// Opened by a portal link: pinned to this tenant (no switcher).
+    pub pinned: bool,
+    /// A portal link's way back to the SaaS, shown as "← Back to {product_name}".
+    pub return_url: Option<String>,
+    pub product_name: String,
 }
 
 /// The session probe: `None` when nobody is signed in.
@@ -36,7 +41,12 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     };
     let state = state()?;
     let db = &state.db;
-    let tenants = store::auth::tenants_of(db, s.user_id).await?;
+    // A portal session stays in its tenant: no other tenant is offered.
+    let tenants = if s.pinned {
+        Vec::new()
+    } else {
+        store::auth::tenants_of(db, s.user_id).await?
+    };
     // Read once per page load, with the header: the status for the banner, the ids for display.
     let tenant = store::operator::tenants::by_id(db, s.tenant_id).await?;
     Ok(Some(SessionInfo {
@@ -50,7 +60,32 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
         plan: s.plan,
         role: s.role,
         tenants,
+        pinned: s.pinned,
+        return_url: s.return_url,
+        product_name: state.settings.portal.product_name.clone(),
     }))
+}
+
+/// The ways the sign-in page offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInChoices {
+    /// The email and password form (`--password-sign-in`).
+    pub password: bool,
+    /// The single sign-on button's words, when OpenID Connect is on.
+    pub sso_label: Option<String>,
+}
+
+/// What the sign-in page shows (nobody is signed in yet, so no guard).
+#[server(endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<SignInChoices, AppError> {
+    let state = crate::guard::state()?;
+    Ok(SignInChoices {
+        password: state.settings.password_sign_in,
+        sso_label: state
+            .oidc
+            .as_ref()
+            .map(|o| o.settings().button_label.clone()),
+    })
 }
 
 /// Signs in. An unknown email and a wrong password get the same answer in about the same time;
@@ -60,6 +95,10 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, current_session_token, set_session_cookie, state};
 
     let state = state()?;
+    if !state.settings.password_sign_in {
+        // `--password-sign-in off`: refused before any hashing.
+        return Err(AppError::Forbidden);
+    }
     let token = store::auth::sign_in(
         &state.db,
         &state.sign_in,

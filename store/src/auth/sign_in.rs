@@ -234,7 +234,7 @@ pub async fn sign_in(
         tenant_id,
         AuditAction::SignedIn,
         user_id,
-        serde_json::json!({}),
+        serde_json::json!({ "method": "password" }),
     );
     audit::record_now(db, &Actor::user(user_id, &email, &email, Some(ip)), event).await?;
     tracing::info!(user_id, %ip, "signed in");

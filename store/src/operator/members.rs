@@ -31,7 +31,7 @@ pub struct OperatorMember {
 
 /// Stored for users the operator creates: no password matches it (they sign in through the
 /// SaaS; `latchkey user reset-password` still gives one).
-const NO_PASSWORD: &str = "!";
+pub(crate) const NO_PASSWORD: &str = "!";
 
 /// The tenant's members, owners first (at most 1,000, like the Members page).
 pub async fn list(ops: Ops<'_>, tenant_id: i64) -> AppResult<Vec<OperatorMember>> {
