@@ -162,7 +162,12 @@ fn Header(session: SessionInfo) -> impl IntoView {
             <a class="brand" href="/">"Latchkey"</a>
             <TenantSwitcher session=session.clone()/>
             <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
-            <UserMenu name=session.user_name.clone() email=session.email.clone() role=session.role/>
+            <UserMenu
+                name=session.user_name.clone()
+                email=session.email.clone()
+                role=session.role
+                pinned=session.pinned
+            />
         </header>
     }
 }
@@ -237,14 +242,26 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
 }
 
 #[component]
-fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl IntoView {
+fn UserMenu(
+    name: String,
+    email: String,
+    role: latchkey_domain::Role,
+    /// A portal session: the account itself (password, other devices) is the SaaS's business.
+    pinned: bool,
+) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     reload_on_success(sign_out, "/signin");
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     reload_on_success(everywhere, "/signin");
     view! {
         <div class="user-menu">
-            <a class="user-name" href="/account" data-testid="user-name" title=email>{name}</a>
+            {if pinned {
+                view! { <span class="user-name" data-testid="user-name" title=email>{name}</span> }
+                    .into_any()
+            } else {
+                view! { <a class="user-name" href="/account" data-testid="user-name" title=email>{name}</a> }
+                    .into_any()
+            }}
             <span class="role-pill" data-testid="user-role">{role.label()}</span>
             <button
                 type="button"
@@ -256,17 +273,19 @@ fn UserMenu(name: String, email: String, role: latchkey_domain::Role) -> impl In
             >
                 "Sign out"
             </button>
-            <button
-                type="button"
-                class="btn btn-ghost"
-                data-testid="sign-out-everywhere"
-                title="End your sessions on every device and browser"
-                on:click=move |_| {
-                    everywhere.dispatch(SignOutEverywhere {});
-                }
-            >
-                "Sign out everywhere"
-            </button>
+            {(!pinned).then(|| view! {
+                <button
+                    type="button"
+                    class="btn btn-ghost"
+                    data-testid="sign-out-everywhere"
+                    title="End your sessions on every device and browser"
+                    on:click=move |_| {
+                        everywhere.dispatch(SignOutEverywhere {});
+                    }
+                >
+                    "Sign out everywhere"
+                </button>
+            })}
         </div>
     }
 }

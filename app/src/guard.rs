@@ -36,6 +36,17 @@ pub async fn signed_in() -> AppResult<Session> {
     optional_session().await?.ok_or(AppError::Unauthorized)
 }
 
+/// The guard for what concerns the whole person across tenants and devices (signing out
+/// everywhere, changing the password): a session that stands for the person. A portal session
+/// stands for them only inside its tenant, so it is refused.
+pub async fn whole_person() -> AppResult<Session> {
+    let session = signed_in().await?;
+    if session.pinned {
+        return Err(AppError::Forbidden);
+    }
+    Ok(session)
+}
+
 /// The caller's session if signed in, without an action check (the shell's session probe).
 pub async fn optional_session() -> AppResult<Option<Session>> {
     let state = state()?;

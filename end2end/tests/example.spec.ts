@@ -1,45 +1,19 @@
-import { test, expect } from '@playwright/test';
-import { spawn } from 'child_process';
+import { test, expect, Page } from '@playwright/test';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { freePort, Latchkey, startLatchkey, waitFor } from './servers';
+import { freePort, Latchkey, Started, startLatchkey, startProcess } from './servers';
 
 // The runnable example of the whole integration (examples/saas, issue 25): the SaaS signs its
 // user in with its own password, provisions its tenant and user through /v1/admin, and its
 // "API keys" link mints a portal link and redirects. Its user lands on Latchkey signed in
 // without typing a Latchkey password, and "← Back to Acme SaaS" returns.
 
-/** The example SaaS on `port`, talking to `lk` with its operator token. */
-async function startExample(port: number, lk: Latchkey) {
+/**
+ * Latchkey with the portal flags pointing at the example SaaS, and the example talking to it
+ * with Latchkey's operator token (the SaaS's port is picked first: Latchkey must know it).
+ */
+async function startBoth(): Promise<{ lk: Latchkey; saas: Started; stop: () => Promise<void> }> {
   const bin = process.env.SAAS_EXAMPLE_BIN;
   if (!bin) throw new Error('SAAS_EXAMPLE_BIN must point at the saas-example binary (make e2e builds it: cargo build -p saas-example)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-saas-'));
-  const log = path.join(dir, 'saas.log');
-  const out = fs.openSync(log, 'a');
-  const proc = spawn(bin, ['--addr', `127.0.0.1:${port}`, '--latchkey-url', lk.url], {
-    env: { ...process.env, SAAS_OPERATOR_TOKEN: lk.operatorToken },
-    stdio: ['ignore', out, out],
-  });
-  const stop = async () => {
-    if (proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(`${url}/signin`, proc, log);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { url, log, stop };
-}
-
-test('"API keys" on the SaaS lands on Latchkey\'s keys page signed in, and the way back returns', async ({ page }) => {
-  // Latchkey must know the SaaS's origin before either starts: pick the SaaS's port first.
   const saasPort = await freePort();
   const saasUrl = `http://127.0.0.1:${saasPort}`;
   const lk = await startLatchkey([
@@ -47,15 +21,30 @@ test('"API keys" on the SaaS lands on Latchkey\'s keys page signed in, and the w
     '--portal-refresh-url', `${saasUrl}/api-keys`,
     '--product-name', 'Acme SaaS',
   ]);
-  let saas: Awaited<ReturnType<typeof startExample>> | undefined;
   try {
-    saas = await startExample(saasPort, lk);
+    const saas = await startProcess('saas', bin,
+      (port) => ['--addr', `127.0.0.1:${port}`, '--latchkey-url', lk.url], '/signin',
+      { SAAS_OPERATOR_TOKEN: lk.operatorToken }, saasPort);
+    return { lk, saas, stop: async () => { await saas.stop(); await lk.stop(); } };
+  } catch (e) {
+    await lk.stop();
+    throw e;
+  }
+}
 
+async function signInToSaas(page: Page, saas: Started, password = 'acme-demo-password') {
+  await page.goto(`${saas.url}/signin`);
+  await page.getByLabel('Email').fill('alice@example.test');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('"API keys" on the SaaS lands on Latchkey\'s keys page signed in, and the way back returns', async ({ page }) => {
+  const { lk, saas, stop } = await startBoth();
+  try {
     await page.goto(saas.url);
     await expect(page).toHaveURL(`${saas.url}/signin`);
-    await page.getByLabel('Email').fill('alice@example.test');
-    await page.getByLabel('Password').fill('acme-demo-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToSaas(page, saas);
     await expect(page.getByText('Signed in as Alice Example')).toBeVisible();
 
     // Every request from here on is recorded: Latchkey's password form must never be sent.
@@ -78,26 +67,14 @@ test('"API keys" on the SaaS lands on Latchkey\'s keys page signed in, and the w
     await expect(page).toHaveURL(`${saas.url}/`);
     await expect(page.getByText('Signed in as Alice Example')).toBeVisible();
   } finally {
-    await saas?.stop();
-    await lk.stop();
+    await stop();
   }
 });
 
 test('an ended portal session goes back through the SaaS for a fresh link, still without a password', async ({ page }) => {
-  const saasPort = await freePort();
-  const saasUrl = `http://127.0.0.1:${saasPort}`;
-  const lk = await startLatchkey([
-    '--portal-return-origin', saasUrl,
-    '--portal-refresh-url', `${saasUrl}/api-keys`,
-    '--product-name', 'Acme SaaS',
-  ]);
-  let saas: Awaited<ReturnType<typeof startExample>> | undefined;
+  const { lk, saas, stop } = await startBoth();
   try {
-    saas = await startExample(saasPort, lk);
-    await page.goto(`${saas.url}/signin`);
-    await page.getByLabel('Email').fill('alice@example.test');
-    await page.getByLabel('Password').fill('acme-demo-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToSaas(page, saas);
     await page.getByRole('link', { name: 'API keys' }).click();
     await expect(page).toHaveURL(`${lk.url}/keys`);
     await expect(page.getByTestId('keys-ready')).toHaveAttribute('data-ready', 'true');
@@ -121,21 +98,14 @@ test('an ended portal session goes back through the SaaS for a fresh link, still
     await expect(page.getByRole('button', { name: 'New key' })).toBeVisible();
     expect(visited.some((u) => u.startsWith(`${lk.url}/portal`))).toBe(true);
   } finally {
-    await saas?.stop();
-    await lk.stop();
+    await stop();
   }
 });
 
 test('the SaaS refuses a wrong password and never reaches Latchkey', async ({ page }) => {
-  const saasPort = await freePort();
-  const lk = await startLatchkey(['--portal-return-origin', `http://127.0.0.1:${saasPort}`]);
-  let saas: Awaited<ReturnType<typeof startExample>> | undefined;
+  const { lk, saas, stop } = await startBoth();
   try {
-    saas = await startExample(saasPort, lk);
-    await page.goto(`${saas.url}/signin`);
-    await page.getByLabel('Email').fill('alice@example.test');
-    await page.getByLabel('Password').fill('wrong password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToSaas(page, saas, 'wrong password');
     await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
     // Without the SaaS's session, "API keys" mints nothing: back to the SaaS's sign-in.
     await page.goto(`${saas.url}/api-keys`);
@@ -146,7 +116,6 @@ test('the SaaS refuses a wrong password and never reaches Latchkey', async ({ pa
     });
     expect(tenant.status).toBe(404);
   } finally {
-    await saas?.stop();
-    await lk.stop();
+    await stop();
   }
 });

@@ -52,12 +52,13 @@ export async function startProcess(
   args: (port: number, dir: string) => string[],
   probePath: string,
   env: Record<string, string> = {},
+  port?: number,
 ): Promise<Started> {
-  const port = await freePort();
+  port ??= await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-${name}-`));
   const log = path.join(dir, `${name}.log`);
   const out = fs.openSync(log, 'a');
-  const proc = spawn(cmd, args(port, dir), {
+  const proc = spawn(cmd, args(port!, dir), {
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
   });

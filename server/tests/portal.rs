@@ -7,74 +7,10 @@ mod common;
 
 use axum::http::{header, StatusCode};
 use common::operator::{admin, token};
+use common::portal::*;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-const RETURN_ORIGIN: &str = "https://app.example.com";
-const REFRESH_URL: &str = "https://app.example.com/latchkey";
-
-async fn portal_app(engine: &Engine, per_ip: u32) -> TestApp {
-    TestApp::with_settings(engine, |s| {
-        s.portal.return_origins = vec![RETURN_ORIGIN.to_owned()];
-        s.portal.refresh_url = Some(REFRESH_URL.to_owned());
-        s.portal.product_name = "Acme SaaS".to_owned();
-        s.sign_in_per_ip_per_minute = per_ip;
-    })
-    .await
-}
-
-/// The SaaS's tenant `ext` with member `user` (`role`), through the operator API.
-async fn provision(base: &str, op: &str, ext: &str, user: &str, role: &str) {
-    let t = admin(
-        base,
-        op,
-        "PUT",
-        &format!("/v1/admin/tenants/{ext}"),
-        Some(json!({"name": format!("Tenant {ext}"), "plan": "professional"})),
-        None,
-    )
-    .await;
-    assert!(t.status == 200 || t.status == 201, "tenant: {}", t.body);
-    let m = admin(
-        base,
-        op,
-        "PUT",
-        &format!("/v1/admin/tenants/{ext}/members/{user}"),
-        Some(json!({"email": format!("{user}@saas.test"), "name": user, "role": role})),
-        None,
-    )
-    .await;
-    assert!(m.status == 200 || m.status == 201, "member: {}", m.body);
-}
-
-async fn mint(base: &str, op: &str, body: Value) -> HttpResp {
-    admin(base, op, "POST", "/v1/admin/portal-links", Some(body), None).await
-}
-
-/// The token in a minted link's fragment.
-fn token_of(minted: &HttpResp) -> String {
-    let url = minted.body["url"].as_str().unwrap().to_owned();
-    let (page, token) = url.split_once('#').unwrap();
-    assert!(page.ends_with("/portal"), "{url}");
-    assert!(token.starts_with("lkp_"), "{url}");
-    token.to_owned()
-}
-
-/// Redeems as the portal page does; the answer and the session cookie it set, if any.
-async fn redeem(app: &TestApp, token: &str) -> (Resp, Option<String>) {
-    let r = app
-        .call_json("portal/redeem", json!({ "token": token }), None)
-        .await;
-    let cookie = r
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("lk_session=p_"))
-        .map(|c| c.split(';').next().unwrap().to_owned());
-    (r, cookie)
-}
 
 async fn audit_count(app: &TestApp, action: &str, detail: &str) -> i64 {
     app.scalar_i64(&format!(

@@ -134,13 +134,22 @@ async fn expiring_through_one_instance_ends_the_session_on_the_other() {
                 }
             }
         } else {
-            let dump: Vec<String> = sqlx::query_scalar(
-                "SELECT token_hash || ' ' || COALESCE(minted_by, '') FROM portal_links",
-            )
-            .fetch_all(&app.state.db.pool)
-            .await
-            .unwrap();
-            assert!(dump.iter().all(|row| !row.contains(&link_token)));
+            // Every row of every table the flow wrote, as text.
+            for table in ["portal_links", "sessions", "audit_events", "users"] {
+                let rows: Vec<String> =
+                    sqlx::query_scalar(&format!("SELECT row_to_json(t)::text FROM {table} t"))
+                        .fetch_all(&app.state.db.pool)
+                        .await
+                        .unwrap();
+                assert!(!rows.is_empty() || table == "sessions", "{table} is empty");
+                for row in rows {
+                    assert!(!row.contains(&link_token), "the token is in {table}: {row}");
+                    assert!(
+                        !row.contains(session_value),
+                        "the cookie is in {table}: {row}"
+                    );
+                }
+            }
         }
         drop(processes);
         app.close().await;

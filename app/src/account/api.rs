@@ -74,8 +74,8 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    use crate::guard::{current_session_token, signed_in, state};
-    let session = signed_in().await?;
+    use crate::guard::{current_session_token, state, whole_person};
+    let session = whole_person().await?;
     let keep = current_session_token()?.unwrap_or_default();
     store::auth::password::change_password(
         &state()?.db,

@@ -130,9 +130,9 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Ends every session of the signed-in person, on every device, this one included.
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    use crate::guard::{set_session_cookie, signed_in, state};
+    use crate::guard::{set_session_cookie, state, whole_person};
 
-    let session = signed_in().await?;
+    let session = whole_person().await?;
     let state = state()?;
     let ended = store::auth::end_all_sessions(&state.db, &session).await?;
     set_session_cookie(&state, "", 0);

@@ -17,7 +17,7 @@ pub async fn redeem_portal_link(token: String) -> Result<String, AppError> {
     state.sign_in.link_attempt(ip).await?;
     let redeemed = store::portal::redeem(
         &state.db,
-        &state.settings.portal,
+        &state.settings,
         &token,
         ip,
         &current_user_agent()?,

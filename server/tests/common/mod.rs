@@ -13,6 +13,7 @@ use store::{AppState, Settings};
 use tower::ServiceExt;
 
 pub mod operator;
+pub mod portal;
 pub mod receiver;
 pub mod replica;
 

@@ -114,6 +114,8 @@ struct SessionRow {
     portal: i64,
     read_only: i64,
     return_url: Option<String>,
+    /// This session's idle window: its own (portal) or the deployment's.
+    idle_ms: i64,
     email: String,
     name: String,
 }
@@ -171,7 +173,7 @@ pub async fn session_at(
     let hash = token_hash(token);
     let row = sqlx::query_as::<_, SessionRow>(
         "SELECT s.user_id, s.tenant_id, s.last_seen_at, s.portal, s.read_only, s.return_url, \
-         u.email, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+         COALESCE(s.idle_ms, $3) AS idle_ms, u.email, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 \
          AND s.last_seen_at > $2 - COALESCE(s.idle_ms, $3)",
     )
@@ -181,7 +183,9 @@ pub async fn session_at(
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    if now - row.last_seen_at >= TOUCH_EVERY_MS {
+    // A short idle window (a portal session's) is renewed more often, so a session in use
+    // never lapses between two writes of its last use.
+    if now - row.last_seen_at >= TOUCH_EVERY_MS.min(row.idle_ms / 4) {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(&hash)

@@ -188,7 +188,7 @@ struct PersonRow {
 /// sign-in budget first.
 pub async fn redeem(
     db: &Db,
-    settings: &PortalSettings,
+    settings: &crate::Settings,
     token: &str,
     ip: IpAddr,
     user_agent: &str,
@@ -251,8 +251,9 @@ pub async fn redeem(
         crate::auth::PORTAL_SESSION_PREFIX,
         random_base62(43)
     );
-    let ttl = i64::try_from(settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    let idle = i64::try_from(settings.session_idle.as_millis()).unwrap_or(i64::MAX);
+    let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let ttl = millis(settings.portal.session_ttl);
+    let idle = millis(settings.portal.session_idle);
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, tenant_id, created_at, expires_at, \
          last_seen_at, portal, read_only, idle_ms, return_url) \
@@ -266,6 +267,15 @@ pub async fn redeem(
     .bind(link.read_only)
     .bind(idle)
     .bind(&link.return_url)
+    .execute(&mut *tx)
+    .await?;
+    // Sessions past their lifetime or idle window go here too: with password sign-in off,
+    // nothing else would sweep them.
+    sqlx::query(
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - COALESCE(idle_ms, $2)",
+    )
+    .bind(now)
+    .bind(millis(settings.session_idle))
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
