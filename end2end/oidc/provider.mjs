@@ -6,6 +6,10 @@
 //   (or OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI)
 //
 // The login page (dev interactions) takes any login; it becomes the subject and the email.
+// As OpenID Connect Core 5.4 has it, the claims a scope requests (the email, the tenant and role
+// below) come from the UserInfo endpoint only, not the ID token; OIDC_CLAIMS_IN_ID_TOKEN=1 puts
+// them in the ID token too, as some providers do. GET /test/discoveries answers how many times
+// the discovery document was fetched (for the relying party's re-discovery limits).
 // A login `unverified+someone@x.test` has the email `someone@x.test` with `email_verified: false`. A login of the form
 // `someone@x.test#acme` also carries the claims `org: "acme"` and `role: "admin"` (the part
 // after `#` names the tenant; for claim-mapping tests).
@@ -63,9 +67,18 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     claims: async () => claimsOf(id),
   }),
   features: { devInteractions: { enabled: true } },
-  // The claims the email scope grants go into the ID token itself, not only the userinfo.
-  conformIdTokenClaims: false,
+  conformIdTokenClaims: process.env.OIDC_CLAIMS_IN_ID_TOKEN !== '1',
   cookies: { keys: ['latchkey-test-provider-cookie-key'] },
+});
+
+let discoveries = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/discoveries') {
+    ctx.body = { discoveries };
+    return;
+  }
+  if (ctx.path === '/.well-known/openid-configuration') discoveries += 1;
+  await next();
 });
 
 provider.listen(Number(port), '127.0.0.1', () => {

@@ -4,7 +4,11 @@
 //! itself, as a browser would, posting the provider's login and consent forms.
 #![allow(clippy::unwrap_used)]
 
+#[path = "oidc/accounts.rs"]
+mod accounts;
 mod common;
+#[path = "oidc/discovery.rs"]
+mod discovery;
 #[path = "oidc/walk.rs"]
 mod walk;
 
@@ -22,9 +26,20 @@ struct Rig {
 }
 
 async fn rig(engine: &Engine, tweak: impl FnOnce(&mut Settings)) -> Rig {
+    rig_with(engine, false, tweak).await
+}
+
+/// As [`rig`]; `claims_in_id_token` makes the provider put the email (and the tenant and role
+/// claims) in the ID token as well, instead of in its UserInfo answer only.
+async fn rig_with(
+    engine: &Engine,
+    claims_in_id_token: bool,
+    tweak: impl FnOnce(&mut Settings),
+) -> Rig {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Provider::start(&format!("{base}/auth/oidc/callback")).await;
+    let callback = format!("{base}/auth/oidc/callback");
+    let provider = Provider::start(&callback, claims_in_id_token).await;
     let settings = provider.settings(true);
     let app = TestApp::with_settings(engine, |s| {
         s.oidc = Some(settings);

@@ -26,13 +26,19 @@ impl Drop for Provider {
 
 impl Provider {
     /// Starts it for a relying party calling back at `redirect_uri`, ready once discovery answers.
-    pub async fn start(redirect_uri: &str) -> Self {
+    /// It conforms to OpenID Connect Core 5.4 (the email comes from UserInfo only) unless
+    /// `claims_in_id_token`, which puts the scopes' claims in the ID token as well.
+    pub async fn start(redirect_uri: &str, claims_in_id_token: bool) -> Self {
         let port = free_port();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oidc/provider.mjs");
         let child = Command::new("node")
             .arg(script)
             .args([&port.to_string(), CLIENT_ID, CLIENT_SECRET, redirect_uri])
+            .env(
+                "OIDC_CLAIMS_IN_ID_TOKEN",
+                if claims_in_id_token { "1" } else { "0" },
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,6 +58,13 @@ impl Provider {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the OpenID provider did not start (is end2end/node_modules installed?)");
+    }
+
+    /// How many times the discovery document has been fetched.
+    pub async fn discoveries(&self) -> i64 {
+        let url = format!("{}/test/discoveries", self.issuer);
+        let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        body["discoveries"].as_i64().unwrap()
     }
 
     pub fn settings(&self, allow_private: bool) -> store::auth::oidc::OidcSettings {

@@ -1,28 +1,47 @@
 //! Signing in with the SaaS's OpenID provider: authorization code with PKCE (S256), `state` and
 //! `nonce`, through the certified `openidconnect` crate. The provider is discovered at first
-//! use (so Latchkey starts while it is down) and again every ten minutes or after a failure.
+//! use (so Latchkey starts while it is down) and again every ten minutes, or sooner when an ID
+//! token's signature does not verify (the keys may have rotated); never more than once in 30
+//! seconds, so failed sign-ins, an attacker's included, cannot make Latchkey hammer it.
 //! Every request to it goes through a client that follows no redirect and, unless
 //! `allow_private`, connects to nothing inside the server's network.
 
+mod claims;
+mod discovered;
 mod flow;
 mod people;
 
+use claims::{Claims, Extra};
+use discovered::Discovered;
 pub use flow::{flow_cookie, flow_key, open, seal, Flow, FLOW_COOKIE, FLOW_TTL_SECS};
 
 use crate::db::Db;
 use crate::webhooks::reach;
 use latchkey_domain::error::AppResult;
 use latchkey_domain::keys::Pepper;
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
+use openidconnect::core::{CoreClient, CoreGenderClaim, CoreProviderMetadata, CoreResponseType};
+use openidconnect::OAuth2TokenResponse as _;
 use openidconnect::{
-    AsyncHttpClient, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    HttpClientError, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AccessToken, AsyncHttpClient, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, HttpClientError, HttpRequest, HttpResponse, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SubjectIdentifier,
+    TokenResponse as _,
 };
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
+
+/// A client from discovery: its authorization endpoint set, token and UserInfo endpoints if
+/// the provider has them.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 /// The operator's OpenID Connect settings (`--oidc-*`).
 #[derive(Debug, Clone)]
@@ -37,8 +56,6 @@ pub struct OidcSettings {
     pub allow_private: bool,
 }
 
-/// How long a discovery (metadata and signing keys) is used before asking again.
-const DISCOVERY_TTL: Duration = Duration::from_secs(10 * 60);
 /// Each request to the provider, connect included.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -72,7 +89,10 @@ pub struct Oidc {
     settings: OidcSettings,
     http: Http,
     flow_key: Pepper,
-    discovered: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
+    discovered: std::sync::Mutex<Discovered>,
+    /// Held by the one request discovering, so the others wait for its answer instead of
+    /// asking too (only when nothing is cached: otherwise they use what is).
+    discovering: tokio::sync::Mutex<()>,
 }
 
 /// reqwest with the webhooks' guard: no redirects, no proxy, names resolved through
@@ -123,7 +143,8 @@ impl Oidc {
             },
             flow_key: flow_key(pepper),
             settings,
-            discovered: tokio::sync::Mutex::new(None),
+            discovered: std::sync::Mutex::new(Discovered::default()),
+            discovering: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -131,41 +152,73 @@ impl Oidc {
         &self.settings
     }
 
-    /// The provider's metadata and keys, discovered now if none are cached or they are old.
+    fn cache(&self) -> std::sync::MutexGuard<'_, Discovered> {
+        // Nothing panics while holding it; a poisoned cache is still a valid one.
+        self.discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The provider's metadata and keys, discovered now if none are cached or they are old or
+    /// stale, unless the last attempt was under [`discovered::REDISCOVERY_GAP`] ago: then what
+    /// is cached, however old, or an error.
     async fn metadata(&self) -> Result<CoreProviderMetadata, String> {
-        let mut cached = self.discovered.lock().await;
-        if let Some((m, at)) = cached.as_ref() {
-            if at.elapsed() < DISCOVERY_TTL {
-                return Ok(m.clone());
+        if let Some(m) = self.cache().fresh() {
+            return Ok(m);
+        }
+        let _discovering = match self.discovering.try_lock() {
+            Ok(g) => g,
+            Err(_) => {
+                // Another request is asking: use the old answer meanwhile, or wait for the new.
+                if let Some(m) = self.cache().metadata.clone() {
+                    return Ok(m);
+                }
+                self.discovering.lock().await
+            }
+        };
+        {
+            let mut cache = self.cache();
+            if let Some(m) = cache.fresh() {
+                return Ok(m);
+            }
+            if !cache.may_ask() {
+                return cache.metadata.clone().ok_or_else(|| {
+                    "discovery failed moments ago; not asking again yet".to_owned()
+                });
+            }
+            cache.attempted_at = Some(Instant::now());
+        }
+        // The cache's lock is not held across the request; `discovering` is (one at a time).
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| e.to_string())?;
+        let found = CoreProviderMetadata::discover_async(issuer, &self.http).await;
+        let mut cache = self.cache();
+        match found {
+            Ok(m) => {
+                cache.metadata = Some(m.clone());
+                cache.fetched_at = Some(Instant::now());
+                cache.stale = false;
+                Ok(m)
+            }
+            Err(e) => {
+                let e = format!("discovery: {}", chain(&e));
+                match cache.metadata.clone() {
+                    Some(m) => {
+                        tracing::warn!(error = %e, "single sign-on: using the previous discovery");
+                        Ok(m)
+                    }
+                    None => Err(e),
+                }
             }
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| e.to_string())?;
-        let m = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| format!("discovery: {}", chain(&e)))?;
-        *cached = Some((m.clone(), Instant::now()));
-        Ok(m)
     }
 
-    /// Forgets the discovery (after a failure: the keys may have rotated).
-    async fn forget(&self) {
-        *self.discovered.lock().await = None;
+    /// Marks the discovery stale: an ID token's signature did not verify, and the provider may
+    /// have rotated its keys.
+    fn forget(&self) {
+        self.cache().stale = true;
     }
 
-    async fn client(
-        &self,
-        redirect_uri: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        String,
-    > {
+    async fn client(&self, redirect_uri: &str) -> Result<Client, String> {
         let metadata = self.metadata().await?;
         let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| e.to_string())?;
         Ok(CoreClient::from_provider_metadata(
@@ -183,7 +236,6 @@ impl Oidc {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "single sign-on could not start");
-                self.forget().await;
                 return None;
             }
         };
@@ -225,28 +277,55 @@ impl Oidc {
             tracing::info!(%ip, "single sign-on refused: state does not match");
             return Ok(Finish::Failed);
         }
-        match self
+        let (mut claims, client, access) = match self
             .verified_claims(back.redirect_uri, &flow, back.code)
             .await
         {
-            Ok((claims, raw)) => {
-                people::sign_in(db, self, policy, &claims, &raw, ip, back.replaces).await
-            }
+            Ok(verified) => verified,
             Err(e) => {
                 tracing::info!(%ip, error = %e, "single sign-on refused");
-                self.forget().await;
-                Ok(Finish::Failed)
+                return Ok(Finish::Failed);
+            }
+        };
+        // A returning person is known by (issuer, subject): UserInfo is asked only before.
+        let known = people::identity(db, &claims.issuer, &claims.subject).await?;
+        if known.is_none() && claims.wants_user_info(&self.settings) {
+            match self.user_info(&client, access, &claims.subject).await {
+                Ok(more) => claims.merge(more),
+                Err(e) => {
+                    tracing::info!(%ip, error = %e, "single sign-on refused");
+                    return Ok(Finish::Failed);
+                }
             }
         }
+        people::sign_in(db, self, policy, &claims, known, ip, back.replaces).await
     }
 
-    /// The ID token's verified claims, typed and as JSON (for the tenant and role claims).
+    /// UserInfo's claims as JSON, through the guarded client; `openidconnect` refuses an
+    /// answer about another subject than the ID token's.
+    async fn user_info(
+        &self,
+        client: &Client,
+        access: AccessToken,
+        subject: &str,
+    ) -> Result<serde_json::Value, String> {
+        let expected = SubjectIdentifier::new(subject.to_owned());
+        let claims: openidconnect::UserInfoClaims<Extra, CoreGenderClaim> = client
+            .user_info(access, Some(expected))
+            .map_err(|e| format!("UserInfo: {e}"))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| format!("UserInfo: {}", chain(&e)))?;
+        serde_json::to_value(&claims).map_err(|e| format!("UserInfo: {e}"))
+    }
+
+    /// The ID token's verified claims, the client that verified them and the access token.
     async fn verified_claims(
         &self,
         redirect_uri: &str,
         flow: &Flow,
         code: &str,
-    ) -> Result<(openidconnect::core::CoreIdTokenClaims, serde_json::Value), String> {
+    ) -> Result<(Claims, Client, AccessToken), String> {
         let client = self.client(redirect_uri).await?;
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -259,13 +338,21 @@ impl Oidc {
             .id_token()
             .ok_or_else(|| "the token answer has no ID token".to_owned())?;
         let nonce = Nonce::new(flow.nonce.clone());
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &nonce)
-            .map_err(|e| format!("ID token: {}", chain(&e)))?
-            .clone();
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(c) => c,
+            Err(e) => {
+                // Only a signature that does not verify says the cached keys may be old; a
+                // refused code or nonce says nothing about them (and costs the provider nothing).
+                if matches!(e, ClaimsVerificationError::SignatureVerification(_)) {
+                    self.forget();
+                }
+                return Err(format!("ID token: {}", chain(&e)));
+            }
+        };
         // The signature is verified above, so its payload can be read as it is.
         let raw = payload(&id_token.to_string()).unwrap_or_default();
-        Ok((claims, raw))
+        let claims = Claims::new(claims.issuer().as_str(), claims.subject().as_str(), raw);
+        Ok((claims, client, token.access_token().clone()))
     }
 }
 

@@ -1,40 +1,39 @@
 //! Who a verified ID token is here. People are keyed by (issuer, subject), never by email
-//! alone: a first sign-in links to an existing account only through a verified email that
-//! already has a membership, or (with `--oidc-tenant-claim`) joins the tenant the claim names.
-//! Anyone else gets "no membership", and nothing is created for them.
+//! alone: a first sign-in links to an existing account only through an email both the provider
+//! and Latchkey verified, on an account that already has a membership, or (with
+//! `--oidc-tenant-claim`) joins the tenant the claim names. Anyone else gets "no membership",
+//! and nothing is created for them.
 
-use super::{Finish, Oidc};
+use super::{Claims, Finish, Oidc};
 use crate::audit::{self, Actor, AuditAction, Event};
-use crate::auth::{create_session, first_tenant_of, normalise_email, validate_email};
+use crate::auth::{create_session, first_tenant_of, validate_email};
 use crate::auth::{end_session, SessionPolicy};
 use crate::db::Db;
 use latchkey_domain::error::AppResult;
 use latchkey_domain::operator::TenantStatus;
 use latchkey_domain::Role;
-use openidconnect::core::CoreIdTokenClaims;
 use serde_json::json;
+use sqlx::AnyConnection;
 use std::net::IpAddr;
 
-/// Signs the token's person in, or says they belong nowhere.
+/// Signs the person in, or says they belong nowhere. `known` is the user their (issuer,
+/// subject) is already linked to.
 pub(super) async fn sign_in(
     db: &Db,
     oidc: &Oidc,
     policy: SessionPolicy,
-    claims: &CoreIdTokenClaims,
-    raw: &serde_json::Value,
+    claims: &Claims,
+    known: Option<i64>,
     ip: IpAddr,
     replaces: Option<&str>,
 ) -> AppResult<Finish> {
-    let issuer = claims.issuer().as_str();
-    let subject = claims.subject().as_str();
-    let email = claims.email().map(|e| normalise_email(e.as_str()));
-    let verified = claims.email_verified() == Some(true);
-    let verified_email = email.as_deref().filter(|_| verified);
-    let found = match identity(db, issuer, subject).await? {
+    let issuer = claims.issuer.as_str();
+    let verified_email = claims.verified_email();
+    let found = match known {
         Some(user_id) => Some((user_id, None)),
-        None => match link_by_email(db, issuer, subject, verified_email, ip).await? {
+        None => match link_by_email(db, claims, verified_email.as_deref(), ip).await? {
             Some(user_id) => Some((user_id, None)),
-            None => join_claimed_tenant(db, oidc, issuer, subject, verified_email, raw, ip).await?,
+            None => join_claimed_tenant(db, oidc, claims, verified_email.as_deref(), ip).await?,
         },
     };
     let Some((user_id, claimed_tenant)) = found else {
@@ -55,7 +54,7 @@ pub(super) async fn sign_in(
     if let Some(old) = replaces {
         end_session(db, old).await?;
     }
-    let (name, stored_email) = name_and_email(db, user_id).await?;
+    let (name, stored_email) = name_and_email(&db.pool, user_id).await?;
     let actor = Actor::user(user_id, &name, &stored_email, Some(ip));
     let event = Event::user(
         Some(tenant_id),
@@ -68,97 +67,105 @@ pub(super) async fn sign_in(
     Ok(Finish::SignedIn(token))
 }
 
-async fn identity(db: &Db, issuer: &str, subject: &str) -> AppResult<Option<i64>> {
+/// The user (issuer, subject) is linked to.
+pub(super) async fn identity(db: &Db, issuer: &str, subject: &str) -> AppResult<Option<i64>> {
+    let mut conn = db.pool.acquire().await?;
+    identity_in(&mut conn, issuer, subject).await
+}
+
+async fn identity_in(
+    conn: &mut AnyConnection,
+    issuer: &str,
+    subject: &str,
+) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar::<_, i64>(
         "SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2",
     )
     .bind(issuer)
     .bind(subject)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
-/// Records (issuer, subject) for the user (a concurrent first sign-in may have done it) and
-/// audits the link in the user's first tenant. Returns the user the identity belongs to.
-async fn link(
+/// Audits, in `tx`, that (issuer, subject) now signs in as the user.
+async fn audit_link(
+    tx: &mut AnyConnection,
     db: &Db,
-    issuer: &str,
-    subject: &str,
+    claims: &Claims,
     user_id: i64,
-    email: &str,
+    tenant_id: Option<i64>,
     ip: IpAddr,
-) -> AppResult<i64> {
-    let inserted = sqlx::query(
-        "INSERT INTO user_identities (issuer, subject, user_id, email, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer, subject) DO NOTHING",
-    )
-    .bind(issuer)
-    .bind(subject)
-    .bind(user_id)
-    .bind(email)
-    .bind(db.clock.now_ms())
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(identity(db, issuer, subject).await?.unwrap_or(user_id));
-    }
-    let (name, stored_email) = name_and_email(db, user_id).await?;
+) -> AppResult<()> {
+    let (name, stored_email) = name_and_email(&mut *tx, user_id).await?;
     let event = Event::user(
-        first_tenant_of(db, user_id).await?,
+        tenant_id,
         AuditAction::SsoLinked,
         user_id,
-        json!({ "issuer": issuer, "subject": subject }),
+        json!({ "issuer": claims.issuer, "subject": claims.subject }),
     );
-    audit::record_now(
-        db,
-        &Actor::user(user_id, &name, &stored_email, Some(ip)),
-        event,
-    )
-    .await?;
-    Ok(user_id)
+    let actor = Actor::user(user_id, &name, &stored_email, Some(ip));
+    audit::record(tx, db.clock.now_ms(), &actor, event).await
 }
 
-/// An existing account with this verified email and at least one membership.
+/// Links to the account with this email, if Latchkey verified that email itself and the account
+/// has a membership. An unverified account may be anyone's: an invitation link shown to the
+/// inviter and accepted by them makes one for an address they do not own.
 async fn link_by_email(
     db: &Db,
-    issuer: &str,
-    subject: &str,
+    claims: &Claims,
     verified_email: Option<&str>,
     ip: IpAddr,
 ) -> AppResult<Option<i64>> {
     let Some(email) = verified_email else {
         return Ok(None);
     };
-    let user = sqlx::query_scalar::<_, i64>(
-        "SELECT u.id FROM users u WHERE u.email = $1 \
-         AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)",
+    let mut tx = db.pool.begin().await?;
+    // One statement, and a write first (SQLite cannot upgrade a read once another writer
+    // committed); a concurrent first sign-in that linked first makes it a no-op.
+    let linked = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO user_identities (issuer, subject, user_id, email, created_at) \
+         SELECT $1, $2, u.id, $3, $4 FROM users u WHERE u.email = $3 \
+         AND u.email_verified_at IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) \
+         ON CONFLICT (issuer, subject) DO NOTHING RETURNING user_id",
     )
+    .bind(&claims.issuer)
+    .bind(&claims.subject)
     .bind(email)
-    .fetch_optional(&db.pool)
+    .bind(db.clock.now_ms())
+    .fetch_optional(&mut *tx)
     .await?;
-    match user {
-        Some(user_id) => Ok(Some(link(db, issuer, subject, user_id, email, ip).await?)),
-        None => Ok(None),
-    }
+    let Some(user_id) = linked else {
+        // Nobody to link, or the concurrent sign-in's link.
+        return identity_in(&mut tx, &claims.issuer, &claims.subject).await;
+    };
+    let tenant = sqlx::query_scalar::<_, i64>(
+        "SELECT t.id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE m.user_id = $1 ORDER BY t.name LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    audit_link(&mut tx, db, claims, user_id, tenant, ip).await?;
+    tx.commit().await?;
+    Ok(Some(user_id))
 }
 
 /// With `--oidc-tenant-claim`: the tenant whose external id the claim names (not deleted), the
 /// role from `--oidc-role-claim` (member when absent or unknown), for a verified email only.
+/// Returns the user and the tenant joined.
 async fn join_claimed_tenant(
     db: &Db,
     oidc: &Oidc,
-    issuer: &str,
-    subject: &str,
+    claims: &Claims,
     verified_email: Option<&str>,
-    raw: &serde_json::Value,
     ip: IpAddr,
 ) -> AppResult<Option<(i64, Option<i64>)>> {
     let settings = oidc.settings();
     let (Some(claim), Some(email)) = (settings.tenant_claim.as_deref(), verified_email) else {
         return Ok(None);
     };
-    let Some(external_id) = raw.get(claim).and_then(|v| v.as_str()) else {
+    let Some(external_id) = claims.text(claim) else {
         return Ok(None);
     };
     let tenant = match crate::operator::tenants::by_external_id(db, external_id).await {
@@ -172,42 +179,121 @@ async fn join_claimed_tenant(
     let role = settings
         .role_claim
         .as_deref()
-        .and_then(|c| raw.get(c))
-        .and_then(|v| v.as_str())
+        .and_then(|c| claims.text(c))
         .and_then(|r| r.parse::<Role>().ok())
         .unwrap_or(Role::Member);
-    let user_id = match crate::auth::user_id_by_email(db, &email).await? {
-        Some(id) => id,
-        None => {
-            let name = raw
-                .get("name")
-                .and_then(|v| v.as_str())
-                .filter(|n| latchkey_domain::operator::check_label(n).is_ok())
-                .unwrap_or_else(|| email.split('@').next().unwrap_or("SSO user"))
-                .to_owned();
-            let mut conn = db.pool.acquire().await?;
-            // The provider vouched for the address (`email_verified`).
-            crate::auth::insert_user(
-                &mut conn,
-                &email,
-                &name,
-                crate::operator::members::NO_PASSWORD,
-                true,
-            )
-            .await?
-        }
+    let name = claims
+        .text("name")
+        .filter(|n| latchkey_domain::operator::check_label(n).is_ok())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or("SSO user"))
+        .to_owned();
+    let joining = Joining {
+        tenant_id: tenant.id,
+        email: &email,
+        name: &name,
+        role,
     };
-    let actor = Actor::named(&format!("oidc:{issuer}"));
-    crate::tenants::add_member(db, tenant.id, user_id, role, &actor).await?;
-    let user_id = link(db, issuer, subject, user_id, &email, ip).await?;
-    Ok(Some((user_id, Some(tenant.id))))
+    match join(db, claims, &joining, ip).await {
+        Ok(joined) => Ok(joined),
+        // A concurrent first sign-in of the same person (a unique violation) made the identity:
+        // sign in as it. Any other failure left nothing behind.
+        Err(e) => match identity(db, &claims.issuer, &claims.subject).await? {
+            Some(user_id) => Ok(Some((user_id, None))),
+            None => Err(e),
+        },
+    }
 }
 
-async fn name_and_email(db: &Db, user_id: i64) -> AppResult<(String, String)> {
+struct Joining<'a> {
+    tenant_id: i64,
+    email: &'a str,
+    name: &'a str,
+    role: Role,
+}
+
+/// The user (made if new), their membership and their identity, in one transaction.
+async fn join(
+    db: &Db,
+    claims: &Claims,
+    j: &Joining<'_>,
+    ip: IpAddr,
+) -> AppResult<Option<(i64, Option<i64>)>> {
+    let mut tx = db.pool.begin().await?;
+    // The write lock first (SQLite cannot upgrade a read once another writer committed), and
+    // the tenant's membership changes one at a time: a concurrent first sign-in of the same
+    // person waits here and then finds what this one made.
+    crate::operator::lock_tenant(&mut tx, j.tenant_id).await?;
+    if let Some(user_id) = identity_in(&mut tx, &claims.issuer, &claims.subject).await? {
+        return Ok(Some((user_id, None)));
+    }
+    let existing = sqlx::query_as::<_, (i64, Option<i64>)>(
+        "SELECT id, email_verified_at FROM users WHERE email = $1",
+    )
+    .bind(j.email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let user_id = match existing {
+        Some((id, Some(_))) => id,
+        // Latchkey never verified that this account's owner holds the address.
+        Some((_, None)) => return Ok(None),
+        // The provider vouched for the address (`email_verified`).
+        None => {
+            let no_password = crate::operator::members::NO_PASSWORD;
+            crate::auth::insert_user(&mut tx, j.email, j.name, no_password, true).await?
+        }
+    };
+    let member = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(j.tenant_id)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let now = db.clock.now_ms();
+    if member == 0 {
+        sqlx::query(
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(j.tenant_id)
+        .bind(user_id)
+        .bind(j.role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let event = Event::user(
+            Some(j.tenant_id),
+            AuditAction::MemberAdded,
+            user_id,
+            json!({ "email": j.email, "role": j.role.as_str() }),
+        );
+        let actor = Actor::named(&format!("oidc:{}", claims.issuer));
+        audit::record(&mut tx, now, &actor, event).await?;
+    }
+    sqlx::query(
+        "INSERT INTO user_identities (issuer, subject, user_id, email, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&claims.issuer)
+    .bind(&claims.subject)
+    .bind(user_id)
+    .bind(j.email)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit_link(&mut tx, db, claims, user_id, Some(j.tenant_id), ip).await?;
+    tx.commit().await?;
+    Ok(Some((user_id, Some(j.tenant_id))))
+}
+
+async fn name_and_email<'e, E>(conn: E, user_id: i64) -> AppResult<(String, String)>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     Ok(
         sqlx::query_as::<_, (String, String)>("SELECT name, email FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_one(&db.pool)
+            .fetch_one(conn)
             .await?,
     )
 }
