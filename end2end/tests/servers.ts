@@ -36,6 +36,18 @@ export async function waitFor(url: string, proc: ChildProcess, log: string, time
   throw new Error(`${url} did not answer in ${timeoutMs} ms:\n${fs.readFileSync(log, 'utf8')}`);
 }
 
+/**
+ * The suite's environment without what points a Latchkey at the suite's own storage (cluster.sh
+ * exports its PostgreSQL URL and pepper): a spec's server keeps its own throw-away database.
+ */
+export function ownEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['LATCHKEY_DATABASE_URL', 'DATABASE_URL', 'LATCHKEY_PEPPER']) {
+    if (!(name in extra)) delete env[name];
+  }
+  return env;
+}
+
 export interface Started {
   url: string;
   port: number;
@@ -59,7 +71,7 @@ export async function startProcess(
   const log = path.join(dir, `${name}.log`);
   const out = fs.openSync(log, 'a');
   const proc = spawn(cmd, args(port!, dir), {
-    env: { ...process.env, ...env },
+    env: ownEnv(env),
     stdio: ['ignore', out, out],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -104,7 +116,7 @@ export async function startLatchkey(extra: string[] = []): Promise<Latchkey> {
   const dataDir = path.join(started.dir, 'data');
   const operatorToken = execFileSync(bin, [
     '--data-dir', dataDir, '--log', 'error', 'operator-token', 'create', '--name', `spec-${started.port}`,
-  ]).toString().split('\n')[0];
+  ], { env: ownEnv() }).toString().split('\n')[0];
   if (!operatorToken.startsWith('lko_')) throw new Error(`operator-token create printed ${operatorToken}`);
   return { ...started, bin, dataDir, operatorToken };
 }
