@@ -107,7 +107,7 @@ async fn an_expired_link_is_refused() {
             &base,
             &op,
             json!({"tenant": "saas-exp", "user": "u-2",
-            "ttl_seconds": 30}),
+            "ttl_seconds": 30.0}),
         )
         .await;
         assert_eq!(minted.status, 201, "{}", minted.body);

@@ -31,7 +31,8 @@ pub struct PortalLinkRequest {
     pub return_url: Option<String>,
     /// How long the link can be redeemed (default 120).
     #[schema(minimum = 1, maximum = 300)]
-    pub ttl_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "super::tenants::whole")]
+    pub ttl_seconds: Option<u32>,
     /// The page the link lands on: `/keys` (default), `/keys/{key id}`, `/audit`, `/members`,
     /// `/webhooks`, `/billing`, `/account` or `/`.
     pub next: Option<String>,
@@ -92,7 +93,7 @@ pub async fn mint(
         external_user_id: body.user,
         read_only: body.read_only,
         return_url: body.return_url,
-        ttl_secs: body.ttl_seconds,
+        ttl_secs: body.ttl_seconds.map(u64::from),
         next: body.next,
     };
     let minted = store::portal::mint(

@@ -137,7 +137,8 @@ fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option
 }
 
 /// A limit as a whole number: JSON Schema calls `5.0` an integer, so it is one here too.
-fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+/// A whole number, also when written `181.0` (JSON Schema's `integer` admits it).
+pub(super) fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };
