@@ -248,6 +248,11 @@ pub async fn build_state(
     let db = connect(global).await?;
     let pepper = pepper(global, &db).await?;
     let catalogue = scope_catalogue(global)?;
+    if let Some(problem) =
+        config::framing_problem(&args.ways_in.frame_ancestors, args.public_url.as_deref())
+    {
+        tracing::warn!("{problem}");
+    }
     let settings = Settings {
         insecure_cookies: !args.secure_cookies(),
         session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),

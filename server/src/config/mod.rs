@@ -11,7 +11,7 @@ mod serve;
 mod ways_in;
 pub use operator::{OperatorTokenCommand, RequirementCommand, ResourceCommand};
 pub use serve::ServeArgs;
-pub use ways_in::WaysInArgs;
+pub use ways_in::{framing_problem, WaysInArgs};
 
 #[derive(Debug, Parser)]
 #[command(

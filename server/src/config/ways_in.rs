@@ -119,6 +119,30 @@ impl WaysInArgs {
     }
 }
 
+/// Why framed pages would lose their session, if they would: the framed cookie is `Secure`,
+/// which browsers keep over plain HTTP only from loopback (`localhost`, `127.0.0.1`).
+pub fn framing_problem(frame_ancestors: &[String], public_url: Option<&str>) -> Option<String> {
+    if frame_ancestors.is_empty() {
+        return None;
+    }
+    let url = public_url?;
+    let host = url
+        .strip_prefix("http://")?
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        format!(
+            "--frame-ancestors with the plain-HTTP public URL {url}: browsers refuse the framed \
+             session cookie (Secure) there, so framed pages cannot stay signed in; serve HTTPS"
+        )
+    })
+}
+
 /// `https://host[:port]`: a scheme, a host, no path; kept without a trailing slash.
 pub(crate) fn parse_origin(s: &str) -> Result<String, String> {
     let url = url_parts(s)?;
@@ -149,7 +173,24 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_origin;
+    use super::{framing_problem, parse_origin};
+
+    #[test]
+    fn framing_over_plain_http_is_called_out_unless_on_loopback() {
+        let framed = ["https://app.example.com".to_owned()];
+        let rows = [
+            (&framed[..], Some("http://keys.example.com"), true),
+            (&framed[..], Some("http://keys.example.com:8080/"), true),
+            (&framed[..], Some("https://keys.example.com"), false),
+            (&framed[..], Some("http://127.0.0.1:3000"), false),
+            (&framed[..], Some("http://localhost:3000"), false),
+            (&framed[..], None, false),
+            (&[][..], Some("http://keys.example.com"), false),
+        ];
+        for (ancestors, url, warned) in rows {
+            assert_eq!(framing_problem(ancestors, url).is_some(), warned, "{url:?}");
+        }
+    }
 
     #[test]
     fn origins_are_scheme_and_host_only() {
