@@ -59,6 +59,34 @@ async fn rig_with(
     }
 }
 
+/// Which of the provider's claims Latchkey maps to memberships.
+#[derive(Clone, Copy)]
+enum Claims {
+    None,
+    Tenant,
+    TenantAndRole,
+}
+
+/// As [`rig_with`], mapping `claims`, with Acme known by the external id `acme-ext` (what the
+/// provider's `…#acme-ext` logins claim).
+async fn acme_rig(engine: &Engine, claims_in_id_token: bool, claims: Claims) -> Rig {
+    let rig = rig_with(engine, claims_in_id_token, |s| {
+        let o = s.oidc.as_mut().unwrap();
+        if !matches!(claims, Claims::None) {
+            o.tenant_claim = Some("org".to_owned());
+        }
+        if matches!(claims, Claims::TenantAndRole) {
+            o.role_claim = Some("role".to_owned());
+        }
+    })
+    .await;
+    sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
+        .execute(&rig.app.state.db.pool)
+        .await
+        .unwrap();
+    rig
+}
+
 /// Starts a flow at Latchkey and goes through the provider as `login`: the callback URL the
 /// provider sends the browser back to (not yet visited).
 async fn to_callback(rig: &Rig, browser: &mut Browser, login: &str) -> String {
@@ -246,17 +274,8 @@ async fn a_person_with_no_membership_is_told_so_and_nothing_is_created() {
 #[tokio::test]
 async fn the_tenant_claim_makes_a_member_of_that_tenant_only_when_configured() {
     for engine in engines() {
-        let rig = rig(&engine, |s| {
-            let o = s.oidc.as_mut().unwrap();
-            o.tenant_claim = Some("org".to_owned());
-            o.role_claim = Some("role".to_owned());
-        })
-        .await;
+        let rig = acme_rig(&engine, false, Claims::TenantAndRole).await;
         let app = &rig.app;
-        sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
         // A tenant nobody has: nothing.
         let mut browser = Browser::new();
         let back = to_callback(&rig, &mut browser, "newbie@acme.test#nope").await;

@@ -2,7 +2,7 @@
 //! (an attacker can make one for someone else's address), claims read from UserInfo when the
 //! ID token leaves them out, and a first sign-in through the tenant claim all or nothing.
 
-use super::{count, rig_with, session_set, to_callback, Rig};
+use super::{acme_rig, count, session_set, to_callback, Claims, Rig};
 use crate::common::*;
 use crate::walk::Browser;
 use serde_json::json;
@@ -80,19 +80,13 @@ async fn an_account_whose_email_latchkey_never_verified_is_not_given_the_provide
         // token or from UserInfo.
         let ways = [(false, false), (true, false), (false, true), (true, true)];
         for (claim, in_id_token) in ways {
-            let rig = rig_with(&engine, in_id_token, |s| {
-                if claim {
-                    let o = s.oidc.as_mut().unwrap();
-                    o.tenant_claim = Some("org".to_owned());
-                    o.role_claim = Some("role".to_owned());
-                }
-            })
-            .await;
+            let claims = if claim {
+                Claims::TenantAndRole
+            } else {
+                Claims::None
+            };
+            let rig = acme_rig(&engine, in_id_token, claims).await;
             let app = &rig.app;
-            sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
-                .execute(&app.state.db.pool)
-                .await
-                .unwrap();
             let attacker = plant_account(app, "ceo@acme.test").await;
             let memberships = count(app, "SELECT COUNT(*) FROM memberships").await;
             // The real CEO signs in; the provider has verified the address.
@@ -131,15 +125,7 @@ async fn an_account_whose_email_latchkey_never_verified_is_not_given_the_provide
 #[tokio::test]
 async fn a_provider_that_puts_the_email_in_the_id_token_signs_in_too() {
     for engine in engines() {
-        let rig = rig_with(&engine, true, |s| {
-            s.oidc.as_mut().unwrap().tenant_claim = Some("org".to_owned());
-        })
-        .await;
-        let app = &rig.app;
-        sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
+        let rig = acme_rig(&engine, true, Claims::Tenant).await;
         for login in ["owner@acme.test", "joiner@acme.test#acme-ext"] {
             let hop = sign_in_as(&rig, login).await;
             assert_eq!(landed(&rig, &hop), "/", "{engine:?} {login}");
@@ -182,17 +168,8 @@ async fn mend_identities(app: &TestApp) {
 #[tokio::test]
 async fn a_first_sign_in_through_the_tenant_claim_that_fails_leaves_nothing_behind() {
     for engine in engines() {
-        let rig = rig_with(&engine, true, |s| {
-            let o = s.oidc.as_mut().unwrap();
-            o.tenant_claim = Some("org".to_owned());
-            o.role_claim = Some("role".to_owned());
-        })
-        .await;
+        let rig = acme_rig(&engine, true, Claims::TenantAndRole).await;
         let app = &rig.app;
-        sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
         let users = count(app, "SELECT COUNT(*) FROM users").await;
         let memberships = count(app, "SELECT COUNT(*) FROM memberships").await;
         let events = count(app, "SELECT COUNT(*) FROM audit_events").await;
@@ -222,15 +199,8 @@ async fn a_first_sign_in_through_the_tenant_claim_that_fails_leaves_nothing_behi
 #[tokio::test]
 async fn two_first_sign_ins_of_one_person_at_once_both_land_in_one_account() {
     for engine in engines() {
-        let rig = rig_with(&engine, true, |s| {
-            s.oidc.as_mut().unwrap().tenant_claim = Some("org".to_owned());
-        })
-        .await;
+        let rig = acme_rig(&engine, true, Claims::Tenant).await;
         let app = &rig.app;
-        sqlx::query("UPDATE tenants SET external_id = 'acme-ext' WHERE slug = 'acme'")
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
         for round in 0..3 {
             let login = format!("twin{round}@acme.test#acme-ext");
             let (mut a, mut b) = (Browser::new(), Browser::new());
