@@ -4,10 +4,9 @@ SHELL := /bin/bash
 
 # Builds live outside the clone so fresh clones (and CI) reuse them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/latchkey/target
-# The flag cargo-leptos uses for debug builds: tests share its artifacts instead of compiling twice.
+# The flag scripts/site.sh builds with: tests share its artifacts instead of compiling twice.
 TEST_RUSTFLAGS := --cfg erase_components
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)
-CARGO_LEPTOS_VERSION := 0.3.10
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 # npm's binaryen provides wasm-opt for release builds (Debian's 108 breaks the wasm).
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
@@ -22,9 +21,6 @@ tools:
 	  echo "==> installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 3 minutes)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked --force || \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
-	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
-	  echo "==> installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 17 minutes, once per machine)"; \
-	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; fi
 
 node-deps:
 	@if [ ! -x $(NODE_BIN)/playwright ] || [ ! -x $(NODE_BIN)/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
@@ -42,11 +38,12 @@ haproxy:
 	@command -v haproxy >/dev/null || { echo "==> installing Debian's haproxy (the load balancer of make cluster)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 
+## The site and its server, built together (scripts/site.sh; no cargo-leptos needed).
 build-release: tools node-deps
-	cargo leptos build --release
+	scripts/site.sh release
 
-build-debug: tools
-	cargo leptos build
+build-debug: tools node-deps
+	scripts/site.sh debug
 
 ## make run: build release and serve the demo on 127.0.0.1:3000 with SQLite in ./data.
 run: build-release

@@ -12,6 +12,7 @@ mod health;
 pub mod http;
 mod oidc;
 mod portal;
+pub mod site;
 pub mod telemetry;
 pub mod v1;
 
@@ -89,6 +90,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         leptos: Arc::new(options),
     };
     let site = Router::new()
+        .merge(site::assets(std::path::Path::new(&*state.leptos.site_root)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/audit/export.csv", get(audit_export::export))
@@ -200,10 +202,11 @@ pub fn leptos_options(args: &config::ServeArgs) -> LeptosOptions {
         .clone()
         .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
         .unwrap_or_else(|| "target/site".to_owned());
+    let pkg_dir = site::pkg_dir(std::path::Path::new(&site_root));
     LeptosOptions::builder()
         .output_name("latchkey")
         .site_root(site_root)
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(pkg_dir)
         .site_addr(args.addr)
         .build()
 }

@@ -42,6 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let _sqlite_claim = server::claim_sqlite(&global)?;
+            let options = server::leptos_options(&args);
+            server::site::check(std::path::Path::new(&*options.site_root))?;
             let state = server::build_state(&global, &args).await?;
             if args.demo {
                 let mut banner = format!(
@@ -56,7 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             server::serve(
                 state,
-                server::leptos_options(&args),
+                options,
                 args.addr,
                 args.http_limits(),
                 args.metrics_addr,
