@@ -3,9 +3,13 @@
 use crate::account::{AcceptInvitePage, AccountPage, ResetPasswordPage};
 use crate::api_keys::{KeyDetailPage, KeysPage};
 use crate::audit::AuditPage;
-use crate::auth::api::{current_session, SessionInfo, SignOut, SignOutEverywhere, SwitchTenant};
+use crate::auth::api::{
+    current_session, SessionInfo, SignOut, SignOutEverywhere, SwitchTenant, TenantChoice,
+};
 use crate::auth::SignInPage;
-use crate::components::{reload_on_success, silent, Loaded, SessionResource, SuspendedBanner};
+use crate::components::{
+    reload_on_success, silent, FlashNotice, Hydrated, Loaded, SessionResource, SuspendedBanner,
+};
 use crate::error::AppError;
 use crate::members::MembersPage;
 use crate::portal::PortalPage;
@@ -29,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's directory carries its build id: a new build is a new URL.
                 <link rel="stylesheet" href=format!("/{}/latchkey.css", options.site_pkg_dir)/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -42,14 +46,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    crate::components::Clock::provide();
-    // Effects run only in the browser: this marks the moment the page is interactive, which
-    // end-to-end tests wait for instead of guessing.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="Latchkey"/>
-        <div data-testid="app" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+        // `Hydrated`, last in the page, sets `data-hydrated` once every island before it has
+        // come to life: the moment the page answers clicks, which end-to-end tests wait for.
+        <div data-testid="app" data-hydrated="false">
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+        <Hydrated/>
         </div>
     }
 }
@@ -139,6 +141,7 @@ fn Shell() -> impl IntoView {
                 </Loaded>
             </Suspense>
             <main class="content" id="main">
+                <FlashNotice/>
                 <Outlet/>
             </main>
         </div>
@@ -162,14 +165,37 @@ fn Header(session: SessionInfo) -> impl IntoView {
             })}
             <a class="brand" href="/">"Latchkey"</a>
             <TenantSwitcher session=session.clone()/>
-            <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
-            <UserMenu
-                name=session.user_name.clone()
-                email=session.email.clone()
-                role=session.role
-                pinned=session.pinned
-            />
+            <HeaderMenu>
+                <span class="plan-pill" data-testid="header-plan">{session.plan.label()}</span>
+                <UserMenu
+                    name=session.user_name.clone()
+                    email=session.email.clone()
+                    role=session.role
+                    pinned=session.pinned
+                />
+            </HeaderMenu>
         </header>
+    }
+}
+
+/// The header's second half (plan, person, sign out): in line on wide screens, behind one
+/// "Menu" button on a phone, so the header stays one row.
+#[island]
+fn HeaderMenu(children: Children) -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <button
+            type="button"
+            class="btn btn-small header-menu-toggle"
+            aria-controls="header-more"
+            aria-expanded=move || if open.get() { "true" } else { "false" }
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            "Menu"
+        </button>
+        <div id="header-more" class="header-more" class:open=move || open.get()>
+            {children()}
+        </div>
     }
 }
 
@@ -202,17 +228,23 @@ fn Nav(role: latchkey_domain::Role) -> impl IntoView {
     }
 }
 
+/// The organisation's name, or a switcher when the person belongs to several.
 #[component]
 fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
-    let switch = ServerAction::<SwitchTenant>::new();
-    reload_on_success(switch, "/");
     if session.tenants.len() < 2 {
         return view! {
             <span class="tenant-name" data-testid="tenant-name">{session.tenant_name}</span>
         }
         .into_any();
     }
-    let current = session.tenant_id;
+    view! { <TenantSelect tenants=session.tenants current=session.tenant_id/> }.into_any()
+}
+
+/// Switching reloads the whole app in the chosen organisation.
+#[island]
+fn TenantSelect(tenants: Vec<TenantChoice>, current: i64) -> impl IntoView {
+    let switch = ServerAction::<SwitchTenant>::new();
+    reload_on_success(switch, "/");
     view! {
         <label class="tenant-switcher">
             <span class="sr-only">"Organisation"</span>
@@ -225,8 +257,7 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
                     }
                 }
             >
-                {session
-                    .tenants
+                {tenants
                     .into_iter()
                     .map(|t| {
                         view! {
@@ -239,10 +270,9 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
             </select>
         </label>
     }
-    .into_any()
 }
 
-#[component]
+#[island]
 fn UserMenu(
     name: String,
     email: String,

@@ -1,7 +1,8 @@
-//! The hydrate entry point: the browser takes over the server-rendered page.
+//! The browser entry point: the islands of the server-rendered page come to life (the rest of the
+//! page is plain HTML and ships no code).
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -6,8 +6,9 @@ use super::browser::copy_text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// The ids come with the page's data, so rendering reads no resource of its own.
-#[component]
+/// The ids come with the page's data, so rendering reads no resource of its own. An island: its
+/// copy button works in the browser.
+#[island]
 pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
     let to_copy = public_id.clone();
