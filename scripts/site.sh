@@ -4,6 +4,7 @@
 # npm's wasm-opt in release, then precompressed copies of every file.
 #
 #   scripts/site.sh debug|release
+#   scripts/site.sh bundle-release DIR   the release bundle only, into DIR (the size check)
 #
 # The bundle lands in target/site/pkg/<build id>/, the id being a hash of the bundle itself. The
 # server is compiled with that id (LATCHKEY_BUILD_ID) and refuses a site without its directory, so a
@@ -18,10 +19,13 @@ SITE=target/site
 # tests build with, so they share compiled dependencies.
 export RUSTFLAGS="--cfg erase_components"
 
+BUNDLE_ONLY=
 case "$MODE" in
   debug) WASM_PROFILE=dev; WASM_DIR=debug; SERVER_ARGS=() ;;
   release) WASM_PROFILE=wasm-release; WASM_DIR=wasm-release; SERVER_ARGS=(--release) ;;
-  *) echo "usage: scripts/site.sh debug|release" >&2; exit 2 ;;
+  bundle-release) WASM_PROFILE=wasm-release; WASM_DIR=wasm-release; MODE=release
+    BUNDLE_ONLY=${2:?usage: scripts/site.sh bundle-release DIR} ;;
+  *) echo "usage: scripts/site.sh debug|release|bundle-release DIR" >&2; exit 2 ;;
 esac
 
 echo "==> wasm ($MODE)"
@@ -41,10 +45,17 @@ cp style/main.css "$STAGE/latchkey.css"
 
 BUILD_ID=$(cat "$STAGE/latchkey.js" "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey.css" | sha256sum | cut -c1-16)
 node scripts/precompress.mjs "$STAGE"
+if [ -n "$BUNDLE_ONLY" ]; then
+  mkdir -p "$BUNDLE_ONLY"
+  cp "$STAGE"/* "$BUNDLE_ONLY/"
+  exit 0
+fi
 
-# One bundle per site: an older one left beside it would let an older binary start.
-rm -rf "$SITE/pkg"
+# The newest few bundles stay: a server still running keeps its own (it was built with it, so
+# its pages match), and a binary never finds a bundle other than its own.
 mkdir -p "$SITE/pkg/$BUILD_ID"
+touch "$SITE/pkg/$BUILD_ID"
+ls -1dt "$SITE"/pkg/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 cp "$STAGE"/* "$SITE/pkg/$BUILD_ID/"
 if [ -d public ] && [ -n "$(ls -A public)" ]; then cp -r public/. "$SITE/"; fi
 

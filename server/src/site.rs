@@ -15,9 +15,14 @@ pub const BUILD_ID: Option<&str> = option_env!("LATCHKEY_BUILD_ID");
 /// The bundle's directory under the site root (`pkg/<id>`), which is also its URL path.
 ///
 /// A stamped binary names its own bundle, whether or not it exists ([`check`] says so first). An
-/// unstamped one takes whichever bundle is there, or `pkg` when there is none.
+/// unstamped one takes the newest bundle there, or `pkg` when there is none.
 pub fn pkg_dir(site_root: &Path) -> String {
-    match BUILD_ID {
+    pkg_dir_for(site_root, BUILD_ID)
+}
+
+/// [`pkg_dir`] for a given build id.
+pub fn pkg_dir_for(site_root: &Path, build_id: Option<&str>) -> String {
+    match build_id {
         Some(id) => format!("pkg/{id}"),
         None => bundles(site_root)
             .into_iter()
@@ -26,25 +31,33 @@ pub fn pkg_dir(site_root: &Path) -> String {
     }
 }
 
-/// The bundle ids present in a site.
+/// The bundle ids present in a site, newest first.
 fn bundles(site_root: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(site_root.join("pkg")) else {
         return Vec::new();
     };
-    let mut ids: Vec<String> = entries
+    let mut found: Vec<(std::time::SystemTime, String)> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("latchkey.js").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|e| {
+            let modified = e.metadata().and_then(|m| m.modified()).ok()?;
+            Some((modified, e.file_name().into_string().ok()?))
+        })
         .collect();
-    ids.sort();
-    ids
+    found.sort_by(|a, b| b.cmp(a));
+    found.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Refuses to serve a site this binary was not built with: its pages would render, but the
 /// browser would load a bundle that does not match them and no button would ever work.
 pub fn check(site_root: &Path) -> anyhow::Result<()> {
+    check_for(site_root, BUILD_ID)
+}
+
+/// [`check`] for a given build id.
+pub fn check_for(site_root: &Path, build_id: Option<&str>) -> anyhow::Result<()> {
     let found = bundles(site_root);
-    match BUILD_ID {
+    match build_id {
         Some(id) if found.iter().any(|f| f == id) => Ok(()),
         Some(id) => anyhow::bail!(
             "the site at {} was not built with this binary: it needs bundle {id} under pkg/ and \
@@ -71,10 +84,18 @@ pub fn check(site_root: &Path) -> anyhow::Result<()> {
 /// `/pkg`: the bundle's files, brotli or gzip as the browser accepts (compressed at build time),
 /// cacheable for a year: a new build has a new id, hence new URLs.
 pub fn assets<S: Clone + Send + Sync + 'static>(site_root: &Path) -> Router<S> {
+    assets_for(site_root, BUILD_ID)
+}
+
+/// [`assets`] for a given build id.
+pub fn assets_for<S: Clone + Send + Sync + 'static>(
+    site_root: &Path,
+    build_id: Option<&str>,
+) -> Router<S> {
     let files = ServeDir::new(site_root.join("pkg"))
         .precompressed_br()
         .precompressed_gzip();
-    let immutable = match BUILD_ID {
+    let immutable = match build_id {
         Some(_) => HeaderValue::from_static("public, max-age=31536000, immutable"),
         // Unstamped builds reuse the same URLs: browsers must ask again.
         None => HeaderValue::from_static("no-cache"),
