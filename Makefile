@@ -12,7 +12,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release example
+.PHONY: size-check run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release example
 
 ## Tools, each installed only when missing.
 tools:
@@ -48,7 +48,7 @@ build-debug: tools node-deps
 ## make run: build release and serve the demo on 127.0.0.1:3000 with SQLite in ./data.
 run: build-release
 	mkdir -p data
-	$(CARGO_TARGET_DIR)/release/latchkey serve --demo --data-dir data --site-root target/site
+	$(CARGO_TARGET_DIR)/release/latchkey serve --demo --demo-samples --data-dir data --site-root target/site
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -57,13 +57,15 @@ lint: tools
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+# The PostgreSQL pass names the same packages as the default members: the same feature
+# resolution, so it reuses the first pass's build instead of compiling app and server again.
 # node-deps: server/tests/oidc.rs runs the OpenID provider from end2end/node_modules.
 unit: node-deps
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  echo "==> PostgreSQL pass against $(PG_URL), with the multi-replica tests (server/tests/replicas.rs)"; \
 	  command -v redis-server >/dev/null || echo "==> SKIPPING the shared rate-limit test: no redis-server on PATH"; \
-	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server --tests; \
+	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server -p app -p domain -p store --test '*'; \
 	else echo "==> SKIPPING the PostgreSQL pass and the multi-replica tests: nothing answers on 127.0.0.1:5432"; fi
 
 e2e: build-debug node-deps chromium
@@ -92,13 +94,19 @@ example: build-debug
 schemathesis: build-debug
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey ./end2end/schemathesis.sh
 
+## Every page loads the one bundle of islands: its release wasm must stay within 150 KB gzip.
+size-check: tools node-deps
+	scripts/size-check.sh
+
 ## make test: formatting, lints (server and WASM), Rust tests on both engines (with the
 ## multi-replica tests on PostgreSQL), Playwright in Chromium against one SQLite server and again
 ## through haproxy in front of two PostgreSQL replicas, then schemathesis against /v1/openapi.json.
 test: tools node-deps chromium haproxy fmt-check lint unit e2e e2e-cluster schemathesis
 
-## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness.
-bench: build-release wrk
+## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness;
+## the harness ends with the per-page figures: it starts the release server itself and runs
+## end2end/bench/tti.mjs against it in Chromium (node-deps comes with build-release).
+bench: build-release wrk chromium
 	cargo build --release -p latchkey-bench
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  export LATCHKEY_BENCH_POSTGRES_URL="$${LATCHKEY_BENCH_POSTGRES_URL:-$(PG_URL)}"; \
