@@ -48,7 +48,7 @@ build-debug: tools node-deps
 ## make run: build release and serve the demo on 127.0.0.1:3000 with SQLite in ./data.
 run: build-release
 	mkdir -p data
-	$(CARGO_TARGET_DIR)/release/latchkey serve --demo --data-dir data --site-root target/site
+	$(CARGO_TARGET_DIR)/release/latchkey serve --demo --demo-samples --data-dir data --site-root target/site
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -317,6 +317,17 @@ pub async fn build_state(
             .map_err(|e| anyhow::anyhow!("seeding the demo failed: {e}"))
             .context("demo seed")?;
         tracing::info!(created, "demo data ready");
+        if args.demo_samples {
+            let samples = store::demo::seed_demo_samples(
+                &state.db,
+                &state.pepper,
+                &state.settings.scope_catalogue,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the demo samples failed: {e}"))
+            .context("demo samples")?;
+            tracing::info!(samples, "demo sample keys ready");
+        }
     }
     Ok(state)
 }

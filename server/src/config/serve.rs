@@ -15,6 +15,10 @@ pub struct ServeArgs {
     /// Seed the demo tenants and users on first start and print their sign-ins.
     #[arg(long, env = "LATCHKEY_DEMO")]
     pub demo: bool,
+    /// With `--demo`: give Acme sample keys in every state and a day of their usage, on first
+    /// start only (while Acme has no keys).
+    #[arg(long, env = "LATCHKEY_DEMO_SAMPLES", requires = "demo")]
+    pub demo_samples: bool,
     /// Directory with the built site (`pkg/`); cargo-leptos's `LEPTOS_SITE_ROOT` is read too.
     #[arg(long, env = "LATCHKEY_SITE_ROOT")]
     pub site_root: Option<String>,

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 mod writer;
 pub use writer::prune;
+pub(crate) use writer::write_batch;
 use writer::{run, Inbox};
 
 /// Longest path a request-log row keeps, in bytes (a path may be up to 64 KiB).

@@ -131,7 +131,12 @@ async fn write(db: &Db, pending: &mut Vec<UsageEvent>, tally: &mut Tally, stats:
     }
 }
 
-async fn write_batch(db: &Db, batch: &[UsageEvent], tally: Tally) -> Result<(), sqlx::Error> {
+/// Also how the demo's sample usage is written, so it lands exactly as real traffic would.
+pub(crate) async fn write_batch(
+    db: &Db,
+    batch: &[UsageEvent],
+    tally: Tally,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     for chunk in batch.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
