@@ -153,10 +153,14 @@ test('revoking changes the status and hides the key unless revoked keys are incl
 test('search narrows the list by name', async ({ page }) => {
   await signIn(page, USERS.owner);
   await openKeys(page);
+  // The search applies on Enter (a page load of the list's URL).
   await page.getByTestId('key-search').fill('payments');
+  await page.getByTestId('key-search').press('Enter');
+  await expect(page).toHaveURL(/\/keys\?q=payments$/);
   await expect(page.getByTestId('key-row')).toHaveCount(1);
   await expect(page.getByTestId('key-row')).toContainText('E2E payments');
   await page.getByTestId('key-search').fill('no such key at all');
+  await page.getByTestId('key-search').press('Enter');
   await expect(page.getByTestId('no-keys')).toBeVisible();
 });
 

@@ -1,24 +1,57 @@
-//! The create dialog: the new key's fields, then its secret, shown once.
+//! "New key" and the create dialog: the new key's fields, then its secret, shown once.
 
 use crate::api_keys::api::{CreateKey, NewKey, ScopeInfo};
-use crate::api_keys::dialog::Dialog;
+use crate::api_keys::dialog::live;
 use crate::api_keys::gates::ResourceGroup;
 use crate::api_keys::key_fields::KeyTextFields;
 use crate::api_keys::resource_picker::{ResourceChoiceState, ResourcePicker};
 use crate::api_keys::secret_reveal::SecretReveal;
-use crate::components::{field_error, form_error, Modal, PageTenant};
+use crate::components::{browser, field_error, form_error, Modal};
 use latchkey_domain::keys::Mode;
 use leptos::prelude::*;
 
-#[component]
-pub fn CreateKeyDialog(
-    dialog: RwSignal<Dialog>,
-    action: ServerAction<CreateKey>,
-    #[prop(into)] catalogue: Signal<Vec<ScopeInfo>>,
+/// "New key" and its dialog, for people who may create keys once every requirement is met (the
+/// server decides; it renders no island otherwise). The page loads again once the new secret has
+/// been shown and the dialog is closed, and then lists the key.
+#[island]
+pub fn NewKeyButton(
+    tenant: i64,
+    /// Every scope of the catalogue, with what it grants.
+    catalogue: Vec<ScopeInfo>,
     /// The tenant's resources by type; empty: no "Limit to resources" field.
-    #[prop(into)]
-    resource_groups: Signal<Vec<ResourceGroup>>,
+    resource_groups: Vec<ResourceGroup>,
 ) -> impl IntoView {
+    let live = live();
+    let open = RwSignal::new(false);
+    view! {
+        <button
+            type="button"
+            class="btn btn-primary"
+            data-testid="new-key"
+            disabled=move || !live.get()
+            on:click=move |_| open.set(true)
+        >
+            "New key"
+        </button>
+        <CreateKeyDialog
+            tenant=tenant
+            open=open
+            catalogue=catalogue
+            resource_groups=resource_groups
+        />
+    }
+}
+
+#[component]
+fn CreateKeyDialog(
+    tenant: i64,
+    open: RwSignal<bool>,
+    catalogue: Vec<ScopeInfo>,
+    resource_groups: Vec<ResourceGroup>,
+) -> impl IntoView {
+    let action = ServerAction::<CreateKey>::new();
+    let catalogue = StoredValue::new(catalogue);
+    let resource_groups = Signal::stored(resource_groups);
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let mode = RwSignal::new(Mode::Test);
@@ -35,6 +68,11 @@ pub fn CreateKeyDialog(
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
     };
     let reset = move || {
+        if action.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
+            // The list gains the key; the reload also drops the secret from memory and the page.
+            browser::reload();
+            return;
+        }
         name.set(String::new());
         description.set(String::new());
         mode.set(Mode::Test);
@@ -44,9 +82,8 @@ pub fn CreateKeyDialog(
         resources.reset();
         confirming.set(false);
         copied.set(None);
-        // Drop the secret from memory and the page.
         action.value().set(None);
-        dialog.set(Dialog::Closed);
+        open.set(false);
     };
     let request_close = move || {
         if created().is_some() {
@@ -55,12 +92,10 @@ pub fn CreateKeyDialog(
             reset();
         }
     };
-    let open = Signal::derive(move || dialog.with(|d| *d == Dialog::Create));
-    let tenant = PageTenant::from_context();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(CreateKey {
-            tenant: tenant.now(),
+            tenant,
             new: NewKey {
                 name: name.get_untracked(),
                 description: description.get_untracked(),
@@ -75,7 +110,7 @@ pub fn CreateKeyDialog(
 
     view! {
         <Modal
-            open=open
+            open=open.into()
             on_close=Callback::new(move |_| request_close())
             label="New API key"
             testid="create-dialog"
@@ -141,7 +176,7 @@ pub fn CreateKeyDialog(
 fn ModeAndScopes(
     mode: RwSignal<Mode>,
     scopes: RwSignal<Vec<String>>,
-    catalogue: Signal<Vec<ScopeInfo>>,
+    catalogue: StoredValue<Vec<ScopeInfo>>,
     action: ServerAction<CreateKey>,
 ) -> impl IntoView {
     view! {
@@ -171,7 +206,7 @@ fn ModeAndScopes(
             <legend>"Scopes"</legend>
             <div class="scope-list">
                 {catalogue
-                    .get_untracked()
+                    .get_value()
                     .into_iter()
                     .map(|info| {
                         let s = info.name;

@@ -1,69 +1,60 @@
 //! `/keys/:id`: the key's facts, its request log and its audit trail.
 
 use crate::api_keys::api::*;
-use crate::api_keys::dialog::Dialog;
-use crate::api_keys::lifecycle::{notice_on_toggle, rollable, toggleable, ToggleEnabled};
+use crate::api_keys::detail_actions::KeyDetailActions;
+use crate::api_keys::lifecycle::{rollable, toggleable};
+use crate::api_keys::paging::Paging;
 use crate::api_keys::request_log::RequestLog;
-use crate::api_keys::roll_dialog::RollKeyDialog;
 use crate::api_keys::usage_chart::UsageChart;
 use crate::components::{
-    form_error, key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready,
-    When,
+    key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready, When,
 };
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/keys/:id`: every field, the request log (owner, admin, member) and the audit trail
 /// (owner, admin). Each part is its own server call, so a member's page still shows the log.
+/// The log's page is in the URL (`?before=…&trail=…`).
 #[component]
 pub fn KeyDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let id = use_params_map().with_untracked(|p| p.get("id").unwrap_or_default());
+    let paging = use_query_map()
+        .with_untracked(|q| Paging::parse(q.get("before").as_deref(), q.get("trail").as_deref()));
     let tenant = PageTenant::from_context();
-    let roll = ServerAction::<RollKey>::new();
-    let toggle = ServerAction::<SetKeyEnabled>::new();
-    let dialog = RwSignal::new(Dialog::Closed);
-    let notice = RwSignal::new(None::<String>);
-    notice_on_toggle(toggle, notice);
-    let detail = Resource::new(
-        move || (id(), roll.version().get() + toggle.version().get()),
-        move |(id, _)| async move { get_key(tenant.get().await?, id).await },
-    );
-    // Keyset paging through the log: `before` for this page, the ones we came through to go back.
-    let before = RwSignal::new(None::<i64>);
-    let history = RwSignal::new(Vec::<Option<i64>>::new());
-    // Another key (a lineage link) starts at its own newest page.
-    Effect::new(move |previous: Option<String>| {
-        let id = id();
-        if previous.is_some_and(|p| p != id) {
-            before.set(None);
-            history.set(Vec::new());
+    let detail = Resource::new(|| (), {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            async move {
+                let tenant = tenant.get().await?;
+                Ok((tenant, get_key(tenant, id).await?))
+            }
         }
-        id
     });
-    let requests = Resource::new(
-        move || (id(), before.get()),
-        move |(id, before)| async move { key_requests(tenant.get().await?, id, before).await },
-    );
+    let requests = Resource::new(|| (), {
+        let id = id.clone();
+        let before = paging.before;
+        move |_| {
+            let id = id.clone();
+            async move { key_requests(tenant.get().await?, id, before).await }
+        }
+    });
+    let log_place = StoredValue::new((id, paging));
     view! {
         <p><a href="/keys">"← API Keys"</a></p>
-        {move || {
-            notice
-                .get()
-                .map(|n| view! { <p class="notice notice-ok" role="status" data-testid="notice">{n}</p> })
-        }}
-        {form_error(toggle)}
-        // A transition, so a roll or disable redraws the facts in place instead of "Loading…".
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=detail let:d>
                 {
+                    let (tenant, d) = d;
                     let usage = d.usage.clone();
                     // Erased: without it the type of this page outgrows the compiler's
                     // recursion limit in builds that do not erase components (the bench).
                     view! {
-                        <KeyFacts detail=d dialog=dialog toggle=toggle/>
+                        <KeyFacts tenant=tenant detail=d/>
                         <UsageChart usage=usage/>
+                        // After the facts' and the chart's islands: they have come to life.
+                        <Ready testid="detail-ready"/>
                     }
                         .into_any()
                 }
@@ -72,20 +63,21 @@ pub fn KeyDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading requests…"</p> }>
             // Refusals are already explained by the key's own section above.
             <Loaded resource=requests on_error=silent let:page>
-                <RequestLog page=page before=before history=history/>
+                {
+                    let (id, paging) = log_place.get_value();
+                    view! { <RequestLog page=page id=id paging=paging/> }
+                }
             </Loaded>
         </Transition>
         <Transition fallback=|| ()>
             // No trail for roles that may not read the audit log; errors show in the facts above.
             <Loaded resource=detail on_error=silent let:d>
                 {
-                    let now = d.now_ms;
-                    d.audit.map(|rows| view! { <AuditTrail rows=rows now=now/> })
+                    let now = d.1.now_ms;
+                    d.1.audit.map(|rows| view! { <AuditTrail rows=rows now=now/> })
                 }
             </Loaded>
         </Transition>
-        // Outside the facts, which reload after the roll: a rebuilt dialog would lose the secret.
-        <RollKeyDialog dialog=dialog action=roll notice=notice/>
     }
 }
 
@@ -108,7 +100,7 @@ fn leak_banner(at: i64, url: Option<String>, now: i64) -> impl IntoView {
     }
 }
 
-/// A link to another key of the same lineage (`/keys/<id>`), routed in the page.
+/// A link to another key of the same lineage (`/keys/<id>`).
 fn key_link(label: &'static str, id: String, testid: &'static str) -> impl IntoView {
     view! {
         <p class="lineage" data-testid=testid>
@@ -122,11 +114,7 @@ fn key_link(label: &'static str, id: String, testid: &'static str) -> impl IntoV
 }
 
 #[component]
-fn KeyFacts(
-    detail: KeyDetail,
-    dialog: RwSignal<Dialog>,
-    toggle: ServerAction<SetKeyEnabled>,
-) -> AnyView {
+fn KeyFacts(tenant: i64, detail: KeyDetail) -> AnyView {
     let now_ms = detail.now_ms;
     let k = detail.key;
     let can_roll = detail.can_manage && rollable(&k);
@@ -137,12 +125,13 @@ fn KeyFacts(
         (Some(at), false) => format_date(at),
         (None, _) => "Never".into(),
     };
-    let roll_target = k.clone();
+    // The buttons' island only where there is a button.
+    let actions =
+        (can_roll || can_toggle).then(|| view! { <KeyDetailActions tenant=tenant key=k.clone()/> });
     let leak = k
         .leaked_at
         .map(|at| leak_banner(at, k.leak_url.clone(), now_ms));
     view! {
-        <Ready testid="detail-ready"/>
         {leak}
         <div class="page-header">
             <div>
@@ -152,22 +141,7 @@ fn KeyFacts(
             </div>
             <div class="detail-side">
                 <div class="state-cell">{key_state(&k, now_ms)}</div>
-                <div class="page-actions">
-                    {can_roll
-                        .then(|| {
-                            view! {
-                                <button
-                                    type="button"
-                                    class="btn"
-                                    data-testid="roll-key"
-                                    on:click=move |_| dialog.set(Dialog::Roll(roll_target.clone()))
-                                >
-                                    "Roll"
-                                </button>
-                            }
-                        })}
-                    {can_toggle.then(|| view! { <ToggleEnabled key=k.clone() action=toggle class="btn"/> })}
-                </div>
+                {actions}
             </div>
         </div>
         {k.rolled_to.clone().map(|to| key_link("Replaced by", to, "replaced-by"))}

@@ -2,7 +2,7 @@
 //! disabled, the Disable / Enable button, and what it says once done.
 
 use crate::api_keys::api::{KeyStatus, KeyView, SetKeyEnabled};
-use crate::components::PageTenant;
+use crate::components::{browser, flash, form_error};
 use leptos::prelude::*;
 
 /// A key may be rolled once, while it still works or is only disabled (the server refuses the
@@ -16,15 +16,38 @@ pub fn toggleable(key: &KeyView) -> bool {
     matches!(key.status, KeyStatus::Active | KeyStatus::Disabled)
 }
 
+/// What a successful Disable / Enable did, as the page says it after reloading.
+fn toggled_notice(k: &KeyView) -> String {
+    if k.status == KeyStatus::Disabled {
+        format!(
+            "Disabled “{}”. Its requests are refused until it is enabled again.",
+            k.name
+        )
+    } else {
+        format!(
+            "Enabled “{}”. It works again from its next request.",
+            k.name
+        )
+    }
+}
+
 /// "Disable" on an active key, "Enable" on a disabled one; applies at once (it is reversible,
-/// so it asks nothing).
+/// so it asks nothing), then the page loads again with the key's new state. Inside an island:
+/// `live` holds it disabled until the island has hydrated.
 #[component]
 pub fn ToggleEnabled(
+    tenant: i64,
     key: KeyView,
-    action: ServerAction<SetKeyEnabled>,
     class: &'static str,
+    live: ReadSignal<bool>,
 ) -> impl IntoView {
-    let tenant = PageTenant::from_context();
+    let action = ServerAction::<SetKeyEnabled>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(k)) = action.value().get() {
+            flash::set(&toggled_notice(&k));
+            browser::reload();
+        }
+    });
     let enable = key.status == KeyStatus::Disabled;
     let (testid, label) = if enable {
         ("enable-key", "Enable")
@@ -38,11 +61,11 @@ pub fn ToggleEnabled(
             class=class
             data-testid=testid
             aria-label=format!("{label} {}", key.name)
-            disabled=move || action.pending().get()
+            disabled=move || !live.get() || action.pending().get()
             on:click=move |_| {
                 action
                     .dispatch(SetKeyEnabled {
-                        tenant: tenant.now(),
+                        tenant,
                         id: id.clone(),
                         enabled: enable,
                     });
@@ -50,24 +73,6 @@ pub fn ToggleEnabled(
         >
             {label}
         </button>
+        {form_error(action)}
     }
-}
-
-/// Says in `notice` what a successful Disable / Enable did.
-pub fn notice_on_toggle(action: ServerAction<SetKeyEnabled>, notice: RwSignal<Option<String>>) {
-    Effect::new(move |_| {
-        if let Some(Ok(k)) = action.value().get() {
-            notice.set(Some(if k.status == KeyStatus::Disabled {
-                format!(
-                    "Disabled “{}”. Its requests are refused until it is enabled again.",
-                    k.name
-                )
-            } else {
-                format!(
-                    "Enabled “{}”. It works again from its next request.",
-                    k.name
-                )
-            }));
-        }
-    });
 }

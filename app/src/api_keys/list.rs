@@ -1,109 +1,102 @@
-//! The list page: search, paging, and the dialogs that change keys.
+//! The list page, drawn by the server from the URL (`/keys?q=…&status=…&before=…`): filters,
+//! rows and paging; the buttons that change keys are islands.
 
 use crate::api_keys::api::*;
-use crate::api_keys::create_dialog::CreateKeyDialog;
-use crate::api_keys::dialog::Dialog;
-use crate::api_keys::edit_dialog::EditKeyDialog;
 use crate::api_keys::gates::get_key_gates;
 use crate::api_keys::key_row::KeyRow;
-use crate::api_keys::lifecycle::notice_on_toggle;
-use crate::api_keys::list_state::ListState;
-use crate::api_keys::requirements::{GatesResource, NewKeyButton, PendingRequirements};
-use crate::api_keys::revoke_dialog::RevokeKeyDialog;
-use crate::api_keys::roll_dialog::RollKeyDialog;
+use crate::api_keys::list_filters::KeyFilters;
+use crate::api_keys::list_state::ListQuery;
+use crate::api_keys::paging::PageLinks;
+use crate::api_keys::requirements::{GatesResource, NewKey, PendingRequirements};
 use crate::components::{
-    form_error, gate, silent, DataTable, Loaded, PageHeader, PageTenant, Pager, Ready,
-    SessionResource, TenantIdCopy, UpgradeCard,
+    gate, silent, DataTable, Loaded, PageHeader, PageTenant, Ready, SessionResource, TenantIdCopy,
+    UpgradeCard,
 };
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// The list page. The server decides what the caller may see: a Starter tenant gets the upgrade
 /// card, a viewer is told they have no access (the same answers a direct call gets).
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    view! { <KeysManager/> }
-}
-
-#[component]
-fn KeysManager() -> impl IntoView {
-    let list = ListState::from_url();
-    let ListState {
-        search,
-        include_revoked,
-        status,
-        before,
-        history,
-    } = list;
-    let create = ServerAction::<CreateKey>::new();
-    let update = ServerAction::<UpdateKey>::new();
-    let revoke = ServerAction::<RevokeKey>::new();
-    let roll = ServerAction::<RollKey>::new();
-    let toggle = ServerAction::<SetKeyEnabled>::new();
-    let dialog = RwSignal::new(Dialog::Closed);
-    let notice = RwSignal::new(None::<String>);
+    let list = use_query_map().with_untracked(|q| ListQuery::parse(|name| q.get(name)));
+    let list = StoredValue::new(list);
     let tenant = PageTenant::from_context();
-    let session = expect_context::<SessionResource>();
-    notice_on_toggle(toggle, notice);
-
-    let changes = move || {
-        create.version().get()
-            + update.version().get()
-            + revoke.version().get()
-            + roll.version().get()
-            + toggle.version().get()
-    };
     let page = Resource::new(
-        move || {
-            (
-                search.get(),
-                include_revoked.get(),
-                status.get(),
-                before.get(),
-                changes(),
-            )
-        },
-        move |(search, include_revoked, status, before, _)| async move {
-            list_keys(tenant.get().await?, search, include_revoked, status, before).await
+        || (),
+        move |_| {
+            let list = list.get_value();
+            async move {
+                let tenant = tenant.get().await?;
+                let page = list_keys(
+                    tenant,
+                    list.search,
+                    list.include_revoked,
+                    list.status,
+                    list.paging.before,
+                )
+                .await?;
+                Ok((tenant, page))
+            }
         },
     );
-    // Requirements can change under the page (the operator's backend sets them); reading them
-    // again after each change here is what a person acting on the page expects.
-    let gates: GatesResource = Resource::new(changes, move |_| async move {
-        get_key_gates(tenant.get().await?).await
-    });
-    let resource_groups = Signal::derive(move || {
-        gates
-            .get()
-            .and_then(Result::ok)
-            .map(|g| g.resource_groups)
-            .unwrap_or_default()
-    });
-    let catalogue = Signal::derive(move || {
-        page.get()
-            .and_then(Result::ok)
-            .map(|p| p.catalogue)
-            .unwrap_or_default()
-    });
-    let reset_paging = move || list.reset_paging();
+    let gates: GatesResource = Resource::new(
+        || (),
+        move |_| async move { get_key_gates(tenant.get().await?).await },
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
+            <Loaded resource=page on_error=gate let:p>
+                <KeysList tenant=p.0 page=p.1 gates=gates list=list.get_value()/>
+            </Loaded>
+        </Transition>
+    }
+}
 
-    // The page once a list has loaded; `gate` turns a plan or role refusal into its card.
-    // A suspended (Starter) tenant sees the upgrade card, and below it the keys it kept (to
-    // revoke them) when there are any.
-    let loaded = move |p: KeyPage| {
-        if p.suspended && p.keys.is_empty() {
-            return view! { <UpgradeCard/> }.into_any();
-        }
-        let suspended = p.suspended;
-        let can_manage = p.can_manage;
-        let can_revoke = p.can_revoke;
-        let next = p.next_before;
-        let now_ms = p.now_ms;
-        let empty = p.keys.is_empty();
-        let requests = p.requests_24h;
-        let scope_info = std::sync::Arc::new(p.catalogue);
+/// The page once a list has loaded. A suspended (Starter) tenant sees the upgrade card, and
+/// below it the keys it kept (to revoke them) when there are any.
+#[component]
+fn KeysList(tenant: i64, page: KeyPage, gates: GatesResource, list: ListQuery) -> AnyView {
+    if page.suspended && page.keys.is_empty() {
+        return view! { <UpgradeCard/> }.into_any();
+    }
+    let session = expect_context::<SessionResource>();
+    let KeyPage {
+        keys,
+        next_before,
+        can_manage,
+        can_revoke,
+        suspended,
+        active_count,
+        active_limit,
+        catalogue,
+        requests_24h,
+        now_ms,
+    } = page;
+    let empty = keys.is_empty();
+    let newer = list.paging.newer().map(|p| list.at(p).href());
+    let older = next_before.map(|next| list.at(list.paging.older(next)).href());
+    let new_key_catalogue = catalogue.clone();
+    let catalogue = std::sync::Arc::new(catalogue);
+    let rows = keys
+        .into_iter()
+        .map(|k| {
+            let requests = requests_24h.get(&k.id).copied().unwrap_or(0);
+            view! {
+                <KeyRow
+                    tenant=tenant
+                    key=k
+                    can_manage=can_manage
+                    can_revoke=can_revoke
+                    now_ms=now_ms
+                    requests=requests
+                    catalogue=catalogue.clone()
+                />
+            }
+        })
+        .collect_view();
+    let header = (!suspended).then(|| {
         view! {
-            {suspended.then(|| view! { <UpgradeCard/> })}
-            {(!suspended).then(|| view! {
             <PageHeader
                 title="API Keys"
                 description="Keys let your services call the API; each is scoped, and its secret is shown once."
@@ -123,147 +116,44 @@ fn KeysManager() -> impl IntoView {
                     </Loaded>
                 </Suspense>
                 {can_manage
-                    .then(|| view! { <NewKeyButton gates=gates create=create dialog=dialog/> })}
+                    .then(|| view! { <NewKey gates=gates tenant=tenant catalogue=new_key_catalogue/> })}
             </PageHeader>
             {can_manage.then(|| view! { <PendingRequirements gates=gates/> })}
-            })}
-            <Ready testid="keys-ready"/>
-            <p class="muted" data-testid="key-usage">
-                {format!("{} of {} active keys used", p.active_count, p.active_limit)}
-            </p>
-            {move || {
-                notice
-                    .get()
-                    .map(|n| {
-                        view! {
-                            <p class="notice notice-ok" role="status" data-testid="notice">
-                                {n}
-                            </p>
-                        }
-                    })
-            }}
-            {form_error(toggle)}
-            <div class="toolbar">
-                <label class="sr-only" for="key-search">"Search keys by name"</label>
-                <input
-                    id="key-search"
-                    type="search"
-                    placeholder="Search by name"
-                    data-testid="key-search"
-                    prop:value=move || search.get()
-                    on:input=move |ev| {
-                        reset_paging();
-                        search.set(event_target_value(&ev));
-                    }
-                />
-                <label class="toggle">
-                    <input
-                        type="checkbox"
-                        data-testid="include-revoked"
-                        // A status filter says exactly which keys to show.
-                        disabled=move || status.with(Option::is_some)
-                        prop:checked=move || include_revoked.get()
-                        on:change=move |ev| {
-                            reset_paging();
-                            include_revoked.set(event_target_checked(&ev));
-                        }
-                    />
-                    " Include revoked"
-                </label>
-                <StatusFilter status=status on_change=Callback::new(move |_| reset_paging())/>
-            </div>
-            <DataTable
-                class="keys-table"
-                headers=&[
-                    "Name",
-                    "Key",
-                    "Mode",
-                    "Scopes",
-                    "Created",
-                    "Last used",
-                    "Requests (24 h)",
-                    "Created by",
-                    "Status",
-                ]
-                actions=true
-                testid="keys-table"
-                empty=empty.then_some(("no-keys", "No keys match."))
-            >
-                        {p
-                            .keys
-                            .into_iter()
-                            .map(|k| {
-                                let n = requests.get(&k.id).copied().unwrap_or(0);
-                                view! {
-                                    <KeyRow
-                                        key=k
-                                        can_manage=can_manage
-                                        can_revoke=can_revoke
-                                        dialog=dialog
-                                        notice=notice
-                                        toggle=toggle
-                                        now_ms=now_ms
-                                        requests=n
-                                        catalogue=scope_info.clone()
-                                    />
-                                }
-                            })
-                            .collect_view()}
-            </DataTable>
-            <Pager before=before history=history next=next newer="page-newer" older="page-older"/>
         }
-        .into_any()
-    };
-
+    });
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
-            <Loaded resource=page on_error=gate let:p>
-                {loaded(p)}
-            </Loaded>
-        </Transition>
-        // Outside the list, which reloads after every change: a dialog rebuilt by that reload
-        // would lose its state (say, the confirmation before a new secret is dropped).
-        <CreateKeyDialog
-            dialog=dialog
-            action=create
-            catalogue=catalogue
-            resource_groups=resource_groups
+        {suspended.then(|| view! { <UpgradeCard/> })}
+        {header}
+        <p class="muted" data-testid="key-usage">
+            {format!("{active_count} of {active_limit} active keys used")}
+        </p>
+        <KeyFilters
+            search=list.search.clone()
+            include_revoked=list.include_revoked
+            status=list.status
         />
-        <EditKeyDialog dialog=dialog action=update catalogue=catalogue/>
-        <RollKeyDialog dialog=dialog action=roll notice=notice/>
-        <RevokeKeyDialog dialog=dialog action=revoke notice=notice/>
+        <DataTable
+            class="keys-table"
+            headers=&[
+                "Name",
+                "Key",
+                "Mode",
+                "Scopes",
+                "Created",
+                "Last used",
+                "Requests (24 h)",
+                "Created by",
+                "Status",
+            ]
+            actions=true
+            testid="keys-table"
+            empty=empty.then_some(("no-keys", "No keys match."))
+        >
+            {rows}
+        </DataTable>
+        <PageLinks newer=newer older=older newer_testid="page-newer" older_testid="page-older"/>
+        // After the list's islands: it says they have all come to life.
+        <Ready testid="keys-ready"/>
     }
-}
-
-/// The status select: "All" (no filter) or one [`KeyFilter`]. `on_change` runs before the filter
-/// changes (to reset paging: a cursor from another filter means nothing here).
-#[component]
-fn StatusFilter(status: RwSignal<Option<KeyFilter>>, on_change: Callback<()>) -> impl IntoView {
-    view! {
-        <label class="toolbar-field">
-            "Status"
-            <select
-                data-testid="status-filter"
-                prop:value=move || status.get().map_or("", KeyFilter::as_str)
-                on:change=move |ev| {
-                    on_change.run(());
-                    status.set(event_target_value(&ev).parse().ok());
-                }
-            >
-                <option value="">"All"</option>
-                {KeyFilter::ALL
-                    .into_iter()
-                    .map(|f| {
-                        // `selected` too: the select is rebuilt with each list, and a value
-                        // set before its options exist would fall back to "All".
-                        view! {
-                            <option value=f.as_str() selected=move || status.get() == Some(f)>
-                                {f.label()}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        </label>
-    }
+    .into_any()
 }

@@ -6,13 +6,17 @@ pub mod gates;
 
 mod create_dialog;
 mod detail;
+mod detail_actions;
 mod dialog;
 mod edit_dialog;
+mod key_actions;
 mod key_fields;
 mod key_row;
 mod lifecycle;
 mod list;
+mod list_filters;
 mod list_state;
+mod paging;
 mod request_log;
 mod requirements;
 mod resource_picker;

@@ -1,7 +1,8 @@
 //! A key's request log, newest first, a page at a time.
 
 use crate::api_keys::api::RequestPage;
-use crate::components::{DataTable, Pager, Ready, When};
+use crate::api_keys::paging::{href, PageLinks, Paging};
+use crate::components::{DataTable, When};
 use leptos::prelude::*;
 
 fn latency_label(us: i64) -> String {
@@ -15,16 +16,20 @@ fn latency_label(us: i64) -> String {
 #[component]
 pub fn RequestLog(
     page: RequestPage,
-    before: RwSignal<Option<i64>>,
-    history: RwSignal<Vec<Option<i64>>>,
+    /// The key's id: the pages are `/keys/<id>?before=…`.
+    id: String,
+    paging: Paging,
 ) -> impl IntoView {
-    let next = page.next_before;
+    let path = format!("/keys/{id}");
+    let newer = paging.newer().map(|p| href(&path, &p.params()));
+    let older = page
+        .next_before
+        .map(|next| href(&path, &paging.older(next).params()));
     let now = page.now_ms;
     let empty = page.rows.is_empty();
     view! {
         <section class="card" data-testid="request-log">
             <h2>"Request log"</h2>
-            <Ready testid="request-log-ready"/>
             <DataTable
                 headers=&["When", "Request", "Status", "Client IP", "Latency"]
                 empty=empty.then_some((
@@ -49,7 +54,12 @@ pub fn RequestLog(
                             })
                             .collect_view()}
             </DataTable>
-            <Pager before=before history=history next=next newer="requests-newer" older="requests-older"/>
+            <PageLinks
+                newer=newer
+                older=older
+                newer_testid="requests-newer"
+                older_testid="requests-older"
+            />
         </section>
     }
 }

@@ -1,24 +1,20 @@
 //! The operator's minting gates on the list page: "New key" only once every requirement is
 //! met, and until then the checklist of what is still pending.
 
-use crate::api_keys::api::CreateKey;
-use crate::api_keys::dialog::Dialog;
+use crate::api_keys::api::ScopeInfo;
+use crate::api_keys::create_dialog::NewKeyButton;
 use crate::api_keys::gates::KeyGates;
 use crate::components::{silent, Loaded, RequirementsChecklist};
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// The page's gates: loaded beside the list, and again after each change the page makes.
+/// The page's gates, read beside the list.
 pub type GatesResource = Resource<Result<KeyGates, AppError>>;
 
-/// "New key", for people who may create keys, once nothing is pending. While the gates load
-/// (or could not be read: the checklist's place says why) there is no button.
+/// "New key", for people who may create keys, once nothing is pending. When the gates could
+/// not be read there is no button (the checklist's place says why).
 #[component]
-pub fn NewKeyButton(
-    gates: GatesResource,
-    create: ServerAction<CreateKey>,
-    dialog: RwSignal<Dialog>,
-) -> impl IntoView {
+pub fn NewKey(gates: GatesResource, tenant: i64, catalogue: Vec<ScopeInfo>) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             <Loaded resource=gates on_error=silent let:g>
@@ -26,17 +22,11 @@ pub fn NewKeyButton(
                     .all_met()
                     .then(|| {
                         view! {
-                            <button
-                                type="button"
-                                class="btn btn-primary"
-                                data-testid="new-key"
-                                on:click=move |_| {
-                                    create.value().set(None);
-                                    dialog.set(Dialog::Create);
-                                }
-                            >
-                                "New key"
-                            </button>
+                            <NewKeyButton
+                                tenant=tenant
+                                catalogue=catalogue.clone()
+                                resource_groups=g.resource_groups
+                            />
                         }
                     })}
             </Loaded>

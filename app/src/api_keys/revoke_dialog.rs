@@ -1,83 +1,69 @@
 //! The revoke dialog: confirm, with an optional reason.
 
-use crate::api_keys::api::RevokeKey;
-use crate::api_keys::dialog::Dialog;
-use crate::components::{form_error, Modal, PageTenant};
+use crate::api_keys::api::{KeyView, RevokeKey};
+use crate::components::{browser, flash, form_error, Modal};
 use leptos::prelude::*;
 
+/// In the page only while open (see [`Dialog`](crate::api_keys::dialog::Dialog)); a revoke
+/// loads the page again, with a notice of what happened.
 #[component]
-pub fn RevokeKeyDialog(
-    dialog: RwSignal<Dialog>,
-    action: ServerAction<RevokeKey>,
-    notice: RwSignal<Option<String>>,
-) -> impl IntoView {
+pub fn RevokeKeyDialog(tenant: i64, key: KeyView, on_close: Callback<()>) -> impl IntoView {
+    let action = ServerAction::<RevokeKey>::new();
     let reason = RwSignal::new(String::new());
-    let tenant = PageTenant::from_context();
-    let target = Memo::new(move |_| match dialog.get() {
-        Dialog::Revoke(k) => Some(k),
-        _ => None,
-    });
     Effect::new(move |_| {
         if let Some(Ok(k)) = action.value().get() {
-            notice.set(Some(format!(
+            flash::set(&format!(
                 "Revoked “{}”. It stops working on its next request.",
                 k.name
-            )));
-            dialog.set(Dialog::Closed);
-            reason.set(String::new());
+            ));
+            browser::reload();
         }
     });
-    let close = move || {
-        action.value().set(None);
-        reason.set(String::new());
-        dialog.set(Dialog::Closed);
-    };
-    let open = Signal::derive(move || target.with(|t| t.is_some()));
+    let id = key.id.clone();
     view! {
-        <Modal open=open on_close=Callback::new(move |_| close()) label="Revoke API key" testid="revoke-dialog">
-            {move || {
-                target
-                    .get()
-                    .map(|k| {
-                        let id = k.id.clone();
-                        view! {
-                            <h2>"Revoke “" {k.name.clone()} "”?"</h2>
-                            <p>
-                                "Requests with " <code>{k.masked.clone()}</code>
-                                " will be refused from the very next one. This can't be undone."
-                            </p>
-                            {form_error(action)}
-                            <label for="revoke-reason">"Reason (optional)"</label>
-                            <input
-                                id="revoke-reason"
-                                type="text"
-                                prop:value=move || reason.get()
-                                on:input=move |ev| reason.set(event_target_value(&ev))
-                            />
-                            <div class="dialog-actions">
-                                <button type="button" class="btn" on:click=move |_| close()>
-                                    "Cancel"
-                                </button>
-                                <button
-                                    type="button"
-                                    class="btn btn-danger"
-                                    data-testid="confirm-revoke"
-                                    disabled=move || action.pending().get()
-                                    on:click=move |_| {
-                                        action
-                                            .dispatch(RevokeKey {
-                                                tenant: tenant.now(),
-                                                id: id.clone(),
-                                                reason: reason.get_untracked(),
-                                            });
-                                    }
-                                >
-                                    "Revoke key"
-                                </button>
-                            </div>
+        <Modal
+            open=Signal::stored(true)
+            on_close=on_close
+            label="Revoke API key"
+            testid="revoke-dialog"
+        >
+            <h2>"Revoke “" {key.name.clone()} "”?"</h2>
+            <p>
+                "Requests with " <code>{key.masked.clone()}</code>
+                " will be refused from the very next one. This can't be undone."
+            </p>
+            {form_error(action)}
+            <label for="revoke-reason">"Reason (optional)"</label>
+            <input
+                id="revoke-reason"
+                type="text"
+                prop:value=move || reason.get()
+                on:input=move |ev| reason.set(event_target_value(&ev))
+            />
+            <div class="dialog-actions">
+                <button type="button" class="btn" on:click=move |_| on_close.run(())>
+                    "Cancel"
+                </button>
+                <button
+                    type="button"
+                    class="btn btn-danger"
+                    data-testid="confirm-revoke"
+                    disabled=move || action.pending().get()
+                    on:click={
+                        let id = id.clone();
+                        move |_| {
+                            action
+                                .dispatch(RevokeKey {
+                                    tenant,
+                                    id: id.clone(),
+                                    reason: reason.get_untracked(),
+                                });
                         }
-                    })
-            }}
+                    }
+                >
+                    "Revoke key"
+                </button>
+            </div>
         </Modal>
     }
 }

@@ -1,9 +1,8 @@
 //! The roll dialog: how long the old key keeps working, then the new key's secret, shown once.
 
 use crate::api_keys::api::{KeyStatus, KeyView, Overlap, RollKey};
-use crate::api_keys::dialog::Dialog;
 use crate::api_keys::secret_reveal::SecretReveal;
-use crate::components::{form_error, Modal, PageTenant};
+use crate::components::{browser, flash, form_error, Modal};
 use latchkey_domain::time::format_ms;
 use leptos::prelude::*;
 
@@ -30,50 +29,42 @@ fn rolled_notice(old: &KeyView) -> String {
     }
 }
 
-/// Opened by `Dialog::Roll`. Lives outside the list (or detail) that reloads after the roll, so
-/// the reload cannot rebuild it and lose the secret or the confirmation before closing.
+/// In the page only while open (see [`Dialog`](crate::api_keys::dialog::Dialog)). Once the new
+/// secret has been shown and the dialog is closed, the page loads again with a notice of what
+/// happened; closing before rolling changes nothing.
 #[component]
-pub fn RollKeyDialog(
-    dialog: RwSignal<Dialog>,
-    action: ServerAction<RollKey>,
-    notice: RwSignal<Option<String>>,
-) -> impl IntoView {
+pub fn RollKeyDialog(tenant: i64, key: KeyView, on_close: Callback<()>) -> impl IntoView {
+    let action = ServerAction::<RollKey>::new();
     let overlap = RwSignal::new(DEFAULT_OVERLAP);
     let confirming = RwSignal::new(false);
     let copied = RwSignal::new(None::<bool>);
-    let target = Memo::new(move |_| match dialog.get() {
-        Dialog::Roll(k) => Some(k),
-        _ => None,
-    });
+    let key = StoredValue::new(key);
     let rolled = move || {
         action
             .value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
     };
-    let reset = move || {
+    let close = move || {
         if let Some(Some(Ok(r))) = action.value().try_with_untracked(|v| v.clone()) {
-            notice.set(Some(rolled_notice(&r.old)));
+            flash::set(&rolled_notice(&r.old));
+            // The reload drops the secret from memory and the page.
+            browser::reload();
+        } else {
+            on_close.run(());
         }
-        overlap.set(DEFAULT_OVERLAP);
-        confirming.set(false);
-        copied.set(None);
-        // Drop the secret from memory and the page.
-        action.value().set(None);
-        dialog.set(Dialog::Closed);
     };
     let request_close = move || {
         let revealed = action.value().with_untracked(|v| matches!(v, Some(Ok(_))));
         if revealed {
             confirming.set(true);
         } else {
-            reset();
+            close();
         }
     };
-    let open = Signal::derive(move || target.with(Option::is_some));
 
     view! {
         <Modal
-            open=open
+            open=Signal::stored(true)
             on_close=Callback::new(move |_| request_close())
             label="Roll API key"
             testid="roll-dialog"
@@ -84,15 +75,19 @@ pub fn RollKeyDialog(
                         created=r.created
                         copied=copied
                         confirming=confirming
-                        on_close=Callback::new(move |_| reset())
+                        on_close=Callback::new(move |_| close())
                     />
                 }
                     .into_any(),
-                None => target
-                    .get()
-                    .map(|k| {
-                        view! { <RollForm key=k overlap=overlap action=action cancel=Callback::new(move |_| reset())/> }
-                    })
+                None => view! {
+                    <RollForm
+                        tenant=tenant
+                        key=key.get_value()
+                        overlap=overlap
+                        action=action
+                        cancel=Callback::new(move |_| close())
+                    />
+                }
                     .into_any(),
             }}
         </Modal>
@@ -102,17 +97,17 @@ pub fn RollKeyDialog(
 /// The first step: the overlap (a radio group) and what it will do.
 #[component]
 fn RollForm(
+    tenant: i64,
     key: KeyView,
     overlap: RwSignal<Overlap>,
     action: ServerAction<RollKey>,
     cancel: Callback<()>,
 ) -> impl IntoView {
-    let tenant = PageTenant::from_context();
     let id = key.id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(RollKey {
-            tenant: tenant.now(),
+            tenant,
             id: id.clone(),
             overlap: overlap.get_untracked(),
         });

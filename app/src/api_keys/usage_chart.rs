@@ -3,6 +3,7 @@
 //! the wasm), with the same numbers as a table for screen readers and for copying.
 
 use crate::api_keys::api::KeyUsage;
+use crate::api_keys::dialog::live;
 use latchkey_domain::time::{format_date, format_ms};
 use latchkey_domain::usage::UsageBucket;
 use leptos::prelude::*;
@@ -79,8 +80,11 @@ fn totals(buckets: &[UsageBucket]) -> UsageBucket {
     t
 }
 
-#[component]
-pub fn UsageChart(usage: KeyUsage) -> AnyView {
+/// An island: the range buttons redraw the chart in the browser, from both ranges' buckets
+/// (24 + 30), which come with the page.
+#[island]
+pub fn UsageChart(usage: KeyUsage) -> impl IntoView {
+    let live = live();
     let range = RwSignal::new(Range::Hours);
     let usage = StoredValue::new(usage);
     let buckets = move || {
@@ -107,6 +111,7 @@ pub fn UsageChart(usage: KeyUsage) -> AnyView {
                 type="button"
                 class="btn btn-small"
                 aria-pressed=move || if range.get() == r { "true" } else { "false" }
+                disabled=move || !live.get()
                 on:click=move |_| range.set(r)
             >
                 {r.label()}
