@@ -8,7 +8,8 @@ use crate::auth::api::{
 };
 use crate::auth::SignInPage;
 use crate::components::{
-    reload_on_success, silent, FlashNotice, Hydrated, Loaded, SessionResource, SuspendedBanner,
+    live, reload_on_success, silent, FlashNotice, Hydrated, Loaded, SessionResource,
+    SuspendedBanner,
 };
 use crate::error::AppError;
 use crate::members::MembersPage;
@@ -183,9 +184,11 @@ fn Header(session: SessionInfo) -> impl IntoView {
 #[island]
 fn HeaderMenu(children: Children) -> impl IntoView {
     let open = RwSignal::new(false);
+    let live = live();
     view! {
         <button
             type="button"
+            disabled=move || !live.get()
             class="btn btn-small header-menu-toggle"
             aria-controls="header-more"
             aria-expanded=move || if open.get() { "true" } else { "false" }
@@ -245,10 +248,12 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
 fn TenantSelect(tenants: Vec<TenantChoice>, current: i64) -> impl IntoView {
     let switch = ServerAction::<SwitchTenant>::new();
     reload_on_success(switch, "/");
+    let live = live();
     view! {
         <label class="tenant-switcher">
             <span class="sr-only">"Organisation"</span>
             <select
+                disabled=move || !live.get()
                 data-testid="tenant-switcher"
                 aria-label="Organisation"
                 on:change=move |ev| {
@@ -284,6 +289,7 @@ fn UserMenu(
     reload_on_success(sign_out, "/signin");
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     reload_on_success(everywhere, "/signin");
+    let live = live();
     view! {
         <div class="user-menu">
             {if pinned {
@@ -296,6 +302,7 @@ fn UserMenu(
             <span class="role-pill" data-testid="user-role">{role.label()}</span>
             <button
                 type="button"
+                disabled=move || !live.get()
                 class="btn btn-ghost"
                 data-testid="sign-out"
                 on:click=move |_| {
@@ -307,6 +314,7 @@ fn UserMenu(
             {(!pinned).then(|| view! {
                 <button
                     type="button"
+                    disabled=move || !live.get()
                     class="btn btn-ghost"
                     data-testid="sign-out-everywhere"
                     title="End your sessions on every device and browser"

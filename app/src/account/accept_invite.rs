@@ -1,46 +1,58 @@
 //! `/invite#lki_…`: what the invitation is for, then joining — with a new account, or with one
 //! click when signed in with the invited email. Used, expired and withdrawn links say so.
+//!
+//! The page is drawn on the server; everything below the heading is one island, because the
+//! token lives in the fragment, which only the browser sees.
 
 use super::api::{lookup_invitation, AcceptNew, AcceptSignedIn, InvitationInfo, InvitationState};
-use crate::components::browser::{location_hash, navigate_hard};
+use crate::components::browser::{assign, location_hash};
 use crate::components::{form_error, reload_on_success, ErrorNotice, Field, PASSWORD_HINT};
+use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 #[component]
 pub fn AcceptInvitePage() -> impl IntoView {
-    // The token lives in the fragment, which only the browser sees: read it once hydrated.
-    let token = RwSignal::new(None::<String>);
-    Effect::new(move |_| token.set(Some(location_hash())));
-    let info = LocalResource::new(move || {
-        let t = token.get();
-        async move {
-            match t {
-                Some(t) if !t.is_empty() => Some(lookup_invitation(t).await),
-                _ => None,
-            }
-        }
-    });
     view! {
         <main class="signin">
             <div class="card signin-card" data-testid="accept-invite">
                 <h1>"Join an organisation on Latchkey"</h1>
-                <Suspense fallback=|| view! { <p class="loading">"Reading the invitation…"</p> }>
-                    {move || Suspend::new(async move {
-                        match (info.await, token.get()) {
-                            (Some(Ok(i)), Some(t)) => view! { <Invitation info=i token=t/> }.into_any(),
-                            (Some(Err(_)), _) | (None, Some(_)) => view! {
-                                <p class="notice notice-error" role="alert" data-testid="invite-unusable">
-                                    "This invitation link isn't valid. Check you copied all of it, or ask for a new one."
-                                </p>
-                            }
-                            .into_any(),
-                            _ => view! { <p class="loading">"Reading the invitation…"</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                <AcceptInvite/>
             </div>
         </main>
     }
+}
+
+/// Reads the token once hydrated, looks the invitation up, and offers the way to join.
+#[island]
+fn AcceptInvite() -> impl IntoView {
+    // `None` until the browser has read the fragment.
+    let token = RwSignal::new(None::<String>);
+    let info = RwSignal::new(None::<Result<InvitationInfo, AppError>>);
+    Effect::new(move |_| {
+        let t = location_hash();
+        token.set(Some(t.clone()));
+        if !t.is_empty() {
+            spawn_local(async move { info.set(Some(lookup_invitation(t).await)) });
+        }
+    });
+    move || {
+        match (token.get(), info.get()) {
+        (Some(t), Some(Ok(i))) => view! { <Invitation info=i token=t/> }.into_any(),
+        (Some(t), None) if !t.is_empty() => reading().into_any(),
+        (Some(_), _) => view! {
+            <p class="notice notice-error" role="alert" data-testid="invite-unusable">
+                "This invitation link isn't valid. Check you copied all of it, or ask for a new one."
+            </p>
+        }
+        .into_any(),
+        (None, _) => reading().into_any(),
+    }
+    }
+}
+
+fn reading() -> impl IntoView {
+    view! { <p class="loading">"Reading the invitation…"</p> }
 }
 
 #[component]
@@ -103,12 +115,20 @@ fn NewAccount(token: String) -> impl IntoView {
     let password = RwSignal::new(String::new());
     Effect::new(move |_| {
         if let Some(Ok(())) = accept.value().get() {
-            navigate_hard("/");
+            assign("/");
         }
     });
+    let other_error = move || {
+        accept
+            .value()
+            .get()
+            .and_then(Result::err)
+            .filter(|e| !matches!(e, AppError::Validation(_)))
+            .map(|e| view! { <ErrorNotice error=e/> })
+    };
     view! {
         <p>"Choose your name and a password to create your account."</p>
-        {move || accept.value().get().and_then(Result::err).filter(|e| !matches!(e, crate::error::AppError::Validation(_))).map(|e| view! { <ErrorNotice error=e/> })}
+        {other_error}
         <Field id="invite-name" label="Your name" autocomplete="name" value=name action=accept field="name"/>
         <Field id="invite-password" label="Password" kind="password" autocomplete="new-password"
             value=password action=accept field="password" hint=PASSWORD_HINT/>

@@ -1,55 +1,49 @@
 //! Signing in and out, the session, and switching tenants.
 
 pub mod api;
+mod sign_in_form;
 
-use crate::auth::api::{sign_in_options, SignIn, SignInChoices};
+use crate::auth::api::{sign_in_options, SignInChoices};
 use crate::components::loaded::Loaded;
-use crate::components::reload_on_success;
 use crate::portal::PortalEnded;
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use sign_in_form::SignInForm;
 
+/// `/signin`, drawn on the server; only the password form is an island.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let options = Resource::new(|| (), |_| sign_in_options());
-    // Where single sign-on sent the browser back with `?sso=…`.
-    let query = use_query_map();
-    let sso = move || query.read().get("sso");
+    // Where single sign-on sent the browser back with `?sso=…` (read on the server: every
+    // arrival here is a full page load).
+    let sso = use_query_map().read_untracked().get("sso");
+    let body = if sso.as_deref() == Some("no-membership") {
+        view! { <NoMembership/> }.into_any()
+    } else {
+        let failed = sso.as_deref() == Some("failed");
+        view! {
+            <h1>"Sign in to Latchkey"</h1>
+            {failed
+                .then(|| {
+                    view! {
+                        <p class="notice notice-error" role="alert" data-testid="sso-failed">
+                            "Single sign-on did not complete. Try again."
+                        </p>
+                    }
+                })}
+            <Suspense>
+                <Loaded resource=options let:opts>
+                    <SignInWays opts=opts/>
+                </Loaded>
+            </Suspense>
+        }
+        .into_any()
+    };
     view! {
         // A portal session that ended goes back to the SaaS for a fresh link instead.
         <PortalEnded/>
         <main class="signin">
-            <div class="card signin-card">
-                {move || {
-                    if sso().as_deref() == Some("no-membership") {
-                        view! { <NoMembership/> }.into_any()
-                    } else {
-                        let failed = sso().as_deref() == Some("failed");
-                        view! {
-                            <h1>"Sign in to Latchkey"</h1>
-                            {failed
-                                .then(|| {
-                                    view! {
-                                        <p
-                                            class="notice notice-error"
-                                            role="alert"
-                                            data-testid="sso-failed"
-                                        >
-                                            "Single sign-on did not complete. Try again."
-                                        </p>
-                                    }
-                                })}
-                            <Suspense>
-                                <Loaded resource=options let:opts>
-                                    <SignInWays opts=opts/>
-                                </Loaded>
-                            </Suspense>
-                        }
-                            .into_any()
-                    }
-                }}
-            </div>
+            <div class="card signin-card">{body}</div>
         </main>
     }
 }
@@ -82,47 +76,6 @@ fn SignInWays(opts: SignInChoices) -> impl IntoView {
     });
     view! {
         {sso}
-        {opts.password.then(|| view! { <PasswordForm/> })}
-    }
-}
-
-#[component]
-fn PasswordForm() -> impl IntoView {
-    let sign_in = ServerAction::<SignIn>::new();
-    reload_on_success(sign_in, "/");
-    let error = move || match sign_in.value().get() {
-        Some(Err(e)) => Some(
-            e.field_message("password")
-                .or_else(|| e.field_message("email"))
-                .unwrap_or_else(|| e.to_string()),
-        ),
-        _ => None,
-    };
-    view! {
-        <ActionForm action=sign_in attr:data-testid="sign-in-form">
-            <label for="email">"Email"</label>
-            <input id="email" name="email" type="email" autocomplete="username" required/>
-            <label for="password">"Password"</label>
-            <input
-                id="password"
-                name="password"
-                type="password"
-                autocomplete="current-password"
-                required
-            />
-            {move || {
-                error()
-                    .map(|msg| {
-                        view! {
-                            <p class="field-error" role="alert" data-testid="sign-in-error">
-                                {msg}
-                            </p>
-                        }
-                    })
-            }}
-            <button type="submit" class="btn btn-primary" disabled=move || sign_in.pending().get()>
-                {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
-            </button>
-        </ActionForm>
+        {opts.password.then(|| view! { <SignInForm/> })}
     }
 }

@@ -7,12 +7,18 @@ use leptos::prelude::*;
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const KEY: &str = "latchkey.notice";
 
+/// The tab's sessionStorage, if the browser lets this page have it: inside a cross-site frame it
+/// may refuse (third-party storage), and then there is simply no notice after the reload.
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    gloo_utils::window().session_storage().ok().flatten()
+}
+
 /// Keeps `text` for the next page this tab loads.
 pub fn set(text: &str) {
     #[cfg(feature = "hydrate")]
-    {
-        use gloo_storage::Storage;
-        let _ = gloo_storage::SessionStorage::set(KEY, text);
+    if let Some(s) = storage() {
+        let _ = s.set_item(KEY, text);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = text;
@@ -22,9 +28,9 @@ pub fn set(text: &str) {
 fn take() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        use gloo_storage::Storage;
-        let text = gloo_storage::SessionStorage::get::<String>(KEY).ok();
-        gloo_storage::SessionStorage::delete(KEY);
+        let s = storage()?;
+        let text = s.get_item(KEY).ok().flatten();
+        let _ = s.remove_item(KEY);
         text
     }
     #[cfg(not(feature = "hydrate"))]

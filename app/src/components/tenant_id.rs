@@ -11,12 +11,14 @@ use leptos::task::spawn_local;
 #[island]
 pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
+    let live = super::live();
     let to_copy = public_id.clone();
     view! {
         <span class="tenant-id" data-testid="tenant-id">
             "Organisation ID " <code data-testid="tenant-id-value">{public_id}</code>
             <button
                 type="button"
+                disabled=move || !live.get()
                 class="btn btn-small"
                 data-testid="copy-tenant-id"
                 aria-label="Copy organisation ID"

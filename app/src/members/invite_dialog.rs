@@ -1,24 +1,28 @@
-//! The invite dialog: an email and a role, then the link, shown once with Copy (or word that
-//! it was mailed).
+//! The "Invite member" button and its dialog (an island): an email and a role, then the link,
+//! shown once with Copy (or word that it was mailed). Closing after an invitation reloads the
+//! page, which then lists it.
 
 use super::api::{InviteMember, Role};
-use crate::components::browser::{copy_text, origin};
-use crate::components::{form_error, Field, Modal, PageTenant};
+use crate::components::browser::{copy_text, origin, reload};
+use crate::components::{flash, form_error, Field, Modal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-#[component]
-pub fn InviteDialog(
-    open: RwSignal<bool>,
-    action: ServerAction<InviteMember>,
-    my_role: RwSignal<Option<Role>>,
-) -> impl IntoView {
-    let tenant = PageTenant::from_context();
+/// `my_role` is the caller's: the dialog offers only the roles it may grant.
+#[island]
+pub fn InviteButton(tenant: i64, my_role: Role) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let action = ServerAction::<InviteMember>::new();
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
     let copied = RwSignal::new(None::<bool>);
     let close = move || {
-        // The link leaves the page's memory with the dialog.
+        // An invitation was made: the page draws it from the server. The link leaves the
+        // page's memory with the dialog either way.
+        if let Some(Ok(c)) = action.value().get_untracked() {
+            flash::set(&format!("Invited {}.", c.invitation.email));
+            reload();
+        }
         action.value().set(None);
         email.set(String::new());
         copied.set(None);
@@ -26,6 +30,9 @@ pub fn InviteDialog(
     };
     let created = move || action.value().get().and_then(Result::ok);
     view! {
+        <button type="button" class="btn btn-primary" on:click=move |_| open.set(true)>
+            "Invite member"
+        </button>
         <Modal open=open.into() on_close=Callback::new(move |_| close()) label="Invite member" testid="invite-dialog">
             {move || match created() {
                 Some(c) => {
@@ -87,14 +94,11 @@ pub fn InviteDialog(
                             }
                         }
                     >
-                        {move || {
-                            let mine = my_role.get();
-                            Role::ALL
-                                .into_iter()
-                                .filter(|r| mine.is_some_and(|m| latchkey_domain::members::may_grant(m, *r).is_ok()))
-                                .map(|r| view! { <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option> })
-                                .collect_view()
-                        }}
+                        {Role::ALL
+                            .into_iter()
+                            .filter(|r| latchkey_domain::members::may_grant(my_role, *r).is_ok())
+                            .map(|r| view! { <option value=r.as_str() selected=move || role.get() == r>{r.label()}</option> })
+                            .collect_view()}
                     </select>
                     <div class="dialog-actions">
                         <button type="button" class="btn" on:click=move |_| close()>"Cancel"</button>
@@ -104,7 +108,7 @@ pub fn InviteDialog(
                             disabled=move || action.pending().get()
                             on:click=move |_| {
                                 action.dispatch(InviteMember {
-                                    tenant: tenant.now(),
+                                    tenant,
                                     email: email.get_untracked(),
                                     role: role.get_untracked(),
                                 });

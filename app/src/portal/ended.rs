@@ -1,19 +1,26 @@
 //! On the sign-in page: a browser whose portal session ended goes back to the SaaS for a fresh
-//! link (`--portal-refresh-url`) rather than being asked for a password it never had. (A full
-//! page load is sent there by the server before the page renders; this covers arriving here
-//! from a page already open.)
+//! link (`--portal-refresh-url`) rather than being asked for a password it never had. Every
+//! arrival at `/signin` is a full page load, which the server's middleware already sends there
+//! before the page renders; this is the same check in the page, answered with a redirect too.
 
 use super::api::portal_refresh_url;
-use crate::components::browser::navigate_replace;
 use leptos::prelude::*;
 
+/// Renders nothing; on the server, redirects an ended portal session (the route is async, so
+/// the headers are still unsent).
 #[component]
 pub fn PortalEnded() -> impl IntoView {
-    // Browser only: nothing to render or hydrate.
-    let target = LocalResource::new(portal_refresh_url);
-    Effect::new(move |_| {
-        if let Some(Ok(Some(url))) = target.get() {
-            navigate_replace(&url);
-        }
-    });
+    let target = Resource::new(|| (), |_| portal_refresh_url());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                if let Ok(Some(url)) = target.await {
+                    #[cfg(feature = "ssr")]
+                    leptos_axum::redirect(&url);
+                    #[cfg(not(feature = "ssr"))]
+                    let _ = url;
+                }
+            })}
+        </Suspense>
+    }
 }

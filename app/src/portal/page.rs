@@ -1,12 +1,25 @@
-//! The portal link's landing page.
+//! The portal link's landing page: drawn on the server, with one island that posts the token.
 
 use super::api::RedeemPortalLink;
-use crate::components::browser::{location_hash, navigate_replace};
+use crate::components::browser::{location_hash, replace};
 use crate::error::AppError;
 use leptos::prelude::*;
 
 #[component]
 pub fn PortalPage() -> impl IntoView {
+    view! {
+        <main class="signin">
+            <div class="card signin-card" data-testid="portal">
+                <h1>"Opening Latchkey"</h1>
+                <PortalRedeem/>
+            </div>
+        </main>
+    }
+}
+
+/// Posts the fragment's token once, then goes on to the link's page; says why when refused.
+#[island]
+fn PortalRedeem() -> impl IntoView {
     let redeem = ServerAction::<RedeemPortalLink>::new();
     // Effects run only in the browser, once hydrated: the fragment is there and nowhere else.
     Effect::new(move |_| {
@@ -17,7 +30,7 @@ pub fn PortalPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(next)) = redeem.value().get() {
             // Replacing, so Back never returns to the spent link.
-            navigate_replace(&next);
+            replace(&next);
         }
     });
     let refused = move || match redeem.value().get() {
@@ -31,18 +44,11 @@ pub fn PortalPage() -> impl IntoView {
         ),
         _ => None,
     };
-    view! {
-        <main class="signin">
-            <div class="card signin-card" data-testid="portal">
-                <h1>"Opening Latchkey"</h1>
-                {move || match refused() {
-                    Some(why) => view! {
-                        <p class="notice notice-error" role="alert" data-testid="portal-refused">{why}</p>
-                    }
-                    .into_any(),
-                    None => view! { <p class="loading">"Signing you in…"</p> }.into_any(),
-                }}
-            </div>
-        </main>
+    move || match refused() {
+        Some(why) => view! {
+            <p class="notice notice-error" role="alert" data-testid="portal-refused">{why}</p>
+        }
+        .into_any(),
+        None => view! { <p class="loading">"Signing you in…"</p> }.into_any(),
     }
 }

@@ -4,58 +4,37 @@ pub mod api;
 mod confirm_plan;
 mod managed;
 
-use crate::components::browser::navigate_hard;
-use crate::components::{ErrorNotice, Loaded, PageHeader, PageTenant};
-use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
-use confirm_plan::{ConfirmPlanDialog, PendingChange};
+use crate::components::{Loaded, PageHeader, PageTenant};
+use crate::tenants::api::{get_billing, BillingInfo};
+use confirm_plan::ChoosePlan;
 use latchkey_domain::policy::plan_change_consequences;
 use leptos::prelude::*;
 use managed::ManagedBilling;
 
+/// Rendered on the server; each plan's "Switch to …" is an island.
 #[component]
 pub fn BillingPage() -> impl IntoView {
-    let change = ServerAction::<ChangePlan>::new();
-    let pending = RwSignal::new(None::<PendingChange>);
     let tenant = PageTenant::from_context();
     let billing = Resource::new(
-        move || change.version().get(),
+        || (),
         move |_| async move { get_billing(tenant.get().await?).await },
     );
-    // The plan shapes the whole app (header, API Keys gate): load it afresh once changed.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = change.value().get() {
-            navigate_hard("/billing");
-        }
-    });
     view! {
         <PageHeader title="Billing" description="Your organisation's plan and what it includes."/>
-        {move || {
-            change
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(|e| view! { <ErrorNotice error=e/> })
-        }}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=billing let:info>
                 {match info.billing_url.clone() {
                     Some(url) => view! { <ManagedBilling info=info url=url/> }.into_any(),
                     // The standalone mode (and the demo): people choose the plan here.
-                    None => view! { <Plans info=info change=change pending=pending/> }.into_any(),
+                    None => view! { <Plans info=info tenant=tenant.now()/> }.into_any(),
                 }}
             </Loaded>
         </Transition>
-        <ConfirmPlanDialog pending=pending change=change/>
     }
 }
 
 #[component]
-fn Plans(
-    info: BillingInfo,
-    change: ServerAction<ChangePlan>,
-    pending: RwSignal<Option<PendingChange>>,
-) -> impl IntoView {
-    let tenant = PageTenant::from_context();
+fn Plans(info: BillingInfo, tenant: i64) -> impl IntoView {
     let current = info.plan;
     let current_limits = info
         .plans
@@ -111,32 +90,9 @@ fn Plans(
                             {if is_current {
                                 view! { <span class="pill pill-ok">"Current plan"</span> }.into_any()
                             } else if info.can_change {
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="btn btn-primary"
-                                        data-testid=format!("choose-plan-{}", plan.as_str())
-                                        disabled=move || change.pending().get()
-                                        on:click=move |_| {
-                                            // A change that takes something away asks first.
-                                            let consequences = plan_change_consequences(
-                                                current_limits,
-                                                l,
-                                                active,
-                                            );
-                                            if consequences.is_empty() {
-                                                change.dispatch(ChangePlan {
-                                                    tenant: tenant.now(),
-                                                    plan,
-                                                });
-                                            } else {
-                                                pending.set(Some(PendingChange { plan, consequences }));
-                                            }
-                                        }
-                                    >
-                                        {format!("Switch to {}", plan.label())}
-                                    </button>
-                                }
+                                // A change that takes something away asks first.
+                                let consequences = plan_change_consequences(current_limits, l, active);
+                                view! { <ChoosePlan tenant=tenant plan=plan consequences=consequences/> }
                                     .into_any()
                             } else {
                                 ().into_any()

@@ -1,28 +1,23 @@
-//! One endpoint: its address and events, its buttons, and its delivery log (the last 100
-//! attempts: time, event, answer, latency, next retry).
+//! One endpoint: its address and events, its buttons (an island), and its delivery log (the
+//! last 100 attempts: time, event, answer, latency, next retry), drawn on the server.
 
-use super::api::{AttemptView, EndpointView, RemoveWebhook, RollWebhookSecret, SendTestWebhook};
-use super::endpoint_dialog::Editing;
-use crate::components::{DataTable, PageTenant, When};
+use super::api::{AttemptView, EndpointView};
+use super::endpoint_actions::EndpointActions;
+use super::endpoint_dialog::EndpointEdit;
+use crate::components::{DataTable, When};
 use leptos::prelude::*;
 
 #[component]
-pub fn EndpointCard(
-    e: EndpointView,
-    now: i64,
-    editing: Editing,
-    test: ServerAction<SendTestWebhook>,
-    roll: ServerAction<RollWebhookSecret>,
-    remove: ServerAction<RemoveWebhook>,
-) -> impl IntoView {
-    let tenant = PageTenant::from_context();
-    let (id_test, id_roll, id_remove) = (e.id.clone(), e.id.clone(), e.id.clone());
-    let url = e.url.clone();
-    let for_edit = e.clone();
+pub fn EndpointCard(e: EndpointView, now: i64, tenant: i64) -> impl IntoView {
     let heading_id = format!("endpoint-{}", e.id);
-    let attempts = e.attempts.clone();
-    let confirming = RwSignal::new(false);
     let labelled_by = heading_id.clone();
+    let edit = EndpointEdit {
+        id: e.id.clone(),
+        url: e.url.clone(),
+        description: e.description.clone(),
+        events: e.events.clone(),
+    };
+    let attempts = e.attempts;
     view! {
         <section class="card" aria-labelledby=labelled_by data-testid="endpoint">
             <h2 class="section-title" id=heading_id><code>{e.url.clone()}</code></h2>
@@ -31,56 +26,7 @@ pub fn EndpointCard(
             {e.previous_secret_until.map(|until| view! {
                 <p class="muted">"The previous signing secret also signs until " <When at=until now=now/> "."</p>
             })}
-            <div class="toolbar">
-                <button
-                    type="button"
-                    class="btn btn-small"
-                    disabled=move || test.pending().get()
-                    on:click=move |_| { test.dispatch(SendTestWebhook { tenant: tenant.now(), id: id_test.clone() }); }
-                >
-                    "Send test event"
-                </button>
-                <button type="button" class="btn btn-small" on:click=move |_| editing.set(Some(Some(for_edit.clone())))>
-                    "Change"
-                </button>
-                <button
-                    type="button"
-                    class="btn btn-small"
-                    on:click=move |_| { roll.dispatch(RollWebhookSecret { tenant: tenant.now(), id: id_roll.clone() }); }
-                >
-                    "Roll secret"
-                </button>
-                <button
-                    type="button"
-                    class="btn btn-small btn-danger"
-                    aria-label=format!("Remove the endpoint {url}")
-                    aria-expanded=move || confirming.get().to_string()
-                    on:click=move |_| confirming.set(true)
-                >
-                    "Remove"
-                </button>
-            </div>
-            // Removing drops its pending deliveries too: ask once, in place.
-            {move || confirming.get().then(|| {
-                let id = id_remove.clone();
-                view! {
-                    <div class="notice notice-error" role="group" aria-label="Confirm removal">
-                        <p>"Remove this endpoint? Events not yet delivered to it are dropped."</p>
-                        <div class="dialog-actions dialog-actions-start">
-                            <button
-                                type="button"
-                                class="btn btn-danger"
-                                on:click=move |_| {
-                                    remove.dispatch(RemoveWebhook { tenant: tenant.now(), id: id.clone() });
-                                }
-                            >
-                                "Remove endpoint"
-                            </button>
-                            <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Keep it"</button>
-                        </div>
-                    </div>
-                }
-            })}
+            <EndpointActions tenant=tenant endpoint=edit/>
             <h3>"Delivery log"</h3>
             <DataTable
                 headers=&["Time", "Event", "Result", "Latency", "Next retry"]
