@@ -12,7 +12,9 @@
 //!    at a million events (`audit.rs`).
 //!    Webhooks: what the outbox adds to a key change, a worker draining 2,000 events, and leak
 //!    report answers with and without the timing floor (`webhooks.rs`).
-//! 4. gzip sizes of the shipped wasm, js and css.
+//! 4. Sizes of the shipped wasm, js and css (raw, gzip, brotli); then, per page, the HTML and
+//!    bundle bytes of a cold first load and its time to interactive in Chromium under
+//!    Lighthouse's Slow 4G throttle (`pages.rs`, `end2end/bench/tti.mjs`).
 
 use anyhow::{bail, Context, Result};
 use axum::body::Body;
@@ -43,6 +45,7 @@ mod engines;
 mod floods;
 mod keys_list;
 mod leak_flood;
+mod pages;
 mod passwords;
 mod silent_sockets;
 mod webhook_fairness;
@@ -85,6 +88,10 @@ struct Args {
     /// Print only the shipped asset sizes.
     #[arg(long)]
     sizes_only: bool,
+    /// Run only the per-page figures (Chromium under Slow 4G; needs node, Playwright and the
+    /// `latchkey` binary beside).
+    #[arg(long)]
+    pages_only: bool,
     /// Run only the leak-report flood figures.
     #[arg(long)]
     leaks_only: bool,
@@ -149,6 +156,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     }
     if args.sizes_only {
         return sizes(&args.site_root);
+    }
+    if args.pages_only {
+        return pages::run(work, &args.site_root).await;
     }
     if args.webhooks_only {
         webhooks::run(work, &args.site_root).await?;
@@ -326,40 +336,58 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     leak_flood::run(work, args.seconds).await?;
     passwords::run(work, &args.site_root).await?;
 
-    // 4. Shipped asset sizes.
-    sizes(&args.site_root)
+    // 4. Shipped asset sizes, then what each page's first load costs in a throttled browser.
+    sizes(&args.site_root)?;
+    pages::run(work, &args.site_root).await
 }
 
-/// The shipped files' sizes, raw and gzipped: every file of `pkg/` (the wasm, its JS glue, the
-/// CSS, and any lazily loaded route chunks).
+/// The shipped bundle's sizes: the newest `pkg/<build id>/` (what an unstamped server picks, and
+/// what `scripts/site.sh` just wrote), read from the precompressed copies the server sends.
 fn sizes(site_root: &Path) -> Result<()> {
-    say("Shipped assets (gzip -6)");
-    let pkg = site_root.join("pkg");
-    let mut names: Vec<String> = match std::fs::read_dir(&pkg) {
-        Ok(dir) => dir
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => {
-            say("  pkg/ missing: build with `make build-release` first");
-            return Ok(());
-        }
+    let Some(bundle) = newest_bundle(&site_root.join("pkg")) else {
+        say("Shipped assets: no bundle under pkg/ (build with `make build-release` first)\n");
+        return Ok(());
     };
-    names.sort();
-    let mut total = 0usize;
-    for name in names {
-        let bytes = std::fs::read(pkg.join(&name))?;
-        let gz = gzip_len(&bytes)?;
-        total += gz;
+    say(&format!(
+        "Shipped assets ({}; gzip -9 and brotli q11, as precompressed)",
+        bundle.display()
+    ));
+    let size = |name: &str| -> Result<u64> {
+        let path = bundle.join(name);
+        Ok(std::fs::metadata(&path)
+            .with_context(|| format!("{} missing", path.display()))?
+            .len())
+    };
+    // kB of 1,000 bytes, the unit of the size check's budget (150 kB of wasm gzip).
+    let kb = |n: u64| format!("{:>7.1} kB", n as f64 / 1000.0);
+    say(&format!(
+        "  wasm   raw {}   gzip {}   brotli {}",
+        kb(size("latchkey_bg.wasm")?),
+        kb(size("latchkey_bg.wasm.gz")?),
+        kb(size("latchkey_bg.wasm.br")?)
+    ));
+    for (label, file) in [("js", "latchkey.js"), ("css", "latchkey.css")] {
         say(&format!(
-            "  {name:<32} {:>9} bytes raw  {:>9} bytes gzip",
-            bytes.len(),
-            gz
+            "  {label:<6} raw {}   gzip {}   brotli {}",
+            kb(size(file)?),
+            kb(size(&format!("{file}.gz"))?),
+            kb(size(&format!("{file}.br"))?)
         ));
     }
-    say(&format!("  total gzip {:.1} KB", total as f64 / 1024.0));
+    say("");
     Ok(())
+}
+
+/// The most recently written bundle directory under `pkg`, the one holding `latchkey.js`.
+fn newest_bundle(pkg: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(pkg)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("latchkey.js").is_file())
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, p)| p)
 }
 
 fn ms(v: f64) -> String {
@@ -813,12 +841,6 @@ async fn time_list(
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
-}
-
-fn gzip_len(bytes: &[u8]) -> Result<usize> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len())
 }
 
 /// The strawman: what "hash API keys like passwords" costs. Keys are looked up by their

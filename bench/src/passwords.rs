@@ -40,7 +40,7 @@ fn status_mib(pid: u32, field: &str) -> f64 {
 }
 
 /// Stops the server when the figure is done, also on an early return.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -49,17 +49,25 @@ impl Drop for Server {
     }
 }
 
-async fn start(work: &Path, site_root: &Path) -> Result<(Server, String)> {
+/// The demo server in its own process on a free port, with its database `<work>/<db>.db` and any
+/// `extra` serve flags, once it answers; its base URL.
+pub(crate) async fn start(
+    work: &Path,
+    site_root: &Path,
+    db: &str,
+    extra: &[&str],
+) -> Result<(Server, String)> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
     let child = Command::new(server_binary()?)
         .arg("--database-url")
-        .arg(format!("sqlite://{}/passwords.db", work.display()))
+        .arg(format!("sqlite://{}/{db}.db", work.display()))
         .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
         .arg("--site-root")
         .arg(site_root)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -99,7 +107,7 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> Result<String> {
 }
 
 pub async fn run(work: &Path, site_root: &Path) -> Result<()> {
-    let (server, base) = start(work, site_root).await?;
+    let (server, base) = start(work, site_root, "passwords", &[]).await?;
     let pid = server.0.id();
     let client = reqwest::Client::new();
     let cookie = sign_in(&client, &base).await?;
