@@ -34,13 +34,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's directory carries its build id: a new build is a new URL.
                 <link rel="stylesheet" href=format!("/{}/latchkey.css", options.site_pkg_dir)/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options islands=true/>
+                <IslandScripts options=options.clone()/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Loads the bundle and brings the page's islands to life: Leptos's `HydrationScripts` for islands,
+/// except that it starts at once rather than when the browser is next idle (which a busy or
+/// framed page may not be for seconds, buttons doing nothing meanwhile).
+#[component]
+fn IslandScripts(options: LeptosOptions) -> impl IntoView {
+    // As `HydrationScripts` does in islands mode: the page itself is not hydrated, only islands.
+    if let Some(sc) = Owner::current_shared_context() {
+        sc.set_is_hydrating(false);
+    }
+    let pkg = format!("/{}", options.site_pkg_dir);
+    let nonce = leptos::nonce::use_nonce();
+    let script = include_str!("island_script.js").trim_end();
+    view! {
+        <link rel="modulepreload" href=format!("{pkg}/latchkey.js") crossorigin=nonce.clone()/>
+        <link
+            rel="preload"
+            href=format!("{pkg}/latchkey_bg.wasm")
+            r#as="fetch"
+            r#type="application/wasm"
+            crossorigin=""
+        />
+        <script type="module" nonce=nonce>
+            {format!("{script}(\"\", {:?}, \"latchkey\", \"latchkey_bg\");", options.site_pkg_dir)}
+        </script>
     }
 }
 

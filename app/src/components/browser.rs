@@ -106,7 +106,10 @@ pub fn assign(to: &str) {
 pub fn pathname() -> String {
     #[cfg(feature = "hydrate")]
     {
-        gloo_utils::window().location().pathname().unwrap_or_default()
+        gloo_utils::window()
+            .location()
+            .pathname()
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "hydrate"))]
     String::new()
