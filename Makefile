@@ -65,7 +65,7 @@ unit: node-deps
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  echo "==> PostgreSQL pass against $(PG_URL), with the multi-replica tests (server/tests/replicas.rs)"; \
 	  command -v redis-server >/dev/null || echo "==> SKIPPING the shared rate-limit test: no redis-server on PATH"; \
-	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server -p app -p domain -p store --test '*'; \
+	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server -p app -p latchkey-domain -p latchkey-store --test '*'; \
 	else echo "==> SKIPPING the PostgreSQL pass and the multi-replica tests: nothing answers on 127.0.0.1:5432"; fi
 
 e2e: build-debug node-deps chromium

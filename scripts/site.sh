@@ -41,9 +41,11 @@ if [ "$MODE" = release ]; then
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     -o "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey_bg.wasm"
 fi
+# The name cargo-leptos gives it too, so one shell serves either build.
+mv "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey.wasm"
 cp style/main.css "$STAGE/latchkey.css"
 
-BUILD_ID=$(cat "$STAGE/latchkey.js" "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey.css" | sha256sum | cut -c1-16)
+BUILD_ID=$(cat "$STAGE/latchkey.js" "$STAGE/latchkey.wasm" "$STAGE/latchkey.css" | sha256sum | cut -c1-16)
 node scripts/precompress.mjs "$STAGE"
 if [ -n "$BUNDLE_ONLY" ]; then
   mkdir -p "$BUNDLE_ONLY"

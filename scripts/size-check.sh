@@ -9,8 +9,8 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 scripts/site.sh bundle-release "$OUT" >/dev/null
 size() { stat -c %s "$1"; }
-GZ=$(size "$OUT/latchkey_bg.wasm.gz")
-echo "==> first-load wasm: $(size "$OUT/latchkey_bg.wasm") B raw, $GZ B gzip, $(size "$OUT/latchkey_bg.wasm.br") B brotli; js $(size "$OUT/latchkey.js.gz") B gzip; css $(size "$OUT/latchkey.css.gz") B gzip (budget: $BUDGET B of wasm gzip)"
+GZ=$(size "$OUT/latchkey.wasm.gz")
+echo "==> first-load wasm: $(size "$OUT/latchkey.wasm") B raw, $GZ B gzip, $(size "$OUT/latchkey.wasm.br") B brotli; js $(size "$OUT/latchkey.js.gz") B gzip; css $(size "$OUT/latchkey.css.gz") B gzip (budget: $BUDGET B of wasm gzip)"
 if [ "$GZ" -gt "$BUDGET" ]; then
   echo "FAIL: the first-load wasm is $GZ B gzip, over the $BUDGET B budget" >&2
   exit 1

@@ -60,13 +60,13 @@ fn IslandScripts(options: LeptosOptions) -> impl IntoView {
         <link rel="modulepreload" href=format!("{pkg}/latchkey.js") crossorigin=nonce.clone()/>
         <link
             rel="preload"
-            href=format!("{pkg}/latchkey_bg.wasm")
+            href=format!("{pkg}/latchkey.wasm")
             r#as="fetch"
             r#type="application/wasm"
             crossorigin=""
         />
         <script type="module" nonce=nonce>
-            {format!("{script}(\"\", {:?}, \"latchkey\", \"latchkey_bg\");", options.site_pkg_dir)}
+            {format!("{script}(\"\", {:?}, \"latchkey\", \"latchkey\");", options.site_pkg_dir)}
         </script>
     }
 }

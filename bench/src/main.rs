@@ -362,9 +362,9 @@ fn sizes(site_root: &Path) -> Result<()> {
     let kb = |n: u64| format!("{:>7.1} kB", n as f64 / 1000.0);
     say(&format!(
         "  wasm   raw {}   gzip {}   brotli {}",
-        kb(size("latchkey_bg.wasm")?),
-        kb(size("latchkey_bg.wasm.gz")?),
-        kb(size("latchkey_bg.wasm.br")?)
+        kb(size("latchkey.wasm")?),
+        kb(size("latchkey.wasm.gz")?),
+        kb(size("latchkey.wasm.br")?)
     ));
     for (label, file) in [("js", "latchkey.js"), ("css", "latchkey.css")] {
         say(&format!(

@@ -24,26 +24,30 @@ pub fn pkg_dir(site_root: &Path) -> String {
 pub fn pkg_dir_for(site_root: &Path, build_id: Option<&str>) -> String {
     match build_id {
         Some(id) => format!("pkg/{id}"),
-        None => bundles(site_root)
-            .into_iter()
-            .next()
-            .map_or_else(|| "pkg".to_owned(), |id| format!("pkg/{id}")),
+        None => match bundles(site_root).into_iter().next() {
+            Some(id) if !id.is_empty() => format!("pkg/{id}"),
+            _ => "pkg".to_owned(),
+        },
     }
 }
 
-/// The bundle ids present in a site, newest first.
+/// The bundle ids present in a site, newest first. A bundle written straight into `pkg/` (by
+/// `cargo leptos watch`, which stamps nothing) counts as the id "".
 fn bundles(site_root: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(site_root.join("pkg")) else {
+    let pkg = site_root.join("pkg");
+    let Ok(entries) = std::fs::read_dir(&pkg) else {
         return Vec::new();
+    };
+    let modified = |dir: &Path| -> Option<std::time::SystemTime> {
+        std::fs::metadata(dir.join("latchkey.js"))
+            .and_then(|m| m.modified())
+            .ok()
     };
     let mut found: Vec<(std::time::SystemTime, String)> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("latchkey.js").is_file())
-        .filter_map(|e| {
-            let modified = e.metadata().and_then(|m| m.modified()).ok()?;
-            Some((modified, e.file_name().into_string().ok()?))
-        })
+        .filter_map(|e| Some((modified(&e.path())?, e.file_name().into_string().ok()?)))
         .collect();
+    found.extend(modified(&pkg).map(|m| (m, String::new())));
     found.sort_by(|a, b| b.cmp(a));
     found.into_iter().map(|(_, id)| id).collect()
 }

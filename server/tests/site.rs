@@ -12,9 +12,9 @@ fn site_with(root: &Path, id: &str) {
     let dir = root.join("pkg").join(id);
     std::fs::create_dir_all(&dir).expect("bundle dir");
     std::fs::write(dir.join("latchkey.js"), "export default 1;").expect("js");
-    std::fs::write(dir.join("latchkey_bg.wasm"), b"\0asm plain").expect("wasm");
-    std::fs::write(dir.join("latchkey_bg.wasm.br"), b"brotli bytes").expect("br");
-    std::fs::write(dir.join("latchkey_bg.wasm.gz"), b"gzip bytes").expect("gz");
+    std::fs::write(dir.join("latchkey.wasm"), b"\0asm plain").expect("wasm");
+    std::fs::write(dir.join("latchkey.wasm.br"), b"brotli bytes").expect("br");
+    std::fs::write(dir.join("latchkey.wasm.gz"), b"gzip bytes").expect("gz");
 }
 
 fn temp_site() -> std::path::PathBuf {
@@ -53,6 +53,16 @@ fn pages_load_the_bundle_the_binary_was_built_with() {
     );
     // Unstamped: the bundle that is there.
     assert_eq!(site::pkg_dir_for(&root, None), "pkg/0123456789abcdef");
+    // `cargo leptos watch` writes straight into pkg/: the newest build wins.
+    let direct = root.join("pkg").join("latchkey.js");
+    std::fs::write(&direct, "export default 2;").expect("js");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&direct)
+        .and_then(|f| f.set_modified(later))
+        .expect("mtime");
+    assert_eq!(site::pkg_dir_for(&root, None), "pkg");
 }
 
 async fn fetch(
@@ -90,7 +100,7 @@ async fn fetch(
 async fn assets_come_precompressed_and_immutable() {
     let root = temp_site();
     site_with(&root, "0123456789abcdef");
-    let wasm = "/pkg/0123456789abcdef/latchkey_bg.wasm";
+    let wasm = "/pkg/0123456789abcdef/latchkey.wasm";
     let stamped = || site::assets_for::<()>(&root, Some("0123456789abcdef"));
 
     let (status, encoding, cache, body) = fetch(stamped(), wasm, "gzip, deflate, br").await;
