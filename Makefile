@@ -92,7 +92,7 @@ example: build-debug
 
 ## The OpenAPI document against the live debug server: schemathesis (pinned, in a venv).
 schemathesis: build-debug
-	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey ./end2end/schemathesis.sh
+	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/schemathesis.sh
 
 ## Every page loads the one bundle of islands: its release wasm must stay within 150 KB gzip.
 size-check: tools node-deps

@@ -40,7 +40,8 @@ SERVICE_TOKEN="schemathesis-$("$VENV/bin/python" -c 'import secrets; print(secre
 export LATCHKEY_DATA_DIR="$DATA"
 
 # High limits: the run checks the document, not the throttles (429 stays documented).
-"$BIN" serve --demo --addr "127.0.0.1:$PORT" --site-root "$WORK/site" \
+# The site the binary was built with (it refuses any other): the pages are not under test here.
+"$BIN" serve --demo --addr "127.0.0.1:$PORT" --site-root "${LATCHKEY_SITE_ROOT:-target/site}" \
   --service-token "$SERVICE_TOKEN" --rate-limit-professional 1000000 \
   --resource-type 'account=Bank account' \
   --failed-auth-per-minute 1000000 --leak-report-floor-ms 0 --log warn >"$LOG" 2>&1 &
