@@ -103,5 +103,16 @@ test('the layout fits a 360 px screen', async ({ page }) => {
   );
   expect(overflow).toBeLessThanOrEqual(0);
   await expect(page.getByTestId('nav-billing')).toBeVisible();
+
+  // The header is one row: brand, organisation and a menu holding the rest.
+  const brand = (await page.getByRole('link', { name: 'Latchkey', exact: true }).boundingBox())!;
+  const header = (await page.getByRole('banner').boundingBox())!;
+  expect(header.height, 'the header is one row').toBeLessThan(brand.height * 2 + 24);
+  const menu = page.getByRole('button', { name: 'Menu' });
+  await expect(page.getByTestId('sign-out')).toBeHidden();
+  await menu.click();
+  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.getByTestId('sign-out')).toBeVisible();
+  await expect(page.getByTestId('header-plan')).toBeVisible();
 });
 
