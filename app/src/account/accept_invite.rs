@@ -5,7 +5,7 @@
 //! token lives in the fragment, which only the browser sees.
 
 use super::api::{lookup_invitation, AcceptNew, AcceptSignedIn, InvitationInfo, InvitationState};
-use crate::components::browser::{assign, location_hash};
+use crate::components::browser::{location_hash, navigate_hard};
 use crate::components::{form_error, reload_on_success, ErrorNotice, Field, PASSWORD_HINT};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -115,7 +115,7 @@ fn NewAccount(token: String) -> impl IntoView {
     let password = RwSignal::new(String::new());
     Effect::new(move |_| {
         if let Some(Ok(())) = accept.value().get() {
-            assign("/");
+            navigate_hard("/");
         }
     });
     let other_error = move || {

@@ -20,7 +20,7 @@ pub fn KeyFilters(
     let revoked = RwSignal::new(include_revoked);
     let status = RwSignal::new(status);
     let apply = move || {
-        browser::assign(&filters_href(
+        browser::navigate_hard(&filters_href(
             &search.get_untracked(),
             revoked.get_untracked(),
             status.get_untracked(),

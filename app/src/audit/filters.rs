@@ -3,7 +3,7 @@
 //! once, and either way the URL names only the filters in use (`/audit?action=…`).
 
 use super::api::AuditQuery;
-use crate::components::browser::assign;
+use crate::components::browser::navigate_hard;
 use crate::error::AppError;
 use latchkey_domain::audit::AuditAction;
 use leptos::html::Input;
@@ -37,7 +37,7 @@ pub fn AuditFilters(query: AuditQuery, errors: Option<AppError>) -> impl IntoVie
             to: text(to),
         };
         let query = wanted.to_query_string(&[]);
-        assign(&if query.is_empty() {
+        navigate_hard(&if query.is_empty() {
             "/audit".to_owned()
         } else {
             format!("/audit?{query}")

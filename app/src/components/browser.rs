@@ -96,36 +96,3 @@ pub fn reload() {
         let _ = gloo_utils::window().location().reload();
     }
 }
-
-/// Full page load of `to`, added to the history.
-pub fn assign(to: &str) {
-    navigate_hard(to);
-}
-
-/// The page's path, e.g. `/keys`. Empty on the server.
-pub fn pathname() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        gloo_utils::window()
-            .location()
-            .pathname()
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    String::new()
-}
-
-/// The page's query string with its `?`, or empty. Empty on the server.
-pub fn search() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        gloo_utils::window().location().search().unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    String::new()
-}
-
-/// Full page load of `to`, replacing this page in the history.
-pub fn replace(to: &str) {
-    navigate_replace(to);
-}

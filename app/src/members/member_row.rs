@@ -3,7 +3,7 @@
 //! are an island. Also the Withdraw button of a pending invitation.
 
 use super::api::{change_member_role, remove_member, revoke_invite, MemberView, Role};
-use crate::components::browser::{assign, reload};
+use crate::components::browser::{navigate_hard, reload};
 use crate::components::{flash, ErrorNotice, When};
 use crate::error::AppError;
 use latchkey_domain::members::{may_change_role, may_touch};
@@ -70,7 +70,7 @@ fn MemberActions(
             flash::set(&notice);
             // Whoever leaves has no members page to come back to.
             if leaving {
-                assign("/");
+                navigate_hard("/");
             } else {
                 reload();
             }

@@ -1,7 +1,7 @@
 //! The portal link's landing page: drawn on the server, with one island that posts the token.
 
 use super::api::RedeemPortalLink;
-use crate::components::browser::{location_hash, replace};
+use crate::components::browser::{location_hash, navigate_replace};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -30,7 +30,7 @@ fn PortalRedeem() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(next)) = redeem.value().get() {
             // Replacing, so Back never returns to the spent link.
-            replace(&next);
+            navigate_replace(&next);
         }
     });
     let refused = move || match redeem.value().get() {
