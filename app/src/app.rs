@@ -8,7 +8,7 @@ use crate::auth::api::{
 };
 use crate::auth::SignInPage;
 use crate::components::{
-    live, reload_on_success, silent, FlashNotice, Hydrated, Loaded, SessionResource,
+    live, silent, FilterForm, FlashNotice, Hydrated, Loaded, PostedNotice, SessionResource,
     SuspendedBanner,
 };
 use crate::error::AppError;
@@ -19,6 +19,7 @@ use crate::webhooks::WebhooksPage;
 use latchkey_domain::operator::TenantStatus;
 use latchkey_domain::Action;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
@@ -170,6 +171,7 @@ fn Shell() -> impl IntoView {
             </Suspense>
             <main class="content" id="main">
                 <FlashNotice/>
+                <PostedNotice/>
                 <Outlet/>
             </main>
         </div>
@@ -270,41 +272,40 @@ fn TenantSwitcher(session: SessionInfo) -> impl IntoView {
     view! { <TenantSelect tenants=session.tenants current=session.tenant_id/> }.into_any()
 }
 
-/// Switching reloads the whole app in the chosen organisation.
-#[island]
+/// Switching reloads the whole app in the chosen organisation: a plain form posting to
+/// `switch_tenant`, sent as soon as an organisation is chosen (the shared `FilterForm` island).
+#[component]
 fn TenantSelect(tenants: Vec<TenantChoice>, current: i64) -> impl IntoView {
-    let switch = ServerAction::<SwitchTenant>::new();
-    reload_on_success(switch, "/");
-    let live = live();
     view! {
-        <label class="tenant-switcher">
-            <span class="sr-only">"Organisation"</span>
-            <select
-                disabled=move || !live.get()
-                data-testid="tenant-switcher"
-                aria-label="Organisation"
-                on:change=move |ev| {
-                    if let Ok(tenant_id) = event_target_value(&ev).parse::<i64>() {
-                        switch.dispatch(SwitchTenant { tenant_id });
-                    }
-                }
-            >
-                {tenants
-                    .into_iter()
-                    .map(|t| {
-                        view! {
-                            <option value=t.id.to_string() selected=t.id == current>
-                                {t.name}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        </label>
+        <FilterForm>
+            <form method="post" action=SwitchTenant::PATH class="tenant-switcher">
+                <label>
+                    <span class="sr-only">"Organisation"</span>
+                    <select
+                        name="tenant_id"
+                        data-testid="tenant-switcher"
+                        data-apply="change"
+                        aria-label="Organisation"
+                    >
+                        {tenants
+                            .into_iter()
+                            .map(|t| {
+                                view! {
+                                    <option value=t.id.to_string() selected=t.id == current>
+                                        {t.name}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+            </form>
+        </FilterForm>
     }
 }
 
-#[island]
+/// The person, and signing out: plain forms whose posts land on `/signin`.
+#[component]
 fn UserMenu(
     name: String,
     email: String,
@@ -312,11 +313,6 @@ fn UserMenu(
     /// A portal session: the account itself (password, other devices) is the SaaS's business.
     pinned: bool,
 ) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    reload_on_success(sign_out, "/signin");
-    let everywhere = ServerAction::<SignOutEverywhere>::new();
-    reload_on_success(everywhere, "/signin");
-    let live = live();
     view! {
         <div class="user-menu">
             {if pinned {
@@ -327,30 +323,22 @@ fn UserMenu(
                     .into_any()
             }}
             <span class="role-pill" data-testid="user-role">{role.label()}</span>
-            <button
-                type="button"
-                disabled=move || !live.get()
-                class="btn btn-ghost"
-                data-testid="sign-out"
-                on:click=move |_| {
-                    sign_out.dispatch(SignOut {});
-                }
-            >
-                "Sign out"
-            </button>
-            {(!pinned).then(|| view! {
-                <button
-                    type="button"
-                    disabled=move || !live.get()
-                    class="btn btn-ghost"
-                    data-testid="sign-out-everywhere"
-                    title="End your sessions on every device and browser"
-                    on:click=move |_| {
-                        everywhere.dispatch(SignOutEverywhere {});
-                    }
-                >
-                    "Sign out everywhere"
+            <form method="post" action=SignOut::PATH class="inline-form">
+                <button type="submit" class="btn btn-ghost" data-testid="sign-out">
+                    "Sign out"
                 </button>
+            </form>
+            {(!pinned).then(|| view! {
+                <form method="post" action=SignOutEverywhere::PATH class="inline-form">
+                    <button
+                        type="submit"
+                        class="btn btn-ghost"
+                        data-testid="sign-out-everywhere"
+                        title="End your sessions on every device and browser"
+                    >
+                        "Sign out everywhere"
+                    </button>
+                </form>
             })}
         </div>
     }

@@ -19,6 +19,16 @@ fn parts() -> AppResult<Parts> {
     use_context::<Parts>().ok_or_else(|| AppError::internal("request parts missing from context"))
 }
 
+/// Whether this page load came from one of our own pages (`Sec-Fetch-Site: same-origin`), as
+/// after the redirect that answers a plain form's post.
+pub fn arrived_from_this_site() -> bool {
+    parts().is_ok_and(|p| {
+        p.headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"same-origin")
+    })
+}
+
 /// The guard: a valid session, a membership in the session's tenant, a role and plan that allow
 /// `action`, and `tenant` (the organisation the page was drawn for) still being the session's
 /// tenant. Everything after it works only on `session.tenant_id`.
@@ -97,8 +107,38 @@ pub fn current_client_ip() -> AppResult<IpAddr> {
 
 /// Adds a `Set-Cookie` for the session (an empty token clears it).
 pub fn set_session_cookie(state: &AppState, token: &str, max_age_secs: u64) {
-    let cookie = store::auth::session_cookie(
-        token,
+    let name = store::auth::session_cookie_name(!state.settings.insecure_cookies);
+    set_cookie(state, name, token, max_age_secs);
+}
+
+/// The cookie that carries a notice to the next page.
+const NOTICE_COOKIE: &str = "lk_notice";
+/// Notices are a sentence; a longer one is cut rather than growing the cookie.
+const NOTICE_MAX_CHARS: usize = 300;
+
+/// Says `text` on the next page this browser loads (after a plain form's redirect).
+pub fn set_notice(text: &str) {
+    let text: String = text.chars().take(NOTICE_MAX_CHARS).collect();
+    let value: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    if let Ok(state) = state() {
+        set_cookie(&state, NOTICE_COOKIE, &value, 60);
+    }
+}
+
+/// The notice the last post left for this page, if any; it is said once.
+pub fn take_notice() -> Option<String> {
+    let value = request::cookie(&parts().ok()?.headers, NOTICE_COOKIE)?;
+    set_cookie(&state().ok()?, NOTICE_COOKIE, "", 0);
+    let text = form_urlencoded::parse(format!("n={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.chars().take(NOTICE_MAX_CHARS).collect::<String>())?;
+    (!text.is_empty()).then_some(text)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: u64) {
+    let cookie = store::auth::cookie(
+        name,
+        value,
         max_age_secs,
         !state.settings.insecure_cookies,
         !state.settings.frame_ancestors.is_empty(),

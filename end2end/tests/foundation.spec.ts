@@ -56,9 +56,10 @@ test('the owner changes the plan and it stays changed after a reload', async ({ 
   await page.reload();
   await hydrated(page);
   await expect(page.getByTestId('current-plan')).toHaveText('Enterprise');
-  // Put it back for the other tests: a downgrade says what it takes away and asks first.
+  // Put it back for the other tests: a downgrade says what it takes away and asks first (a native
+  // dialog: each downgrade has its own, so the open one is found by role).
   await page.getByTestId('choose-plan-professional').click();
-  const confirm = page.getByTestId('plan-confirm');
+  const confirm = page.getByRole('dialog', { name: 'Confirm plan change' });
   await expect(confirm.getByTestId('plan-consequences')).toContainText('requests a minute');
   await confirm.getByTestId('confirm-plan').click();
   await expect(page.getByTestId('current-plan')).toHaveText('Professional');

@@ -33,8 +33,8 @@ async fn accept_new(app: &TestApp, token: &str, name: &str) -> Resp {
 }
 
 async fn change_password(app: &TestApp, cookie: &str, current: &str, new: &str) -> Resp {
-    let body = json!({"current_password": current, "new_password": new});
-    app.call_json("account/change_password", body, Some(cookie))
+    let form = [("current_password", current), ("new_password", new)];
+    app.call("account/change_password", &form, Some(cookie))
         .await
 }
 

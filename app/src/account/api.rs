@@ -69,7 +69,8 @@ pub async fn accept_signed_in(token: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "account/change_password", input = Json)]
+/// Posted by a plain form: it lands back on `/account` with a notice.
+#[server(endpoint = "account/change_password")]
 pub async fn change_password(
     current_password: String,
     new_password: String,
@@ -84,7 +85,9 @@ pub async fn change_password(
         current_password,
         new_password,
     )
-    .await
+    .await?;
+    crate::guard::set_notice("Password changed. Your other sessions have ended.");
+    Ok(())
 }
 
 #[server(endpoint = "account/reset_password", input = Json)]

@@ -1,41 +1,32 @@
-//! The change-password form on `/account`: an island; its notice shows in place (this session
-//! stays, so nothing else on the page changes).
+//! The change-password form on `/account`: a plain form posting to `change_password`, which
+//! lands back here with a notice (this session stays) or with the error beside its field.
 
 use super::api::ChangePassword;
-use crate::components::{form_error, Field, PASSWORD_HINT};
+use crate::components::{posted_error, posted_field_error, posted_form_error, PASSWORD_HINT};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-#[island]
+#[component]
 pub fn ChangePasswordForm() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
-    let current = RwSignal::new(String::new());
-    let new = RwSignal::new(String::new());
-    let done = move || matches!(change.value().get(), Some(Ok(())));
+    let error = posted_error::<ChangePassword>();
     view! {
-        {move || done().then(|| view! {
-            <p class="notice" role="status" data-testid="password-changed">
-                "Password changed. Your other sessions have ended."
-            </p>
-        })}
-        {form_error(change)}
-        <Field id="current-password" label="Current password" kind="password"
-            autocomplete="current-password" value=current action=change field="current_password"/>
-        <Field id="new-password" label="New password" kind="password" autocomplete="new-password"
-            value=new action=change field="new_password" hint=PASSWORD_HINT/>
-        <button
-            type="button"
-            class="btn btn-primary"
-            disabled=move || change.pending().get()
-            on:click=move |_| {
-                change.dispatch(ChangePassword {
-                    current_password: current.get_untracked(),
-                    new_password: new.get_untracked(),
-                });
-                current.set(String::new());
-                new.set(String::new());
-            }
-        >
-            "Change password"
-        </button>
+        <form method="post" action=ChangePassword::PATH data-testid="change-password">
+            {posted_form_error(&error)}
+            <label for="current-password">"Current password"</label>
+            <input
+                id="current-password"
+                name="current_password"
+                type="password"
+                autocomplete="current-password"
+            />
+            {posted_field_error(&error, "current_password")}
+            <label for="new-password">"New password"</label>
+            <input id="new-password" name="new_password" type="password" autocomplete="new-password"/>
+            <p class="muted">{PASSWORD_HINT}</p>
+            {posted_field_error(&error, "new_password")}
+            <button type="submit" class="btn btn-primary">
+                "Change password"
+            </button>
+        </form>
     }
 }

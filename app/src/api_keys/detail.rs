@@ -5,7 +5,7 @@ use crate::api_keys::detail_actions::KeyDetailActions;
 use crate::api_keys::lifecycle::{rollable, toggleable};
 use crate::api_keys::paging::Paging;
 use crate::api_keys::request_log::RequestLog;
-use crate::api_keys::usage_chart::UsageChart;
+use crate::api_keys::usage_chart::{Range, UsageChart};
 use crate::components::{
     key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready, When,
 };
@@ -21,6 +21,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     let id = use_params_map().with_untracked(|p| p.get("id").unwrap_or_default());
     let paging = use_query_map()
         .with_untracked(|q| Paging::parse(q.get("before").as_deref(), q.get("trail").as_deref()));
+    let range = use_query_map().with_untracked(|q| Range::parse(q.get("range").as_deref()));
     let tenant = PageTenant::from_context();
     let detail = Resource::new(|| (), {
         let id = id.clone();
@@ -52,8 +53,8 @@ pub fn KeyDetailPage() -> impl IntoView {
                     // recursion limit in builds that do not erase components (the bench).
                     view! {
                         <KeyFacts tenant=tenant detail=d/>
-                        <UsageChart usage=usage/>
-                        // After the facts' and the chart's islands: they have come to life.
+                        <UsageChart usage=usage range=range/>
+                        // After the facts' islands: they have come to life.
                         <Ready testid="detail-ready"/>
                     }
                         .into_any()

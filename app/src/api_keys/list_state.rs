@@ -58,7 +58,10 @@ fn filter_params(search: &str, include_revoked: bool, status: Option<KeyFilter>)
 }
 
 /// The first page of the list with these filters (a cursor from other filters means nothing).
-pub fn filters_href(search: &str, include_revoked: bool, status: Option<KeyFilter>) -> String {
+/// The filter form itself now builds this URL in the browser (`FilterForm`); the tests keep it
+/// to pin down the URL shape both agree on.
+#[cfg(test)]
+fn filters_href(search: &str, include_revoked: bool, status: Option<KeyFilter>) -> String {
     href("/keys", &filter_params(search, include_revoked, status))
 }
 

@@ -1,9 +1,9 @@
 //! A key's usage at a glance: requests per hour (last 24 hours) or per day (last 30 days),
 //! stacked as succeeded / refused / rate limited, drawn as plain SVG (no charting library in
-//! the wasm), with the same numbers as a table for screen readers and for copying.
+//! the wasm), with the same numbers as a table for screen readers and for copying. Drawn on the
+//! server: the range is a link (`?range=days`), so the chart ships no code.
 
 use crate::api_keys::api::KeyUsage;
-use crate::api_keys::dialog::live;
 use latchkey_domain::time::{format_date, format_ms};
 use latchkey_domain::usage::UsageBucket;
 use leptos::prelude::*;
@@ -16,12 +16,28 @@ const BOTTOM: f64 = 22.0;
 const TOP: f64 = 8.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Range {
+pub enum Range {
     Hours,
     Days,
 }
 
 impl Range {
+    /// The range a `?range=` query names; hours unless it says days.
+    pub fn parse(query: Option<&str>) -> Self {
+        if query == Some("days") {
+            Range::Days
+        } else {
+            Range::Hours
+        }
+    }
+
+    fn href(self) -> &'static str {
+        match self {
+            Range::Hours => "?range=hours",
+            Range::Days => "?range=days",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Range::Hours => "Last 24 hours",
@@ -80,52 +96,42 @@ fn totals(buckets: &[UsageBucket]) -> UsageBucket {
     t
 }
 
-/// An island: the range buttons redraw the chart in the browser, from both ranges' buckets
-/// (24 + 30), which come with the page.
-#[island]
-pub fn UsageChart(usage: KeyUsage) -> impl IntoView {
-    let live = live();
-    let range = RwSignal::new(Range::Hours);
-    let usage = StoredValue::new(usage);
-    let buckets = move || {
-        usage.with_value(|u| match range.get() {
-            Range::Hours => u.hourly.clone(),
-            Range::Days => u.daily.clone(),
-        })
+/// The chart for `range`, with links to the other range (each a page load).
+#[component]
+pub fn UsageChart(usage: KeyUsage, range: Range) -> impl IntoView {
+    let buckets = match range {
+        Range::Hours => usage.hourly,
+        Range::Days => usage.daily,
     };
-    let summary = move || {
-        let t = totals(&buckets());
-        format!(
-            "{}: {} requests, {} succeeded, {} refused{}, {} rate limited",
-            range.get().label(),
-            t.total(),
-            t.succeeded,
-            t.refused_total(),
-            by_code(&t),
-            t.rate_limited
-        )
-    };
+    let t = totals(&buckets);
+    let summary = format!(
+        "{}: {} requests, {} succeeded, {} refused{}, {} rate limited",
+        range.label(),
+        t.total(),
+        t.succeeded,
+        t.refused_total(),
+        by_code(&t),
+        t.rate_limited
+    );
     let choice = move |r: Range| {
         view! {
-            <button
-                type="button"
+            <a
                 class="btn btn-small"
-                aria-pressed=move || if range.get() == r { "true" } else { "false" }
-                disabled=move || !live.get()
-                on:click=move |_| range.set(r)
+                href=r.href()
+                aria-current=(range == r).then_some("true")
             >
                 {r.label()}
-            </button>
+            </a>
         }
     };
     view! {
         <section class="card usage" data-testid="usage-chart" aria-labelledby="usage-title">
             <div class="usage-head">
                 <h2 id="usage-title">"Usage"</h2>
-                <div class="page-actions" role="group" aria-label="Chart range">
+                <nav class="page-actions" aria-label="Chart range">
                     {choice(Range::Hours)}
                     {choice(Range::Days)}
-                </div>
+                </nav>
             </div>
             <p data-testid="usage-summary">{summary}</p>
             <ul class="usage-legend" aria-hidden="true">
@@ -134,14 +140,13 @@ pub fn UsageChart(usage: KeyUsage) -> impl IntoView {
                 <li><span class="swatch swatch-limited"></span>"Rate limited"</li>
             </ul>
             // The table below says the same: the picture is hidden from screen readers.
-            {move || bars(range.get(), &buckets())}
+            {bars(range, &buckets)}
             <details class="usage-table">
                 <summary>"Show as a table"</summary>
-                {move || table(range.get(), buckets())}
+                {table(range, buckets)}
             </details>
         </section>
     }
-    .into_any()
 }
 
 /// The stacked bars with their axes.

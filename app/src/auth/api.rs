@@ -110,6 +110,8 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     )
     .await?;
     set_session_cookie(&state, &token, state.settings.session_ttl.as_secs());
+    // The session reshapes the whole app: the form's post lands on `/`.
+    leptos_axum::redirect("/");
     Ok(())
 }
 
@@ -124,6 +126,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         store::auth::sign_out(&state.db, &token, session.as_ref()).await?;
     }
     set_session_cookie(&state, "", 0);
+    leptos_axum::redirect("/signin");
     Ok(())
 }
 
@@ -137,6 +140,7 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     let ended = store::auth::end_all_sessions(&state.db, &session).await?;
     set_session_cookie(&state, "", 0);
     tracing::info!(user_id = session.user_id, ended, "signed out everywhere");
+    leptos_axum::redirect("/signin");
     Ok(())
 }
 
@@ -147,5 +151,8 @@ pub async fn switch_tenant(tenant_id: i64) -> Result<(), AppError> {
 
     let session = signed_in().await?;
     let token = current_session_token()?.unwrap_or_default();
-    store::auth::switch_tenant(&state()?.db, &session, &token, tenant_id).await
+    store::auth::switch_tenant(&state()?.db, &session, &token, tenant_id).await?;
+    // The organisation reshapes the whole app: the form's post lands on `/`.
+    leptos_axum::redirect("/");
+    Ok(())
 }

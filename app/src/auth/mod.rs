@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use sign_in_form::SignInForm;
 
-/// `/signin`, drawn on the server; only the password form is an island.
+/// `/signin`, drawn on the server; the password form is a plain form and ships no code.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let options = Resource::new(|| (), |_| sign_in_options());

@@ -89,5 +89,6 @@ pub async fn change_plan(tenant: i64, plan: Plan) -> Result<Plan, AppError> {
         ));
     }
     store::tenants::switch_plan((&state).into(), session.tenant_id, plan, &session.actor()).await?;
+    crate::guard::set_notice(&format!("Switched to the {} plan.", plan.label()));
     Ok(plan)
 }

@@ -1,83 +1,68 @@
-//! One plan's "Switch to …" button (an island). A change that takes something away asks first:
-//! it says what happens ("3 active keys will be suspended; nothing is deleted") and switches
-//! only on an explicit confirm. The plan shapes the whole app (header, API Keys gate), so a
-//! switch loads the page afresh.
+//! One plan's "Switch to …" button: a plain form posting to `change_plan`. A change that takes
+//! something away asks first: the button opens a native `<dialog>` (`command="show-modal"`, no
+//! script) that says what happens ("3 active keys will be suspended; nothing is deleted") and
+//! switches only on an explicit confirm. The post lands back on the page, drawn afresh with the
+//! new plan and a notice, since the plan shapes the whole app (header, API Keys gate).
 
-use crate::components::browser::reload;
-use crate::components::{flash, ErrorNotice, Modal};
-use crate::error::AppError;
-use crate::tenants::api::change_plan;
+use crate::tenants::api::ChangePlan;
 use latchkey_domain::Plan;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use leptos::server_fn::ServerFn;
 
 /// `consequences` is what switching to `plan` would take away (none: it switches at once).
-#[island]
+#[component]
 pub fn ChoosePlan(tenant: i64, plan: Plan, consequences: Vec<String>) -> impl IntoView {
-    let asking = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    let switch = move || {
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match change_plan(tenant, plan).await {
-                Ok(_) => {
-                    flash::set(&format!("Switched to the {} plan.", plan.label()));
-                    reload();
-                }
-                Err(e) => {
-                    busy.set(false);
-                    asking.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
-    };
-    let ask_first = !consequences.is_empty();
     let label = format!("Switch to {}", plan.label());
-    let confirm_label = label.clone();
+    let testid = format!("choose-plan-{}", plan.as_str());
+    let form = move |button: AnyView| {
+        view! {
+            <form method="post" action=ChangePlan::PATH class="inline-form">
+                <input type="hidden" name="tenant" value=tenant.to_string()/>
+                <input type="hidden" name="plan" value=plan.as_str()/>
+                {button}
+            </form>
+        }
+    };
+    if consequences.is_empty() {
+        return form(
+            view! { <button type="submit" class="btn btn-primary" data-testid=testid>{label}</button> }
+                .into_any(),
+        )
+        .into_any();
+    }
+    let dialog_id = format!("plan-confirm-{}", plan.as_str());
+    let (opens, closes) = (dialog_id.clone(), dialog_id.clone());
     view! {
-        {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
         <button
             type="button"
             class="btn btn-primary"
-            data-testid=format!("choose-plan-{}", plan.as_str())
-            disabled=move || busy.get()
-            on:click=move |_| if ask_first { asking.set(true) } else { switch() }
+            data-testid=testid
+            commandfor=opens
+            command="show-modal"
         >
-            {label}
+            {label.clone()}
         </button>
-        // Drawn only while asking: one `plan-confirm` on the page at a time.
-        {move || asking.get().then(|| {
-            let (consequences, confirm_label) = (consequences.clone(), confirm_label.clone());
-            view! {
-                <Modal
-                    open=Signal::derive(move || asking.get())
-                    on_close=Callback::new(move |_| asking.set(false))
-                    label="Confirm plan change"
-                    testid="plan-confirm"
-                >
-                    <h2>{format!("Switch to {}?", plan.label())}</h2>
-                    <ul data-testid="plan-consequences">
-                        {consequences.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
-                    </ul>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" on:click=move |_| asking.set(false)>
-                            "Cancel"
-                        </button>
-                        <button
-                            type="button"
-                            class="btn btn-danger"
-                            data-testid="confirm-plan"
-                            disabled=move || busy.get()
-                            on:click=move |_| switch()
-                        >
-                            {confirm_label.clone()}
-                        </button>
-                    </div>
-                </Modal>
-            }
-        })}
+        <dialog id=dialog_id aria-label="Confirm plan change" data-testid="plan-confirm">
+            <div class="dialog-body">
+                <h2>{format!("Switch to {}?", plan.label())}</h2>
+                <ul data-testid="plan-consequences">
+                    {consequences.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                </ul>
+                <div class="dialog-actions">
+                    <button type="button" class="btn" commandfor=closes command="close">
+                        "Cancel"
+                    </button>
+                    {form(
+                        view! {
+                            <button type="submit" class="btn btn-danger" data-testid="confirm-plan">
+                                {label}
+                            </button>
+                        }
+                            .into_any(),
+                    )}
+                </div>
+            </div>
+        </dialog>
     }
+    .into_any()
 }

@@ -4,14 +4,14 @@ pub mod api;
 mod confirm_plan;
 mod managed;
 
-use crate::components::{Loaded, PageHeader, PageTenant};
-use crate::tenants::api::{get_billing, BillingInfo};
+use crate::components::{posted_error, posted_form_error, Loaded, PageHeader, PageTenant};
+use crate::tenants::api::{get_billing, BillingInfo, ChangePlan};
 use confirm_plan::ChoosePlan;
 use latchkey_domain::policy::plan_change_consequences;
 use leptos::prelude::*;
 use managed::ManagedBilling;
 
-/// Rendered on the server; each plan's "Switch to …" is an island.
+/// Rendered on the server; each plan's "Switch to …" is a plain form (no code ships).
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let tenant = PageTenant::from_context();
@@ -60,6 +60,8 @@ fn Plans(info: BillingInfo, tenant: i64) -> impl IntoView {
                     }
                 })}
         </div>
+        // A refused switch (say, the plan became managed elsewhere) lands back here.
+        {posted_form_error(&posted_error::<ChangePlan>())}
         <div class="plan-grid">
             {info
                 .plans

@@ -163,17 +163,23 @@ pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppErr
         .await
 }
 
-#[server(endpoint = "webhooks/key_safety", input = Json)]
+/// Posted by a plain form: it lands back on the page with a notice, or with the error. The
+/// fields come as the form sends them; a policy or a number it cannot read is a field error.
+#[server(endpoint = "webhooks/key_safety")]
 pub async fn set_key_safety(
     tenant: i64,
-    leak_policy: LeakPolicy,
-    unused_days: i64,
+    leak_policy: String,
+    unused_days: String,
 ) -> Result<KeySafety, AppError> {
-    use crate::guard::{require, state};
+    use crate::guard::{require, set_notice, state};
     use latchkey_domain::Action;
 
     let session = require(Action::ManageWebhooks, tenant).await?;
-    store::webhooks::safety::set(
+    let leak_policy = LeakPolicy::parse(&leak_policy)
+        .ok_or_else(|| AppError::field("leak_policy", "Choose what happens to a leaked key."))?;
+    // Not a number: 0, which storage refuses with the range, in words.
+    let unused_days = unused_days.trim().parse().unwrap_or(0);
+    let saved = store::webhooks::safety::set(
         &state()?.db,
         session.tenant_id,
         &session.actor(),
@@ -182,5 +188,7 @@ pub async fn set_key_safety(
             unused_days,
         },
     )
-    .await
+    .await?;
+    set_notice("Key safety saved.");
+    Ok(saved)
 }

@@ -1,22 +1,14 @@
-//! Key safety (an island): what a leak report does to a key, and when a key counts as unused.
+//! Key safety: what a leak report does to a key, and when a key counts as unused. A plain form
+//! posting to `set_key_safety`; it lands back here with "Key safety saved." or the error.
 
 use super::api::{KeySafety, LeakPolicy, SetKeySafety};
-use crate::components::{field_error, form_error};
+use crate::components::{posted_error, posted_field_error, posted_form_error};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-#[island]
+#[component]
 pub fn SafetyForm(tenant: i64, safety: KeySafety) -> impl IntoView {
-    let action = ServerAction::<SetKeySafety>::new();
-    let policy = RwSignal::new(safety.leak_policy);
-    let days = RwSignal::new(safety.unused_days.to_string());
-    // The form already shows what was saved: nothing else on the page depends on it, so it
-    // says so in place rather than reloading the page.
-    let saved =
-        move || {
-            action.value().get().and_then(Result::ok).map(
-                |_| view! { <p class="notice notice-ok" role="status">"Key safety saved."</p> },
-            )
-        };
+    let error = posted_error::<SetKeySafety>();
     let choices = [
         (
             LeakPolicy::Revoke,
@@ -32,16 +24,9 @@ pub fn SafetyForm(tenant: i64, safety: KeySafety) -> impl IntoView {
             <h2 id="key-safety-title" class="section-title">"Key safety"</h2>
             // A form like the others (labels above their inputs); Enter in the number saves too. The
             // server says what range it takes, in words, rather than the browser's bubble.
-            <form novalidate on:submit=move |ev| {
-                ev.prevent_default();
-                action.dispatch(SetKeySafety {
-                    tenant,
-                    leak_policy: policy.get_untracked(),
-                    // Not a number: 0, which the server refuses with the range.
-                    unused_days: days.get_untracked().trim().parse().unwrap_or(0),
-                });
-            }>
-                {form_error(action)}
+            <form method="post" action=SetKeySafety::PATH novalidate>
+                <input type="hidden" name="tenant" value=tenant.to_string()/>
+                {posted_form_error(&error)}
                 <fieldset class="plain">
                     <legend>"When a key is reported leaked"</legend>
                     <div class="radio-stack">
@@ -51,36 +36,33 @@ pub fn SafetyForm(tenant: i64, safety: KeySafety) -> impl IntoView {
                                 <label>
                                     <input
                                         type="radio"
-                                        name="leak-policy"
+                                        name="leak_policy"
                                         value=p.as_str()
-                                        prop:checked=move || policy.get() == p
-                                        on:change=move |_| policy.set(p)
+                                        checked=safety.leak_policy == p
                                     />
                                     {label}
                                 </label>
                             })
                             .collect_view()}
                     </div>
+                    {posted_field_error(&error, "leak_policy")}
                 </fieldset>
                 <div class="field">
                     <label for="unused-days">"Report a key as unused after this many days without a request"</label>
                     <input
                         id="unused-days"
+                        name="unused_days"
                         type="number"
                         min="1"
                         max="365"
-                        prop:value=move || days.get()
-                        on:input=move |ev| days.set(event_target_value(&ev))
+                        value=safety.unused_days.to_string()
                     />
-                    {field_error(action, "unused_days")}
+                    {posted_field_error(&error, "unused_days")}
                 </div>
                 <div class="dialog-actions dialog-actions-start">
-                    <button type="submit" class="btn" disabled=move || action.pending().get()>
-                        "Save key safety"
-                    </button>
+                    <button type="submit" class="btn">"Save key safety"</button>
                 </div>
             </form>
-            {saved}
         </section>
     }
 }

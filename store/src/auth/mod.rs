@@ -388,10 +388,20 @@ pub async fn create_session(
 /// the cookie in a jar of the framing site's own, so it never follows the user elsewhere.
 /// Browsers keep `Secure` cookies from `http://localhost` and `http://127.0.0.1` too.
 pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool, framed: bool) -> String {
-    let name = session_cookie_name(secure);
+    cookie(
+        session_cookie_name(secure),
+        token,
+        max_age_secs,
+        secure,
+        framed,
+    )
+}
+
+/// A `Set-Cookie` value with the session cookie's attributes (see [`session_cookie`]).
+pub fn cookie(name: &str, value: &str, max_age_secs: u64, secure: bool, framed: bool) -> String {
     let same_site = if framed { "None" } else { "Lax" };
     let mut c =
-        format!("{name}={token}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}");
+        format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}");
     if secure || framed {
         c.push_str("; Secure");
     }
