@@ -74,18 +74,22 @@ pub async fn invite_member(
     })
 }
 
-#[server(endpoint = "members/change_role", input = Json)]
+/// Posted by the role select's plain form: it lands back on the page with a notice.
+#[server(endpoint = "members/change_role")]
 pub async fn change_member_role(
     tenant: i64,
     user_id: i64,
-    role: Role,
+    role: String,
 ) -> Result<MemberView, AppError> {
-    use crate::guard::{require, state};
+    use crate::guard::{require, set_notice, state};
     use latchkey_domain::Action;
     use store::members::Manager;
 
     let session = require(Action::ManageMembers, tenant).await?;
-    store::members::change_role(
+    let role: Role = role
+        .parse()
+        .map_err(|_| AppError::field("role", "Choose a role."))?;
+    let member = store::members::change_role(
         &state()?.db,
         session.tenant_id,
         Manager::Role(session.role),
@@ -93,12 +97,20 @@ pub async fn change_member_role(
         user_id,
         role,
     )
-    .await
+    .await?;
+    set_notice(&format!("{} is now {}.", member.name, role.label()));
+    Ok(member)
 }
 
-#[server(endpoint = "members/remove", input = Json)]
-pub async fn remove_member(tenant: i64, user_id: i64) -> Result<(), AppError> {
-    use crate::guard::{require, state};
+/// Posted by the Remove dialog's plain form (`name` only words its notice). Leaving lands on `/`,
+/// as this organisation is no longer yours; removing someone else lands back on the page.
+#[server(endpoint = "members/remove")]
+pub async fn remove_member(
+    tenant: i64,
+    user_id: i64,
+    name: Option<String>,
+) -> Result<(), AppError> {
+    use crate::guard::{require, set_notice, state};
     use latchkey_domain::Action;
     use store::members::Manager;
 
@@ -110,12 +122,20 @@ pub async fn remove_member(tenant: i64, user_id: i64) -> Result<(), AppError> {
         &session.actor(),
         user_id,
     )
-    .await
+    .await?;
+    if user_id == session.user_id {
+        set_notice("You left the organisation.");
+        leptos_axum::redirect("/");
+    } else {
+        set_notice(&format!("Removed {}.", name.as_deref().unwrap_or("the member")));
+    }
+    Ok(())
 }
 
-#[server(endpoint = "members/revoke_invite", input = Json)]
-pub async fn revoke_invite(tenant: i64, id: i64) -> Result<(), AppError> {
-    use crate::guard::{require, state};
+/// Posted by the Withdraw button's plain form (`email` only words its notice).
+#[server(endpoint = "members/revoke_invite")]
+pub async fn revoke_invite(tenant: i64, id: i64, email: Option<String>) -> Result<(), AppError> {
+    use crate::guard::{require, set_notice, state};
     use latchkey_domain::Action;
     use store::members::{invites, Manager};
 
@@ -127,5 +147,10 @@ pub async fn revoke_invite(tenant: i64, id: i64) -> Result<(), AppError> {
         &session.actor(),
         id,
     )
-    .await
+    .await?;
+    set_notice(&match email {
+        Some(email) => format!("Withdrew the invitation for {email}."),
+        None => "Withdrew the invitation.".to_owned(),
+    });
+    Ok(())
 }

@@ -1,14 +1,12 @@
-//! One member's row: their facts (server-rendered), and the role select and Remove button the
-//! caller may use on them (none on an owner for an admin; the server refuses the same), which
-//! are an island. Also the Withdraw button of a pending invitation.
+//! One member's row: their facts, and the role select and Remove button the caller may use on
+//! them (none on an owner for an admin; the server refuses the same). Also the Withdraw button
+//! of a pending invitation. All drawn on the server, as plain forms.
 
-use super::api::{change_member_role, remove_member, revoke_invite, MemberView, Role};
-use crate::components::browser::{navigate_hard, reload};
-use crate::components::{flash, ErrorNotice, When};
-use crate::error::AppError;
+use super::api::{ChangeMemberRole, MemberView, RemoveMember, RevokeInvite, Role};
+use crate::components::{FilterForm, When};
 use latchkey_domain::members::{may_change_role, may_touch};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn MemberRow(m: MemberView, me: i64, my_role: Role, now: i64, tenant: i64) -> impl IntoView {
@@ -50,7 +48,9 @@ pub fn MemberRow(m: MemberView, me: i64, my_role: Role, now: i64, tenant: i64) -
 }
 
 /// The role select and Remove (or Leave) of one member; `offered` is what the caller may set.
-#[island]
+/// The role select (a change applies at once, through the shared `FilterForm` island) and
+/// Remove, which asks first in a native dialog. Plain forms: they land back on the page.
+#[component]
 fn MemberActions(
     tenant: i64,
     user_id: i64,
@@ -59,121 +59,82 @@ fn MemberActions(
     current: Role,
     offered: Vec<Role>,
 ) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    // Removing asks once more on the button itself: a stray click must not remove anyone.
-    let confirming = RwSignal::new(false);
     let verb = if is_me { "Leave" } else { "Remove" };
     let role_label = format!("Role of {name}");
-    let done = move |result: Result<(), AppError>, notice: String, leaving: bool| match result {
-        Ok(()) => {
-            flash::set(&notice);
-            // Whoever leaves has no members page to come back to.
-            if leaving {
-                navigate_hard("/");
-            } else {
-                reload();
-            }
-        }
-        Err(e) => {
-            busy.set(false);
-            error.set(Some(e));
-        }
+    let dialog_id = format!("remove-member-{user_id}");
+    let (opens, closes) = (dialog_id.clone(), dialog_id.clone());
+    let question = if is_me {
+        "Leave this organisation? You lose access to it until someone invites you again.".to_owned()
+    } else {
+        format!("Remove {name}? They lose access to this organisation at once.")
     };
-    let who = name.clone();
-    let on_role = move |ev: leptos::ev::Event| {
-        let Ok(role) = event_target_value(&ev).parse::<Role>() else {
-            return;
-        };
-        busy.set(true);
-        let who = who.clone();
-        spawn_local(async move {
-            let r = change_member_role(tenant, user_id, role).await.map(|_| ());
-            done(r, format!("{who} is now {}.", role.label()), false);
-        });
-    };
-    let who = name.clone();
-    let on_remove = move |_: leptos::ev::MouseEvent| {
-        if !confirming.get_untracked() {
-            confirming.set(true);
-            return;
+    let hidden = move || {
+        view! {
+            <input type="hidden" name="tenant" value=tenant.to_string()/>
+            <input type="hidden" name="user_id" value=user_id.to_string()/>
         }
-        busy.set(true);
-        let who = who.clone();
-        spawn_local(async move {
-            let r = remove_member(tenant, user_id).await;
-            let notice = if is_me {
-                "You left the organisation.".to_owned()
-            } else {
-                format!("Removed {who}.")
-            };
-            done(r, notice, is_me);
-        });
     };
     view! {
         <div class="row-actions">
-            <label class="sr-only" for=format!("role-{user_id}")>{role_label.clone()}</label>
-            <select
-                id=format!("role-{user_id}")
-                data-testid="member-role-select"
-                aria-label=role_label
-                disabled=move || busy.get()
-                on:change=on_role
-            >
-                {offered
-                    .into_iter()
-                    .map(|r| view! { <option value=r.as_str() selected=r == current>{r.label()}</option> })
-                    .collect_view()}
-            </select>
+            <FilterForm>
+                <form method="post" action=ChangeMemberRole::PATH class="inline-form">
+                    {hidden()}
+                    <label class="sr-only" for=format!("role-{user_id}")>{role_label.clone()}</label>
+                    <select
+                        id=format!("role-{user_id}")
+                        name="role"
+                        data-testid="member-role-select"
+                        data-apply="change"
+                        aria-label=role_label
+                    >
+                        {offered
+                            .into_iter()
+                            .map(|r| view! { <option value=r.as_str() selected=r == current>{r.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </form>
+            </FilterForm>
             <button
                 type="button"
                 class="btn btn-small btn-danger"
                 data-testid="member-remove"
-                aria-label=format!("Remove {name}")
-                disabled=move || busy.get()
-                on:click=on_remove
-                on:blur=move |_| confirming.set(false)
+                aria-label=format!("{verb} {name}")
+                commandfor=opens
+                command="show-modal"
             >
-                {move || if confirming.get() { format!("Confirm: {}", verb.to_lowercase()) } else { verb.to_owned() }}
+                {verb}
             </button>
+            <dialog id=dialog_id aria-label=format!("{verb} {name}") data-testid="member-remove-dialog">
+                <form method="post" action=RemoveMember::PATH class="dialog-body">
+                    {hidden()}
+                    <input type="hidden" name="name" value=name.clone()/>
+                    <p>{question}</p>
+                    <div class="dialog-actions">
+                        <button type="button" class="btn" commandfor=closes command="close">
+                            "Cancel"
+                        </button>
+                        <button type="submit" class="btn btn-danger" data-testid="confirm-remove">
+                            {verb}
+                        </button>
+                    </div>
+                </form>
+            </dialog>
         </div>
-        // A refused change says why beside the controls (e.g. the last owner).
-        {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
     }
 }
 
-/// Withdraws one pending invitation.
-#[island]
+/// A pending invitation's Withdraw: a plain form that lands back on the page.
+#[component]
 pub fn WithdrawInvite(tenant: i64, id: i64, email: String) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
     let label = format!("Withdraw the invitation for {email}");
-    let on_click = move |_: leptos::ev::MouseEvent| {
-        busy.set(true);
-        let email = email.clone();
-        spawn_local(async move {
-            match revoke_invite(tenant, id).await {
-                Ok(()) => {
-                    flash::set(&format!("Withdrew the invitation for {email}."));
-                    reload();
-                }
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
-    };
     view! {
-        <button
-            type="button"
-            class="btn btn-small"
-            aria-label=label
-            disabled=move || busy.get()
-            on:click=on_click
-        >
-            "Withdraw"
-        </button>
-        {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
+        <form method="post" action=RevokeInvite::PATH class="inline-form">
+            <input type="hidden" name="tenant" value=tenant.to_string()/>
+            <input type="hidden" name="id" value=id.to_string()/>
+            <input type="hidden" name="email" value=email/>
+            <button type="submit" class="btn btn-small" aria-label=label>
+                "Withdraw"
+            </button>
+        </form>
     }
 }

@@ -1,14 +1,18 @@
 //! Settings ▸ Members: everyone in the organisation with their role, pending invitations, and
 //! for owners and admins the controls SPEC §2 allows them (an admin never touches an owner).
 //!
-//! The page and its tables render on the server; the invite button, each row's role select and
-//! Remove, and each invitation's Withdraw are islands that reload the page once they change it.
+//! The page and its tables render on the server; the invite button is an island (it shows the
+//! invitation link once); each row's role select and Remove, and each invitation's Withdraw, are
+//! plain forms that land back on the page.
 
 pub mod api;
 mod invite_dialog;
 mod member_row;
 
-use crate::components::{DataTable, ErrorView, Loaded, NoAccessCard, PageHeader, PageTenant, When};
+use crate::components::{
+    posted_error, posted_form_error, DataTable, ErrorView, Loaded, NoAccessCard, PageHeader,
+    PageTenant, When,
+};
 use crate::error::AppError;
 use api::*;
 use invite_dialog::InviteButton;
@@ -47,7 +51,12 @@ pub fn MembersPage() -> impl IntoView {
 fn Members(d: MembersData, tenant: i64) -> impl IntoView {
     let (me, now, my_role) = (d.my_user_id, d.now, d.my_role);
     let invitations = d.invitations;
+    // A refused post from a row (say, removing the last owner) lands back here.
+    let refused = posted_error::<ChangeMemberRole>()
+        .or_else(posted_error::<RemoveMember>)
+        .or_else(posted_error::<RevokeInvite>);
     view! {
+        {posted_form_error(&refused)}
         <div class="toolbar">
             <InviteButton tenant=tenant my_role=my_role/>
         </div>

@@ -20,7 +20,16 @@ pub mod replica;
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
 /// The server functions that act on a tenant, and so carry it.
-pub const TENANT_SCOPED: &[&str] = &[
+pub /// Server functions that plain HTML forms post to: their input is a form, not JSON.
+pub const FORM_INPUT: &[&str] = &[
+    "account/change_password",
+    "members/change_role",
+    "members/remove",
+    "members/revoke_invite",
+    "webhooks/key_safety",
+];
+
+const TENANT_SCOPED: &[&str] = &[
     "billing",
     "change_plan",
     "keys/list",
@@ -227,7 +236,29 @@ impl TestApp {
         self.send(req.body(Body::from(body)).unwrap()).await
     }
 
-    /// POSTs a JSON-input server function (the key functions) as the hydrated page does,
+    /// POSTs a form-input server function (one a plain form posts to) with the fields of a flat
+    /// JSON object, so a test reads like its `call_json` neighbours.
+    pub async fn call_flat(
+        &self,
+        endpoint: &str,
+        body: serde_json::Value,
+        cookie: Option<&str>,
+    ) -> Resp {
+        let fields: Vec<(String, String)> = body
+            .as_object()
+            .expect("a flat JSON object")
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k.clone(), s.clone()),
+                other => (k.clone(), other.to_string()),
+            })
+            .collect();
+        let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.call(endpoint, &form, cookie).await
+    }
+
+    /// POSTs a JSON-input server function (the key functions) as the hydrated page does (those in
+    /// [`FORM_INPUT`] as the plain form does),
     /// with the page's tenant added as `call_with` does.
     pub async fn call_json(
         &self,
@@ -235,6 +266,9 @@ impl TestApp {
         mut body: serde_json::Value,
         cookie: Option<&str>,
     ) -> Resp {
+        if FORM_INPUT.contains(&endpoint) {
+            return self.call_flat(endpoint, body, cookie).await;
+        }
         if let Some(obj) = body.as_object_mut() {
             if TENANT_SCOPED.contains(&endpoint) && !obj.contains_key("tenant") {
                 obj.insert("tenant".into(), self.page_tenant(cookie).await.into());
