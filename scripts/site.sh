@@ -28,24 +28,32 @@ case "$MODE" in
   *) echo "usage: scripts/site.sh debug|release|bundle-release DIR" >&2; exit 2 ;;
 esac
 
-echo "==> wasm ($MODE)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE"
-
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
-wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name latchkey \
-  "$TARGET/wasm32-unknown-unknown/$WASM_DIR/frontend.wasm"
-if [ "$MODE" = release ]; then
-  # The features rustc's wasm32 target enables by default; wasm-opt must be told they are allowed.
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey_bg.wasm"
-fi
-# The name cargo-leptos gives it too, so one shell serves either build.
-mv "$STAGE/latchkey_bg.wasm" "$STAGE/latchkey.wasm"
+# One bundle per area (`app::bundle_for` says which page loads which): `latchkey` has the islands
+# any page may show; each area's adds its own, so a page downloads the code of what it shows.
+BUNDLES=("latchkey:" "latchkey-keys:keys" "latchkey-members:members" "latchkey-webhooks:webhooks"
+  "latchkey-entry:entry")
+for bundle in "${BUNDLES[@]}"; do
+  NAME=${bundle%%:*}
+  FEATURES=${bundle#*:}
+  echo "==> wasm $NAME ($MODE)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE" \
+    --no-default-features ${FEATURES:+--features "$FEATURES"}
+  wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name "$NAME" \
+    "$TARGET/wasm32-unknown-unknown/$WASM_DIR/frontend.wasm"
+  if [ "$MODE" = release ]; then
+    # The features rustc's wasm32 target enables by default; wasm-opt must be told they are allowed.
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$STAGE/${NAME}_bg.wasm" "$STAGE/${NAME}_bg.wasm"
+  fi
+  # The name cargo-leptos gives it too, so one shell serves either build.
+  mv "$STAGE/${NAME}_bg.wasm" "$STAGE/$NAME.wasm"
+done
 cp style/main.css "$STAGE/latchkey.css"
 
-BUILD_ID=$(cat "$STAGE/latchkey.js" "$STAGE/latchkey.wasm" "$STAGE/latchkey.css" | sha256sum | cut -c1-16)
+BUILD_ID=$(cat "$STAGE"/*.js "$STAGE"/*.wasm "$STAGE/latchkey.css" | sha256sum | cut -c1-16)
 node scripts/precompress.mjs "$STAGE"
 if [ -n "$BUNDLE_ONLY" ]; then
   mkdir -p "$BUNDLE_ONLY"

@@ -8,8 +8,7 @@ use crate::auth::api::{
 };
 use crate::auth::SignInPage;
 use crate::components::{
-    live, silent, FilterForm, FlashNotice, Hydrated, Loaded, PostedNotice, SessionResource,
-    SuspendedBanner,
+    live, silent, FilterForm, Hydrated, Loaded, PostedNotice, SessionResource, SuspendedBanner,
 };
 use crate::error::AppError;
 use crate::members::MembersPage;
@@ -45,29 +44,61 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Loads the bundle and brings the page's islands to life: Leptos's `HydrationScripts` for islands,
-/// except that it starts at once rather than when the browser is next idle (which a busy or
-/// framed page may not be for seconds, buttons doing nothing meanwhile).
+/// The browser bundle a page at `path` loads.
+///
+/// A stamped build (`scripts/site.sh`) has one bundle per area: `latchkey` holds the islands
+/// every page may show (the header's, the filters', relative times), and an area with islands
+/// of its own has a bundle of those plus the shared ones (`latchkey-keys`, …). A page downloads
+/// the code of what it shows, not the whole app's. An unstamped build (`cargo leptos watch`)
+/// has the one bundle with every island.
+pub fn bundle_for(path: &str) -> &'static str {
+    if option_env!("LATCHKEY_BUILD_ID").is_none() {
+        return "latchkey";
+    }
+    area_bundle(path)
+}
+
+fn area_bundle(path: &str) -> &'static str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "keys" => "latchkey-keys",
+        "members" => "latchkey-members",
+        "webhooks" => "latchkey-webhooks",
+        "invite" | "reset" | "portal" => "latchkey-entry",
+        _ => "latchkey",
+    }
+}
+
+/// Loads the page's bundle and brings its islands to life: Leptos's `HydrationScripts` for
+/// islands, except that it starts at once rather than when the browser is next idle (which a
+/// busy or framed page may not be for seconds, buttons doing nothing meanwhile).
 #[component]
 fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     // As `HydrationScripts` does in islands mode: the page itself is not hydrated, only islands.
     if let Some(sc) = Owner::current_shared_context() {
         sc.set_is_hydrating(false);
     }
+    #[cfg(feature = "ssr")]
+    let path = use_context::<http::request::Parts>()
+        .map(|p| p.uri.path().to_owned())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let path = String::new();
+    let bundle = bundle_for(&path);
     let pkg = format!("/{}", options.site_pkg_dir);
     let nonce = leptos::nonce::use_nonce();
     let script = include_str!("island_script.js").trim_end();
     view! {
-        <link rel="modulepreload" href=format!("{pkg}/latchkey.js") crossorigin=nonce.clone()/>
+        <link rel="modulepreload" href=format!("{pkg}/{bundle}.js") crossorigin=nonce.clone()/>
         <link
             rel="preload"
-            href=format!("{pkg}/latchkey.wasm")
+            href=format!("{pkg}/{bundle}.wasm")
             r#as="fetch"
             r#type="application/wasm"
             crossorigin=""
         />
         <script type="module" nonce=nonce>
-            {format!("{script}(\"\", {:?}, \"latchkey\", \"latchkey\");", options.site_pkg_dir)}
+            {format!("{script}(\"\", {:?}, {bundle:?}, {bundle:?});", options.site_pkg_dir)}
         </script>
     }
 }
@@ -170,7 +201,6 @@ fn Shell() -> impl IntoView {
                 </Loaded>
             </Suspense>
             <main class="content" id="main">
-                <FlashNotice/>
                 <PostedNotice/>
                 <Outlet/>
             </main>
@@ -341,5 +371,31 @@ fn UserMenu(
                 </form>
             })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::area_bundle;
+
+    #[test]
+    fn each_page_loads_its_area_bundle() {
+        for (path, bundle) in [
+            ("/keys", "latchkey-keys"),
+            ("/keys/key_123", "latchkey-keys"),
+            ("/members", "latchkey-members"),
+            ("/webhooks", "latchkey-webhooks"),
+            ("/invite", "latchkey-entry"),
+            ("/reset", "latchkey-entry"),
+            ("/portal", "latchkey-entry"),
+            ("/audit", "latchkey"),
+            ("/billing", "latchkey"),
+            ("/account", "latchkey"),
+            ("/signin", "latchkey"),
+            ("/", "latchkey"),
+            ("/keysmith", "latchkey"),
+        ] {
+            assert_eq!(area_bundle(path), bundle, "{path}");
+        }
     }
 }

@@ -121,7 +121,8 @@ pub fn set_notice(text: &str) {
     let text: String = text.chars().take(NOTICE_MAX_CHARS).collect();
     let value: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
     if let Ok(state) = state() {
-        set_cookie(&state, NOTICE_COOKIE, &value, 60);
+        // Long enough for a dialog that shows a new secret to be closed (the page loads then).
+        set_cookie(&state, NOTICE_COOKIE, &value, 600);
     }
 }
 

@@ -360,20 +360,34 @@ fn sizes(site_root: &Path) -> Result<()> {
     };
     // kB of 1,000 bytes, the unit of the size check's budget (150 kB of wasm gzip).
     let kb = |n: u64| format!("{:>7.1} kB", n as f64 / 1000.0);
-    say(&format!(
-        "  wasm   raw {}   gzip {}   brotli {}",
-        kb(size("latchkey.wasm")?),
-        kb(size("latchkey.wasm.gz")?),
-        kb(size("latchkey.wasm.br")?)
-    ));
-    for (label, file) in [("js", "latchkey.js"), ("css", "latchkey.css")] {
-        say(&format!(
-            "  {label:<6} raw {}   gzip {}   brotli {}",
-            kb(size(file)?),
-            kb(size(&format!("{file}.gz"))?),
-            kb(size(&format!("{file}.br"))?)
-        ));
+    // One wasm per area (`latchkey` for pages with only the shared islands, `latchkey-keys`
+    // for /keys, …): what a page loads first is its area's.
+    let mut names: Vec<String> = std::fs::read_dir(&bundle)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".wasm").map(str::to_owned))
+        .collect();
+    names.sort();
+    for name in names {
+        for (label, file) in [
+            ("wasm", format!("{name}.wasm")),
+            ("js", format!("{name}.js")),
+        ] {
+            say(&format!(
+                "  {name:<18} {label:<5} raw {}   gzip {}   brotli {}",
+                kb(size(&file)?),
+                kb(size(&format!("{file}.gz"))?),
+                kb(size(&format!("{file}.br"))?)
+            ));
+        }
     }
+    let css = "latchkey.css";
+    say(&format!(
+        "  {css:<18} css   raw {}   gzip {}   brotli {}",
+        kb(size(css)?),
+        kb(size(&format!("{css}.gz"))?),
+        kb(size(&format!("{css}.br"))?)
+    ));
     say("");
     Ok(())
 }

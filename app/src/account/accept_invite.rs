@@ -24,7 +24,9 @@ pub fn AcceptInvitePage() -> impl IntoView {
 }
 
 /// Reads the token once hydrated, looks the invitation up, and offers the way to join.
-#[island]
+// An island in the `entry` bundle only (`islands-entry`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-entry", island)]
+#[cfg_attr(not(feature = "islands-entry"), component)]
 fn AcceptInvite() -> impl IntoView {
     // `None` until the browser has read the fragment.
     let token = RwSignal::new(None::<String>);

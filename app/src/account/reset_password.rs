@@ -18,7 +18,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-#[island]
+// An island in the `entry` bundle only (`islands-entry`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-entry", island)]
+#[cfg_attr(not(feature = "islands-entry"), component)]
 fn ResetPasswordForm() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let token = RwSignal::new(String::new());

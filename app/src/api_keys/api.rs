@@ -176,6 +176,10 @@ pub async fn revoke_key(tenant: i64, id: String, reason: String) -> Result<KeyVi
         store::keys::revoke(&state.db, session.tenant_id, &session.actor(), &id, &reason).await?;
     // Takes effect on the very next request, not when a cache entry happens to expire.
     state.verifier.forget_key(session.tenant_id, &id).await;
+    crate::guard::set_notice(&format!(
+        "Revoked “{}”. It stops working on its next request.",
+        key.name
+    ));
     Ok(key)
 }
 
@@ -207,6 +211,8 @@ pub async fn roll_key(tenant: i64, id: String, overlap: Overlap) -> Result<Rolle
     .await?;
     // "Now" stops the old key on its very next request.
     state.verifier.forget_key(session.tenant_id, &id).await;
+    // Said by the page that loads once the new secret's dialog is closed.
+    crate::guard::set_notice(&notices::rolled(&rolled.old));
     Ok(RolledKey {
         created: CreatedKey {
             key: rolled.new,
@@ -216,8 +222,9 @@ pub async fn roll_key(tenant: i64, id: String, overlap: Overlap) -> Result<Rolle
     })
 }
 
-/// Disables (`enabled = false`) or re-enables a key, from its next request.
-#[server(endpoint = "keys/set_enabled", input = Json)]
+/// Disables (`enabled = false`) or re-enables a key, from its next request. Posted by a plain
+/// form: it lands back on the page with a notice.
+#[server(endpoint = "keys/set_enabled")]
 pub async fn set_key_enabled(tenant: i64, id: String, enabled: bool) -> Result<KeyView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -228,6 +235,7 @@ pub async fn set_key_enabled(tenant: i64, id: String, enabled: bool) -> Result<K
         store::keys::set_enabled(&state.db, session.tenant_id, &session.actor(), &id, enabled)
             .await?;
     state.verifier.forget_key(session.tenant_id, &id).await;
+    crate::guard::set_notice(&notices::toggled(&key));
     Ok(key)
 }
 
@@ -260,4 +268,36 @@ pub async fn key_requests(
         next_before,
         now_ms,
     })
+}
+
+/// What the page says after a change to a key, once it has loaded again.
+#[cfg(feature = "ssr")]
+mod notices {
+    use super::{KeyStatus, KeyView};
+    use latchkey_domain::time::format_ms;
+
+    pub fn rolled(old: &KeyView) -> String {
+        match (old.status, old.expires_at) {
+            (KeyStatus::Active | KeyStatus::Disabled, Some(at)) => format!(
+                "Rolled “{}”. The old key stops working at {}.",
+                old.name,
+                format_ms(at)
+            ),
+            _ => format!("Rolled “{}”. The old key no longer works.", old.name),
+        }
+    }
+
+    pub fn toggled(k: &KeyView) -> String {
+        if k.status == KeyStatus::Disabled {
+            format!(
+                "Disabled “{}”. Its requests are refused until it is enabled again.",
+                k.name
+            )
+        } else {
+            format!(
+                "Enabled “{}”. It works again from its next request.",
+                k.name
+            )
+        }
+    }
 }

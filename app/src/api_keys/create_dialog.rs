@@ -13,7 +13,9 @@ use leptos::prelude::*;
 /// "New key" and its dialog, for people who may create keys once every requirement is met (the
 /// server decides; it renders no island otherwise). The page loads again once the new secret has
 /// been shown and the dialog is closed, and then lists the key.
-#[island]
+// An island in the `keys` bundle only (`islands-keys`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-keys", island)]
+#[cfg_attr(not(feature = "islands-keys"), component)]
 pub fn NewKeyButton(
     tenant: i64,
     /// Every scope of the catalogue, with what it grants.

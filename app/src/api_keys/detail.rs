@@ -7,7 +7,8 @@ use crate::api_keys::paging::Paging;
 use crate::api_keys::request_log::RequestLog;
 use crate::api_keys::usage_chart::{Range, UsageChart};
 use crate::components::{
-    key_state, mode_pill, scope_badges, silent, DataTable, Loaded, PageTenant, Ready, When,
+    key_state, mode_pill, posted_error, posted_form_error, scope_badges, silent, DataTable, Loaded,
+    PageTenant, Ready, When,
 };
 use latchkey_domain::time::{format_date, format_ms};
 use leptos::prelude::*;
@@ -44,6 +45,8 @@ pub fn KeyDetailPage() -> impl IntoView {
     let log_place = StoredValue::new((id, paging));
     view! {
         <p><a href="/keys">"← API Keys"</a></p>
+        // A refused Disable / Enable (a plain form) lands back here.
+        {posted_form_error(&posted_error::<SetKeyEnabled>())}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <Loaded resource=detail let:d>
                 {

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 
 /// Nothing for people who may not manage keys, or for a key past rolling and disabling (the
 /// server leaves the island out then).
-#[island]
+// An island in the `keys` bundle only (`islands-keys`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-keys", island)]
+#[cfg_attr(not(feature = "islands-keys"), component)]
 pub fn KeyDetailActions(tenant: i64, key: KeyView) -> impl IntoView {
     let live = live();
     let dialog = RwSignal::new(Dialog::Closed);

@@ -13,7 +13,9 @@ use leptos::task::spawn_local;
 
 /// One row's island. `scopes` are the key's scopes from the catalogue (the edit dialog's
 /// badges describe them).
-#[island]
+// An island in the `keys` bundle only (`islands-keys`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-keys", island)]
+#[cfg_attr(not(feature = "islands-keys"), component)]
 pub fn KeyActions(
     tenant: i64,
     key: KeyView,

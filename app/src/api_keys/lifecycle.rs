@@ -1,9 +1,9 @@
 //! What the list and the detail page share about a key's lifecycle: which keys may be rolled or
-//! disabled, the Disable / Enable button, and what it says once done.
+//! disabled, and the Disable / Enable button.
 
 use crate::api_keys::api::{KeyStatus, KeyView, SetKeyEnabled};
-use crate::components::{browser, flash, form_error};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// A key may be rolled once, while it still works or is only disabled (the server refuses the
 /// rest; hiding the button saves the round trip).
@@ -16,24 +16,10 @@ pub fn toggleable(key: &KeyView) -> bool {
     matches!(key.status, KeyStatus::Active | KeyStatus::Disabled)
 }
 
-/// What a successful Disable / Enable did, as the page says it after reloading.
-fn toggled_notice(k: &KeyView) -> String {
-    if k.status == KeyStatus::Disabled {
-        format!(
-            "Disabled “{}”. Its requests are refused until it is enabled again.",
-            k.name
-        )
-    } else {
-        format!(
-            "Enabled “{}”. It works again from its next request.",
-            k.name
-        )
-    }
-}
-
 /// "Disable" on an active key, "Enable" on a disabled one; applies at once (it is reversible,
-/// so it asks nothing), then the page loads again with the key's new state. Inside an island:
-/// `live` holds it disabled until the island has hydrated.
+/// so it asks nothing). A plain form: the post lands back on the page, drawn with the key's new
+/// state and a notice (a refusal shows at the top of the page). Inside an island, `live` holds
+/// it disabled until the island has hydrated, like the buttons beside it.
 #[component]
 pub fn ToggleEnabled(
     tenant: i64,
@@ -41,38 +27,26 @@ pub fn ToggleEnabled(
     class: &'static str,
     live: ReadSignal<bool>,
 ) -> impl IntoView {
-    let action = ServerAction::<SetKeyEnabled>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(k)) = action.value().get() {
-            flash::set(&toggled_notice(&k));
-            browser::reload();
-        }
-    });
     let enable = key.status == KeyStatus::Disabled;
     let (testid, label) = if enable {
         ("enable-key", "Enable")
     } else {
         ("disable-key", "Disable")
     };
-    let id = key.id.clone();
     view! {
-        <button
-            type="button"
-            class=class
-            data-testid=testid
-            aria-label=format!("{label} {}", key.name)
-            disabled=move || !live.get() || action.pending().get()
-            on:click=move |_| {
-                action
-                    .dispatch(SetKeyEnabled {
-                        tenant,
-                        id: id.clone(),
-                        enabled: enable,
-                    });
-            }
-        >
-            {label}
-        </button>
-        {form_error(action)}
+        <form method="post" action=SetKeyEnabled::PATH class="inline-form">
+            <input type="hidden" name="tenant" value=tenant.to_string()/>
+            <input type="hidden" name="id" value=key.id/>
+            <input type="hidden" name="enabled" value=if enable { "true" } else { "false" }/>
+            <button
+                type="submit"
+                class=class
+                data-testid=testid
+                aria-label=format!("{label} {}", key.name)
+                disabled=move || !live.get()
+            >
+                {label}
+            </button>
+        </form>
     }
 }

@@ -9,8 +9,8 @@ use crate::api_keys::list_state::ListQuery;
 use crate::api_keys::paging::PageLinks;
 use crate::api_keys::requirements::{GatesResource, NewKey, PendingRequirements};
 use crate::components::{
-    gate, silent, DataTable, Loaded, PageHeader, PageTenant, Ready, SessionResource, TenantIdCopy,
-    UpgradeCard,
+    gate, posted_error, posted_form_error, silent, DataTable, Loaded, PageHeader, PageTenant,
+    Ready, SessionResource, TenantIdCopy, UpgradeCard,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -45,6 +45,8 @@ pub fn KeysPage() -> impl IntoView {
         move |_| async move { get_key_gates(tenant.get().await?).await },
     );
     view! {
+        // A refused Disable / Enable (a plain form) lands back here.
+        {posted_form_error(&posted_error::<SetKeyEnabled>())}
         <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
             <Loaded resource=page on_error=gate let:p>
                 <KeysList tenant=p.0 page=p.1 gates=gates list=list.get_value()/>

@@ -1,7 +1,7 @@
 //! The revoke dialog: confirm, with an optional reason.
 
 use crate::api_keys::api::{KeyView, RevokeKey};
-use crate::components::{browser, flash, form_error, Modal};
+use crate::components::{browser, form_error, Modal};
 use leptos::prelude::*;
 
 /// In the page only while open (see [`Dialog`](crate::api_keys::dialog::Dialog)); a revoke
@@ -11,11 +11,8 @@ pub fn RevokeKeyDialog(tenant: i64, key: KeyView, on_close: Callback<()>) -> imp
     let action = ServerAction::<RevokeKey>::new();
     let reason = RwSignal::new(String::new());
     Effect::new(move |_| {
-        if let Some(Ok(k)) = action.value().get() {
-            flash::set(&format!(
-                "Revoked “{}”. It stops working on its next request.",
-                k.name
-            ));
+        // The server left the notice for the page that loads now.
+        if let Some(Ok(_)) = action.value().get() {
             browser::reload();
         }
     });

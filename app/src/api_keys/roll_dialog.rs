@@ -2,7 +2,7 @@
 
 use crate::api_keys::api::{KeyStatus, KeyView, Overlap, RollKey};
 use crate::api_keys::secret_reveal::SecretReveal;
-use crate::components::{browser, flash, form_error, Modal};
+use crate::components::{browser, form_error, Modal};
 use latchkey_domain::time::format_ms;
 use leptos::prelude::*;
 
@@ -14,18 +14,6 @@ fn what_happens(overlap: Overlap) -> String {
     match overlap {
         Overlap::Now => "The old key stops working at once; only the new key works.".to_owned(),
         o => format!("The old key keeps working for {}, then stops.", o.label()),
-    }
-}
-
-/// What the page says once the dialog with the new secret is closed.
-fn rolled_notice(old: &KeyView) -> String {
-    match (old.status, old.expires_at) {
-        (KeyStatus::Active | KeyStatus::Disabled, Some(at)) => format!(
-            "Rolled “{}”. The old key stops working at {}.",
-            old.name,
-            format_ms(at)
-        ),
-        _ => format!("Rolled “{}”. The old key no longer works.", old.name),
     }
 }
 
@@ -45,8 +33,10 @@ pub fn RollKeyDialog(tenant: i64, key: KeyView, on_close: Callback<()>) -> impl 
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
     };
     let close = move || {
-        if let Some(Some(Ok(r))) = action.value().try_with_untracked(|v| v.clone()) {
-            flash::set(&rolled_notice(&r.old));
+        if let Some(true) = action
+            .value()
+            .try_with_untracked(|v| matches!(v, Some(Ok(_))))
+        {
             // The reload drops the secret from memory and the page.
             browser::reload();
         } else {

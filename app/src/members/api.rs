@@ -49,7 +49,7 @@ pub async fn invite_member(
     email: String,
     role: Role,
 ) -> Result<CreatedInvite, AppError> {
-    use crate::guard::{require, state};
+    use crate::guard::{require, set_notice, state};
     use latchkey_domain::Action;
     use store::members::{invites, Manager};
 
@@ -68,6 +68,8 @@ pub async fn invite_member(
     let path = format!("/invite#{}", token.expose());
     let mailed =
         store::members::deliver_invitation(&state, &invitation, &session.name, &path).await?;
+    // Said by the page that loads once the dialog (with the link, if not mailed) is closed.
+    set_notice(&format!("Invited {}.", invitation.email));
     Ok(CreatedInvite {
         invitation,
         link_path: (!mailed).then_some(path),
@@ -127,7 +129,10 @@ pub async fn remove_member(
         set_notice("You left the organisation.");
         leptos_axum::redirect("/");
     } else {
-        set_notice(&format!("Removed {}.", name.as_deref().unwrap_or("the member")));
+        set_notice(&format!(
+            "Removed {}.",
+            name.as_deref().unwrap_or("the member")
+        ));
     }
     Ok(())
 }

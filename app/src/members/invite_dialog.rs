@@ -4,12 +4,14 @@
 
 use super::api::{InviteMember, Role};
 use crate::components::browser::{copy_text, origin, reload};
-use crate::components::{flash, form_error, Field, Modal};
+use crate::components::{form_error, Field, Modal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// `my_role` is the caller's: the dialog offers only the roles it may grant.
-#[island]
+// An island in the `members` bundle only (`islands-members`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-members", island)]
+#[cfg_attr(not(feature = "islands-members"), component)]
 pub fn InviteButton(tenant: i64, my_role: Role) -> impl IntoView {
     let open = RwSignal::new(false);
     let action = ServerAction::<InviteMember>::new();
@@ -19,8 +21,7 @@ pub fn InviteButton(tenant: i64, my_role: Role) -> impl IntoView {
     let close = move || {
         // An invitation was made: the page draws it from the server. The link leaves the
         // page's memory with the dialog either way.
-        if let Some(Ok(c)) = action.value().get_untracked() {
-            flash::set(&format!("Invited {}.", c.invitation.email));
+        if let Some(Ok(_)) = action.value().get_untracked() {
             reload();
         }
         action.value().set(None);

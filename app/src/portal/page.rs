@@ -18,7 +18,9 @@ pub fn PortalPage() -> impl IntoView {
 }
 
 /// Posts the fragment's token once, then goes on to the link's page; says why when refused.
-#[island]
+// An island in the `entry` bundle only (`islands-entry`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-entry", island)]
+#[cfg_attr(not(feature = "islands-entry"), component)]
 fn PortalRedeem() -> impl IntoView {
     let redeem = ServerAction::<RedeemPortalLink>::new();
     // Effects run only in the browser, once hydrated: the fragment is there and nowhere else.

@@ -85,6 +85,7 @@ pub async fn add_webhook(
         },
     )
     .await?;
+    crate::guard::set_notice(&format!("Added the endpoint {}.", endpoint.url));
     Ok(EndpointSecret {
         endpoint,
         secret: secret.expose().to_owned(),
@@ -105,7 +106,7 @@ pub async fn update_webhook(
 
     let session = require(Action::ManageWebhooks, tenant).await?;
     let state = state()?;
-    store::webhooks::update(
+    let endpoint = store::webhooks::update(
         &state.db,
         &state.settings.webhooks,
         session.tenant_id,
@@ -117,7 +118,9 @@ pub async fn update_webhook(
             events,
         },
     )
-    .await
+    .await?;
+    crate::guard::set_notice(&format!("Saved the endpoint {}.", endpoint.url));
+    Ok(endpoint)
 }
 
 #[server(endpoint = "webhooks/roll_secret", input = Json)]
@@ -135,6 +138,8 @@ pub async fn roll_webhook_secret(tenant: i64, id: String) -> Result<EndpointSecr
         &id,
     )
     .await?;
+    // Said by the page that loads once the new secret's dialog is closed.
+    crate::guard::set_notice(&format!("Rolled the signing secret of {}.", endpoint.url));
     Ok(EndpointSecret {
         endpoint,
         secret: secret.expose().to_owned(),
@@ -147,7 +152,9 @@ pub async fn remove_webhook(tenant: i64, id: String) -> Result<(), AppError> {
     use latchkey_domain::Action;
 
     let session = require(Action::ManageWebhooks, tenant).await?;
-    store::webhooks::remove(&state()?.db, session.tenant_id, &session.actor(), &id).await
+    store::webhooks::remove(&state()?.db, session.tenant_id, &session.actor(), &id).await?;
+    crate::guard::set_notice("Removed the endpoint.");
+    Ok(())
 }
 
 #[server(endpoint = "webhooks/test", input = Json)]
@@ -157,10 +164,12 @@ pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppErr
 
     let session = require(Action::ManageWebhooks, tenant).await?;
     // Rate-limited per endpoint, audited, and wakes the worker.
-    state()?
+    let event = state()?
         .webhooks
         .send_test(session.tenant_id, &session.actor(), &id)
-        .await
+        .await?;
+    crate::guard::set_notice(&format!("Test event {event} queued."));
+    Ok(event)
 }
 
 /// Posted by a plain form: it lands back on the page with a notice, or with the error. The

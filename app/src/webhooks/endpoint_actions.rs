@@ -6,14 +6,16 @@ use super::api::{list_webhooks, remove_webhook, roll_webhook_secret, send_test_w
 use super::endpoint_dialog::{EndpointDialog, EndpointEdit};
 use super::secret_shown::SecretShown;
 use crate::components::browser::reload;
-use crate::components::{flash, ErrorNotice, Modal};
+use crate::components::{ErrorNotice, Modal};
 use crate::error::AppError;
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 
-#[island]
+// An island in the `webhooks` bundle only (`islands-webhooks`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-webhooks", island)]
+#[cfg_attr(not(feature = "islands-webhooks"), component)]
 pub fn EndpointActions(tenant: i64, endpoint: EndpointEdit) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
@@ -54,24 +56,20 @@ pub fn EndpointActions(tenant: i64, endpoint: EndpointEdit) -> impl IntoView {
             }
         });
     };
-    let url = endpoint.url.clone();
     let close_rolled = Callback::new(move |_| {
         // The secret leaves the page's memory; the card then says until when the old one signs.
         rolled.set(None);
-        flash::set(&format!("Rolled the signing secret of {url}."));
         reload();
     });
 
     let id = endpoint.id.clone();
-    let url = endpoint.url.clone();
     let on_remove = move |_: MouseEvent| {
         busy.set(true);
         error.set(None);
-        let (id, url) = (id.clone(), url.clone());
+        let id = id.clone();
         spawn_local(async move {
             match remove_webhook(tenant, id).await {
                 Ok(()) => {
-                    flash::set(&format!("Removed the endpoint {url}."));
                     reload();
                 }
                 Err(e) => failed(e),
@@ -146,7 +144,6 @@ fn reload_once_logged(tenant: i64, endpoint: String, event: String) {
                 });
                 if (logged || last) && !reloading.get_untracked() {
                     reloading.set(true);
-                    flash::set(&format!("Test event {event} queued."));
                     reload();
                 }
             })

@@ -5,7 +5,7 @@
 use super::api::{AddWebhook, UpdateWebhook};
 use super::secret_shown::SecretShown;
 use crate::components::browser::reload;
-use crate::components::{field_error, flash, form_error, Field, Modal};
+use crate::components::{field_error, form_error, Field, Modal};
 use latchkey_domain::webhooks::EventType;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,9 @@ pub struct EndpointEdit {
 }
 
 /// The "Add endpoint" button and its dialog.
-#[island]
+// An island in the `webhooks` bundle only (`islands-webhooks`); elsewhere it is never hydrated.
+#[cfg_attr(feature = "islands-webhooks", island)]
+#[cfg_attr(not(feature = "islands-webhooks"), component)]
 pub fn AddEndpoint(tenant: i64) -> impl IntoView {
     let open = RwSignal::new(false);
     view! {
@@ -56,7 +58,6 @@ pub fn EndpointDialog(
         // An endpoint was added: the page draws it from the server. The secret leaves the
         // page's memory with the dialog either way.
         if add.value().with_untracked(|v| matches!(v, Some(Ok(_)))) {
-            flash::set(&format!("Added the endpoint {}.", url.get_untracked()));
             reload();
         }
         add.value().set(None);
@@ -65,7 +66,6 @@ pub fn EndpointDialog(
     // A successful change reloads the page, which shows it.
     Effect::new(move |_| {
         if update.value().with(|v| matches!(v, Some(Ok(_)))) {
-            flash::set(&format!("Saved the endpoint {}.", url.get_untracked()));
             reload();
         }
     });

@@ -19,17 +19,18 @@ pub mod replica;
 
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
-/// The server functions that act on a tenant, and so carry it.
-pub /// Server functions that plain HTML forms post to: their input is a form, not JSON.
+/// Server functions that plain HTML forms post to: their input is a form, not JSON.
 pub const FORM_INPUT: &[&str] = &[
     "account/change_password",
+    "keys/set_enabled",
     "members/change_role",
     "members/remove",
     "members/revoke_invite",
     "webhooks/key_safety",
 ];
 
-const TENANT_SCOPED: &[&str] = &[
+/// The server functions that act on a tenant, and so carry it.
+pub const TENANT_SCOPED: &[&str] = &[
     "billing",
     "change_plan",
     "keys/list",
@@ -253,7 +254,10 @@ impl TestApp {
                 other => (k.clone(), other.to_string()),
             })
             .collect();
-        let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let form: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         self.call(endpoint, &form, cookie).await
     }
 
