@@ -94,14 +94,15 @@ example: build-debug
 schemathesis: build-debug
 	LATCHKEY_BIN=$(CARGO_TARGET_DIR)/debug/latchkey LATCHKEY_SITE_ROOT=$(CURDIR)/target/site ./end2end/schemathesis.sh
 
-## Every page loads the one bundle of islands: its release wasm must stay within 150 KB gzip.
+## Each page loads its area's bundle of islands: its release wasm must stay within 150 KB gzip
+## (the bundles still over it have a ceiling at today's size until they are brought down).
 size-check: tools node-deps
 	scripts/size-check.sh
 
-## make test: formatting, lints (server and WASM), Rust tests on both engines (with the
+## make test: formatting, lints (server and WASM), the wasm size check, Rust tests on both engines (with the
 ## multi-replica tests on PostgreSQL), Playwright in Chromium against one SQLite server and again
 ## through haproxy in front of two PostgreSQL replicas, then schemathesis against /v1/openapi.json.
-test: tools node-deps chromium haproxy fmt-check lint unit e2e e2e-cluster schemathesis
+test: tools node-deps chromium haproxy fmt-check lint size-check unit e2e e2e-cluster schemathesis
 
 ## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness;
 ## the harness ends with the per-page figures: it starts the release server itself and runs

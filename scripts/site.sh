@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the browser bundle and the server binary that serves it, without cargo-leptos (whose own
-# compile was 21 of a fresh machine's 38 minutes): cargo for the wasm, the pinned wasm-bindgen CLI,
-# npm's wasm-opt in release, then precompressed copies of every file.
+# Builds the browser bundles (one per area, see `app::bundle_for`) and the server binary that
+# serves them, without cargo-leptos (whose own compile was 21 of a fresh machine's 38 minutes):
+# cargo for the wasm, the pinned wasm-bindgen CLI, npm's wasm-opt in release, then precompressed
+# copies of every file.
 #
 #   scripts/site.sh debug|release
-#   scripts/site.sh bundle-release DIR   the release bundle only, into DIR (the size check)
+#   scripts/site.sh bundle-release DIR   the release bundles only, into DIR (the size check)
 #
 # The bundle lands in target/site/pkg/<build id>/, the id being a hash of the bundle itself. The
 # server is compiled with that id (LATCHKEY_BUILD_ID) and refuses a site without its directory, so a

@@ -8,7 +8,9 @@ use leptos::task::spawn_local;
 
 /// The ids come with the page's data, so rendering reads no resource of its own. An island: its
 /// copy button works in the browser.
-#[island]
+// Shown on /keys only, so an island of the `keys` bundle (`islands-keys`).
+#[cfg_attr(feature = "islands-keys", island)]
+#[cfg_attr(not(feature = "islands-keys"), component)]
 pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
     let live = super::live();
