@@ -145,7 +145,8 @@ async fn a_notice_rides_to_the_next_page_once_in_an_http_only_cookie() {
         ];
         let r = post_form(&app, "webhooks/key_safety", &form, Some(&owner), back).await;
         assert_eq!(r.status, StatusCode::FOUND, "{}", r.body);
-        assert_eq!(location(&r), back);
+        // server_fn strips a previous error from the page's URL and may leave a bare `?`.
+        assert_eq!(location(&r).trim_end_matches('?'), back);
         let notice = set_cookies(&r)
             .into_iter()
             .find(|c| c.starts_with("lk_notice="))
