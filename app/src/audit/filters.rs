@@ -3,18 +3,14 @@
 //! URL to the filters in use (`/audit?action=…`).
 
 use super::api::AuditQuery;
-use crate::components::FilterForm;
+use crate::components::{posted_field_error, FilterForm};
 use crate::error::AppError;
 use latchkey_domain::audit::AuditAction;
 use leptos::prelude::*;
 
 #[component]
 pub fn AuditFilters(query: AuditQuery, errors: Option<AppError>) -> impl IntoView {
-    let error = move |field: &'static str| {
-        errors.as_ref().and_then(|e| e.field_message(field)).map(|m| {
-            view! { <p class="field-error" role="alert" data-testid=format!("error-{field}")>{m}</p> }
-        })
-    };
+    let error = move |field: &'static str| posted_field_error(&errors, field);
     let chosen = query.action.clone();
     view! {
         <FilterForm>

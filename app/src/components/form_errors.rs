@@ -4,6 +4,11 @@ use super::error_notice::ErrorNotice;
 use crate::error::AppError;
 use leptos::prelude::*;
 
+/// How a field's message shows beside it (tests find it as `error-<field>`).
+pub fn field_message(field: &'static str, message: String) -> impl IntoView {
+    view! { <p class="field-error" role="alert" data-testid=format!("error-{field}")>{message}</p> }
+}
+
 /// The per-field message of the last failed submission, if any.
 pub fn field_error<A>(
     action: ServerAction<A>,
@@ -14,14 +19,13 @@ where
     A::Output: Clone + Send + Sync + 'static,
 {
     move || {
-        action.value().with(|v| match v {
-            Some(Err(e)) => e.field_message(field),
-            _ => None,
-        })
-        .map(|m| {
-            view! { <p class="field-error" role="alert" data-testid=format!("error-{field}")>{m}</p> }
-                .into_any()
-        })
+        action
+            .value()
+            .with(|v| match v {
+                Some(Err(e)) => e.field_message(field),
+                _ => None,
+            })
+            .map(|m| field_message(field, m).into_any())
     }
 }
 

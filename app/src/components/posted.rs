@@ -32,12 +32,12 @@ pub fn posted_error<F: ServerFn>() -> Option<AppError> {
     None
 }
 
-/// The message to show next to `field` for `error`, or the whole message when `field` is `None`
-/// and the error is not about fields.
+/// The message `error` has for `field`, if any, shown beside the field.
 pub fn posted_field_error(error: &Option<AppError>, field: &'static str) -> impl IntoView {
-    error.as_ref().and_then(|e| e.field_message(field)).map(|m| {
-        view! { <p class="field-error" role="alert" data-testid=format!("error-{field}")>{m}</p> }
-    })
+    error
+        .as_ref()
+        .and_then(|e| e.field_message(field))
+        .map(|m| super::form_errors::field_message(field, m))
 }
 
 /// An error that names no field (a conflict, a refusal), on top of the form.
