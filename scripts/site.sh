@@ -33,8 +33,8 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 # One bundle per area (`app::bundle_for` says which page loads which): `latchkey` has the islands
 # any page may show; each area's adds its own, so a page downloads the code of what it shows.
-BUNDLES=("latchkey:" "latchkey-keys:keys" "latchkey-members:members" "latchkey-webhooks:webhooks"
-  "latchkey-entry:entry")
+# The entry pages (invite, reset, portal) have no signed-in shell: theirs leaves its islands out.
+BUNDLES=("latchkey:shell" "latchkey-keys:keys" "latchkey-entry:")
 for bundle in "${BUNDLES[@]}"; do
   NAME=${bundle%%:*}
   FEATURES=${bundle#*:}

@@ -8,7 +8,8 @@ use crate::auth::api::{
 };
 use crate::auth::SignInPage;
 use crate::components::{
-    live, silent, FilterForm, Hydrated, Loaded, PostedNotice, SessionResource, SuspendedBanner,
+    live, silent, Enhancer, FilterForm, Hydrated, Loaded, PostedNotice, SessionResource,
+    SuspendedBanner,
 };
 use crate::error::AppError;
 use crate::members::MembersPage;
@@ -47,9 +48,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The browser bundle a page at `path` loads.
 ///
 /// A stamped build (`scripts/site.sh`) has one bundle per area: `latchkey` holds the islands
-/// every page may show (the header's, the filters', relative times), and an area with islands
-/// of its own has a bundle of those plus the shared ones (`latchkey-keys`, …). A page downloads
-/// the code of what it shows, not the whole app's. An unstamped build (`cargo leptos watch`)
+/// every signed-in page may show (the header's, the filters', relative times, the page script
+/// of server-drawn dialogs), an area with islands of its own has a bundle of those plus the
+/// shared ones (`latchkey-keys`, …), and the entry pages (invite, reset, portal), which have no
+/// shell, have theirs without the shell's. A page downloads the code of what it shows, not the
+/// whole app's. An unstamped build (`cargo leptos watch`)
 /// has the one bundle with every island.
 pub fn bundle_for(path: &str) -> &'static str {
     if option_env!("LATCHKEY_BUILD_ID").is_none() {
@@ -62,8 +65,6 @@ fn area_bundle(path: &str) -> &'static str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
         "keys" => "latchkey-keys",
-        "members" => "latchkey-members",
-        "webhooks" => "latchkey-webhooks",
         "invite" | "reset" | "portal" => "latchkey-entry",
         _ => "latchkey",
     }
@@ -129,6 +130,7 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+        <Enhancer/>
         <Hydrated/>
         </div>
     }
@@ -240,7 +242,9 @@ fn Header(session: SessionInfo) -> impl IntoView {
 
 /// The header's second half (plan, person, sign out): in line on wide screens, behind one
 /// "Menu" button on a phone, so the header stays one row.
-#[island]
+// An island wherever the shell is (`islands-shell`), not in the entry pages' bundle.
+#[cfg_attr(feature = "islands-shell", island)]
+#[cfg_attr(not(feature = "islands-shell"), component)]
 fn HeaderMenu(children: Children) -> impl IntoView {
     let open = RwSignal::new(false);
     let live = live();
@@ -383,8 +387,8 @@ mod tests {
         for (path, bundle) in [
             ("/keys", "latchkey-keys"),
             ("/keys/key_123", "latchkey-keys"),
-            ("/members", "latchkey-members"),
-            ("/webhooks", "latchkey-webhooks"),
+            ("/members", "latchkey"),
+            ("/webhooks", "latchkey"),
             ("/invite", "latchkey-entry"),
             ("/reset", "latchkey-entry"),
             ("/portal", "latchkey-entry"),

@@ -250,10 +250,24 @@ async fn an_invitation_works_once_is_stored_hashed_and_dies_by_expiry_or_revoke(
         assert_eq!(again.status, StatusCode::CONFLICT, "single use: {}", again.body);
         let look = app.call_json("invite/lookup", json!({"token": token}), None).await;
         assert_eq!(look.json()["invitation"]["state"], "accepted");
+        // The invite page's card, drawn on the server for the token its script read.
+        let panel = |token: String| {
+            let app = &app;
+            async move {
+                let r = app.call_json("invite/panel", json!({"token": token}), None).await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+                r.json().as_str().unwrap().to_owned()
+            }
+        };
+        assert!(panel(token.clone()).await.contains("This invitation was already used."));
+        assert!(panel("lki_nonsense".into()).await.contains("This invitation link isn"));
 
         // Revoked, then expired: both refuse.
         let r = invite(&app, &owner, "second@example.test", "viewer").await;
         let (revoked, id) = (token_of(&r), r.json()["invitation"]["id"].as_i64().unwrap());
+        let pending = panel(revoked.clone()).await;
+        assert!(pending.contains("invited") && pending.contains("Create account and join"), "{pending}");
+        assert!(pending.contains(&format!("value=\"{revoked}\"")), "the form carries the token: {pending}");
         let w = app.call_json("members/revoke_invite", json!({"id": id}), Some(&owner)).await;
         assert_eq!(w.status, StatusCode::OK, "{}", w.body);
         let r = app

@@ -37,8 +37,21 @@ pub async fn lookup_invitation(token: String) -> Result<InvitationInfo, AppError
     })
 }
 
+/// The invite page's card for the token in its fragment, drawn on the server (the page posts
+/// the token it read there). A link that cannot be looked up, whatever the reason, reads as
+/// not valid; each look spends the address's link budget, as [`lookup_invitation`] does.
+#[server(endpoint = "invite/panel")]
+pub async fn invitation_panel(token: String) -> Result<String, AppError> {
+    let info = match lookup_invitation(token.clone()).await {
+        Ok(info) => Some(info),
+        Err(e @ AppError::RateLimited { .. }) => return Err(e),
+        Err(_) => None,
+    };
+    Ok(Owner::new().with(|| crate::account::accept_invite::panel(info, token).to_html()))
+}
+
 /// A person without an account accepts: makes the account and signs them in.
-#[server(endpoint = "invite/accept_new", input = Json)]
+#[server(endpoint = "invite/accept_new")]
 pub async fn accept_new(token: String, name: String, password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, set_session_cookie, state};
     let state = state()?;
@@ -57,7 +70,7 @@ pub async fn accept_new(token: String, name: String, password: String) -> Result
 
 /// A signed-in person with the invitation's email joins, whether or not they belong to any
 /// organisation now.
-#[server(endpoint = "invite/accept", input = Json)]
+#[server(endpoint = "invite/accept")]
 pub async fn accept_signed_in(token: String) -> Result<(), AppError> {
     use crate::guard::{current_session_token, state};
     let state = state()?;
@@ -90,7 +103,7 @@ pub async fn change_password(
     Ok(())
 }
 
-#[server(endpoint = "account/reset_password", input = Json)]
+#[server(endpoint = "account/reset_password")]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
     use crate::guard::{current_client_ip, state};
     let state = state()?;

@@ -1,61 +1,35 @@
-//! `/reset#lkr_…`: set a new password through the operator's single-use link. The page is drawn
-//! on the server; the form is an island, as only the browser sees the fragment's token.
+//! `/reset#lkr_…`: set a new password through the operator's single-use link. Drawn on the
+//! server; the page script ([`Enhancer`](crate::components::enhance)) puts the fragment's token,
+//! which only the browser sees, into the form and posts it.
 
 use super::api::ResetPassword;
-use crate::components::browser::location_hash;
-use crate::components::{form_error, Field, PASSWORD_HINT};
+use crate::components::PASSWORD_HINT;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     view! {
         <main class="signin">
-            <div class="card signin-card" data-testid="reset-password">
+            <div class="card signin-card" data-testid="reset-password" data-steps>
                 <h1>"Choose a new password"</h1>
-                <ResetPasswordForm/>
-            </div>
-        </main>
-    }
-}
-
-// An island in the `entry` bundle only (`islands-entry`); elsewhere it is never hydrated.
-#[cfg_attr(feature = "islands-entry", island)]
-#[cfg_attr(not(feature = "islands-entry"), component)]
-fn ResetPasswordForm() -> impl IntoView {
-    let reset = ServerAction::<ResetPassword>::new();
-    let token = RwSignal::new(String::new());
-    Effect::new(move |_| token.set(location_hash()));
-    let password = RwSignal::new(String::new());
-    let done = move || matches!(reset.value().get(), Some(Ok(())));
-    move || {
-        if done() {
-            view! {
-                <p class="notice" role="status" data-testid="password-reset-done">
+                <form method="post" action=ResetPassword::PATH data-enhance data-then="show" novalidate>
+                    <div data-form-error></div>
+                    <input type="hidden" name="token" data-from-hash/>
+                    <label for="reset-password">"New password"</label>
+                    <input id="reset-password" name="new_password" type="password" autocomplete="new-password"/>
+                    <p class="muted">{PASSWORD_HINT}</p>
+                    <div data-error-for="new_password"></div>
+                    // Without the script the token (in the fragment) would not be sent.
+                    <button type="submit" class="btn btn-primary" data-live disabled>
+                        "Set password"
+                    </button>
+                </form>
+                <p class="notice" role="status" data-testid="password-reset-done" data-step="result" hidden>
                     "Your password is set and every session has ended. "
                     <a href="/signin">"Sign in"</a>
                 </p>
-            }
-            .into_any()
-        } else {
-            view! {
-                {form_error(reset)}
-                <Field id="reset-password" label="New password" kind="password"
-                    autocomplete="new-password" value=password action=reset field="new_password"
-                    hint=PASSWORD_HINT/>
-                <button
-                    type="button"
-                    class="btn btn-primary"
-                    on:click=move |_| {
-                        reset.dispatch(ResetPassword {
-                            token: token.get_untracked(),
-                            new_password: password.get_untracked(),
-                        });
-                    }
-                >
-                    "Set password"
-                </button>
-            }
-            .into_any()
-        }
+            </div>
+        </main>
     }
 }

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 /// `data-apply="change"` applies at once (the form is submitted), and a submission leaves empty fields out of the URL
 /// (`/audit?action=…`, not `/audit?key=&actor=&action=…`). Before it wakes, or without it, the
 /// form works as a plain form.
-#[island]
+// An island wherever the shell is (`islands-shell`), not in the entry pages' bundle.
+#[cfg_attr(feature = "islands-shell", island)]
+#[cfg_attr(not(feature = "islands-shell"), component)]
 pub fn FilterForm(children: Children) -> impl IntoView {
     view! {
         <div

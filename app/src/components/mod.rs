@@ -1,7 +1,7 @@
 //! Widgets shared by the pages. Pages import these; nothing here imports a page or the shell.
 
-pub mod actions;
 pub mod browser;
+pub mod enhance;
 pub mod error_notice;
 pub mod field;
 pub mod filter_form;
@@ -22,7 +22,7 @@ pub mod tenant;
 pub mod tenant_id;
 pub mod when;
 
-pub use actions::reload_on_success;
+pub use enhance::Enhancer;
 pub use error_notice::ErrorNotice;
 pub use field::{Field, PASSWORD_HINT};
 pub use filter_form::FilterForm;

@@ -26,7 +26,9 @@ fn browser_now() -> Option<i64> {
 /// page's data was read (the server's clock), plus how far the browser's clock has moved since
 /// it was drawn. Only that progress is used, never the browser's time itself: a computer whose
 /// clock is off by minutes still reads "under a minute ago" for what just happened.
-#[island]
+// An island wherever the shell is (`islands-shell`), not in the entry pages' bundle.
+#[cfg_attr(feature = "islands-shell", island)]
+#[cfg_attr(not(feature = "islands-shell"), component)]
 pub fn When(
     at: i64,
     /// The time the page's data was read (the server's clock).

@@ -43,7 +43,7 @@ pub async fn list_members(tenant: i64) -> Result<MembersData, AppError> {
     })
 }
 
-#[server(endpoint = "members/invite", input = Json)]
+#[server(endpoint = "members/invite")]
 pub async fn invite_member(
     tenant: i64,
     email: String,

@@ -2,12 +2,11 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 
 /// Redeems a portal link: a session pinned to the link's tenant, on this browser. Answers the
 /// path to open next. Every refusal (used, expired, unknown) is the same `NotFound`, and each
 /// attempt spends the address's sign-in budget.
-#[server(endpoint = "portal/redeem", input = Json)]
+#[server(endpoint = "portal/redeem")]
 pub async fn redeem_portal_link(token: String) -> Result<String, AppError> {
     use crate::guard::{
         current_client_ip, current_session_token, current_user_agent, set_session_cookie, state,

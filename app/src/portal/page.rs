@@ -1,9 +1,10 @@
-//! The portal link's landing page: drawn on the server, with one island that posts the token.
+//! The portal link's landing page, drawn on the server: the page script
+//! ([`Enhancer`](crate::components::enhance)) posts the fragment's token once, then goes on to
+//! the link's page in place of this one (Back never returns to the spent link), or says why not.
 
 use super::api::RedeemPortalLink;
-use crate::components::browser::{location_hash, navigate_replace};
-use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[component]
 pub fn PortalPage() -> impl IntoView {
@@ -11,46 +12,16 @@ pub fn PortalPage() -> impl IntoView {
         <main class="signin">
             <div class="card signin-card" data-testid="portal">
                 <h1>"Opening Latchkey"</h1>
-                <PortalRedeem/>
+                <form method="post" action=RedeemPortalLink::PATH data-enhance data-autosubmit data-then="replace">
+                    <input type="hidden" name="token" data-from-hash/>
+                    <div
+                        data-form-error
+                        data-message-testid="portal-refused"
+                        data-refused="This sign-in link can't be used: each link works once, for a few minutes. Go back to the app you came from and open it again."
+                    ></div>
+                    <p class="loading" data-while-pending>"Signing you in…"</p>
+                </form>
             </div>
         </main>
-    }
-}
-
-/// Posts the fragment's token once, then goes on to the link's page; says why when refused.
-// An island in the `entry` bundle only (`islands-entry`); elsewhere it is never hydrated.
-#[cfg_attr(feature = "islands-entry", island)]
-#[cfg_attr(not(feature = "islands-entry"), component)]
-fn PortalRedeem() -> impl IntoView {
-    let redeem = ServerAction::<RedeemPortalLink>::new();
-    // Effects run only in the browser, once hydrated: the fragment is there and nowhere else.
-    Effect::new(move |_| {
-        redeem.dispatch(RedeemPortalLink {
-            token: location_hash(),
-        });
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(next)) = redeem.value().get() {
-            // Replacing, so Back never returns to the spent link.
-            navigate_replace(&next);
-        }
-    });
-    let refused = move || match redeem.value().get() {
-        Some(Err(AppError::RateLimited { retry_after_secs })) => Some(format!(
-            "Too many attempts from this address. Try again in {retry_after_secs} seconds."
-        )),
-        Some(Err(_)) => Some(
-            "This sign-in link can't be used: each link works once, for a few minutes. Go back \
-             to the app you came from and open it again."
-                .to_owned(),
-        ),
-        _ => None,
-    };
-    move || match refused() {
-        Some(why) => view! {
-            <p class="notice notice-error" role="alert" data-testid="portal-refused">{why}</p>
-        }
-        .into_any(),
-        None => view! { <p class="loading">"Signing you in…"</p> }.into_any(),
     }
 }

@@ -59,12 +59,13 @@ pub async fn list_webhooks(tenant: i64) -> Result<WebhooksData, AppError> {
     })
 }
 
-#[server(endpoint = "webhooks/create", input = Json)]
+#[server(endpoint = "webhooks/create")]
 pub async fn add_webhook(
     tenant: i64,
     url: String,
     description: String,
-    events: Vec<String>,
+    // A form with no box ticked sends no `events[]` at all: none chosen.
+    #[server(default)] events: Vec<String>,
 ) -> Result<EndpointSecret, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -92,13 +93,13 @@ pub async fn add_webhook(
     })
 }
 
-#[server(endpoint = "webhooks/update", input = Json)]
+#[server(endpoint = "webhooks/update")]
 pub async fn update_webhook(
     tenant: i64,
     id: String,
     url: String,
     description: String,
-    events: Vec<String>,
+    #[server(default)] events: Vec<String>,
 ) -> Result<EndpointView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -123,7 +124,7 @@ pub async fn update_webhook(
     Ok(endpoint)
 }
 
-#[server(endpoint = "webhooks/roll_secret", input = Json)]
+#[server(endpoint = "webhooks/roll_secret")]
 pub async fn roll_webhook_secret(tenant: i64, id: String) -> Result<EndpointSecret, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -146,7 +147,7 @@ pub async fn roll_webhook_secret(tenant: i64, id: String) -> Result<EndpointSecr
     })
 }
 
-#[server(endpoint = "webhooks/remove", input = Json)]
+#[server(endpoint = "webhooks/remove")]
 pub async fn remove_webhook(tenant: i64, id: String) -> Result<(), AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -157,7 +158,7 @@ pub async fn remove_webhook(tenant: i64, id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "webhooks/test", input = Json)]
+#[server(endpoint = "webhooks/test")]
 pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -169,6 +170,18 @@ pub async fn send_test_webhook(tenant: i64, id: String) -> Result<String, AppErr
         .send_test(session.tenant_id, &session.actor(), &id)
         .await?;
     crate::guard::set_notice(&format!("Test event {event} queued."));
+    // The page loads again once this answers: wait a little (5 s at most) for the first attempt,
+    // so the log it draws shows it.
+    for _ in 0..50 {
+        let logged = store::webhooks::list(&state()?.db, session.tenant_id)
+            .await?
+            .iter()
+            .any(|e| e.id == id && e.attempts.iter().any(|a| a.event_id == event));
+        if logged {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     Ok(event)
 }
 

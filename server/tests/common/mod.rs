@@ -23,6 +23,17 @@ pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 pub const FORM_INPUT: &[&str] = &[
     "account/change_password",
     "keys/set_enabled",
+    "members/invite",
+    "account/reset_password",
+    "invite/accept_new",
+    "invite/accept",
+    "invite/panel",
+    "portal/redeem",
+    "webhooks/create",
+    "webhooks/update",
+    "webhooks/roll_secret",
+    "webhooks/remove",
+    "webhooks/test",
     "members/change_role",
     "members/remove",
     "members/revoke_invite",
@@ -245,13 +256,23 @@ impl TestApp {
         body: serde_json::Value,
         cookie: Option<&str>,
     ) -> Resp {
+        // A list goes as the form's checkboxes send it: `key[]` once per item.
         let fields: Vec<(String, String)> = body
             .as_object()
             .expect("a flat JSON object")
             .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => (k.clone(), s.clone()),
-                other => (k.clone(), other.to_string()),
+            .flat_map(|(k, v)| match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        (
+                            format!("{k}[]"),
+                            i.as_str().map_or_else(|| i.to_string(), str::to_owned),
+                        )
+                    })
+                    .collect(),
+                serde_json::Value::String(s) => vec![(k.clone(), s.clone())],
+                other => vec![(k.clone(), other.to_string())],
             })
             .collect();
         let form: Vec<(&str, &str)> = fields
