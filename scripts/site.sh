@@ -34,7 +34,7 @@ trap 'rm -rf "$STAGE"' EXIT
 # One bundle per area (`app::bundle_for` says which page loads which): `latchkey` has the islands
 # any page may show; each area's adds its own, so a page downloads the code of what it shows.
 # The entry pages (invite, reset, portal) have no signed-in shell: theirs leaves its islands out.
-BUNDLES=("latchkey:shell" "latchkey-keys:keys" "latchkey-entry:")
+BUNDLES=("latchkey:shell" "latchkey-entry:")
 for bundle in "${BUNDLES[@]}"; do
   NAME=${bundle%%:*}
   FEATURES=${bundle#*:}

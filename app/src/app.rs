@@ -8,8 +8,7 @@ use crate::auth::api::{
 };
 use crate::auth::SignInPage;
 use crate::components::{
-    live, silent, Enhancer, FilterForm, Hydrated, Loaded, PostedNotice, SessionResource,
-    SuspendedBanner,
+    silent, Enhancer, FilterForm, Hydrated, Loaded, PostedNotice, SessionResource, SuspendedBanner,
 };
 use crate::error::AppError;
 use crate::members::MembersPage;
@@ -47,13 +46,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The browser bundle a page at `path` loads.
 ///
-/// A stamped build (`scripts/site.sh`) has one bundle per area: `latchkey` holds the islands
-/// every signed-in page may show (the header's, the filters', relative times, the page script
-/// of server-drawn dialogs), an area with islands of its own has a bundle of those plus the
-/// shared ones (`latchkey-keys`, …), and the entry pages (invite, reset, portal), which have no
-/// shell, have theirs without the shell's. A page downloads the code of what it shows, not the
-/// whole app's. An unstamped build (`cargo leptos watch`)
-/// has the one bundle with every island.
+/// A stamped build (`scripts/site.sh`) has two: `latchkey` for every signed-in page (the page
+/// script of server-drawn dialogs, the filters, relative times) and `latchkey-entry`, the page
+/// script alone, for the entry pages (invite, reset, portal), which have no shell. An unstamped
+/// build (`cargo leptos watch`) has the one bundle with every island.
 pub fn bundle_for(path: &str) -> &'static str {
     if option_env!("LATCHKEY_BUILD_ID").is_none() {
         return "latchkey";
@@ -64,7 +60,6 @@ pub fn bundle_for(path: &str) -> &'static str {
 fn area_bundle(path: &str) -> &'static str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "keys" => "latchkey-keys",
         "invite" | "reset" | "portal" => "latchkey-entry",
         _ => "latchkey",
     }
@@ -241,25 +236,21 @@ fn Header(session: SessionInfo) -> impl IntoView {
 }
 
 /// The header's second half (plan, person, sign out): in line on wide screens, behind one
-/// "Menu" button on a phone, so the header stays one row.
-// An island wherever the shell is (`islands-shell`), not in the entry pages' bundle.
-#[cfg_attr(feature = "islands-shell", island)]
-#[cfg_attr(not(feature = "islands-shell"), component)]
+/// "Menu" button on a phone, so the header stays one row. The page script opens it
+/// (`data-toggle`).
+#[component]
 fn HeaderMenu(children: Children) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let live = live();
     view! {
         <button
             type="button"
-            disabled=move || !live.get()
             class="btn btn-small header-menu-toggle"
             aria-controls="header-more"
-            aria-expanded=move || if open.get() { "true" } else { "false" }
-            on:click=move |_| open.update(|o| *o = !*o)
+            aria-expanded="false"
+            data-toggle
         >
             "Menu"
         </button>
-        <div id="header-more" class="header-more" class:open=move || open.get()>
+        <div id="header-more" class="header-more">
             {children()}
         </div>
     }
@@ -385,8 +376,8 @@ mod tests {
     #[test]
     fn each_page_loads_its_area_bundle() {
         for (path, bundle) in [
-            ("/keys", "latchkey-keys"),
-            ("/keys/key_123", "latchkey-keys"),
+            ("/keys", "latchkey"),
+            ("/keys/key_123", "latchkey"),
             ("/members", "latchkey"),
             ("/webhooks", "latchkey"),
             ("/invite", "latchkey-entry"),

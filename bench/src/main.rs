@@ -360,8 +360,8 @@ fn sizes(site_root: &Path) -> Result<()> {
     };
     // kB of 1,000 bytes, the unit of the size check's budget (150 kB of wasm gzip).
     let kb = |n: u64| format!("{:>7.1} kB", n as f64 / 1000.0);
-    // One wasm per area (`latchkey` for pages with only the shared islands, `latchkey-keys`
-    // for /keys, …): what a page loads first is its area's.
+    // One wasm for the signed-in pages (`latchkey`) and one for the entry pages
+    // (`latchkey-entry`: invite, reset, portal): what a page loads first is one of these.
     let mut names: Vec<String> = std::fs::read_dir(&bundle)?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())

@@ -39,6 +39,51 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
+/// The create dialog's form as it posts (`new[scopes][]`, and the ids ticked of one resource
+/// type), read into a [`NewKey`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKeyForm {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub mode: Option<latchkey_domain::keys::Mode>,
+    /// No box ticked sends no `new[scopes][]` at all: none chosen.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub allowlist: String,
+    #[serde(default)]
+    pub expires_on: String,
+    #[serde(default)]
+    pub resource_type: String,
+    /// Ids of resources of `resource_type`.
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+impl From<NewKeyForm> for NewKey {
+    fn from(f: NewKeyForm) -> Self {
+        let kind = f.resource_type;
+        NewKey {
+            name: f.name,
+            description: f.description,
+            mode: f.mode,
+            scopes: f.scopes,
+            allowlist: f.allowlist,
+            expires_on: f.expires_on,
+            resources: f
+                .resources
+                .into_iter()
+                .map(|id| latchkey_domain::views::ResourceRef {
+                    kind: kind.clone(),
+                    id,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDetail {
     pub key: KeyView,
@@ -124,8 +169,9 @@ pub async fn get_key(tenant: i64, id: String) -> Result<KeyDetail, AppError> {
     })
 }
 
-#[server(endpoint = "keys/create", input = Json)]
-pub async fn create_key(tenant: i64, new: NewKey) -> Result<CreatedKey, AppError> {
+/// Posted by the create dialog's form (the page script shows the answer's secret).
+#[server(endpoint = "keys/create")]
+pub async fn create_key(tenant: i64, new: NewKeyForm) -> Result<CreatedKey, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
 
@@ -138,7 +184,7 @@ pub async fn create_key(tenant: i64, new: NewKey) -> Result<CreatedKey, AppError
         session.tenant_id,
         session.plan,
         &session.actor(),
-        new,
+        new.into(),
         None,
         // People are not limited to resources; the key they create may be.
         None,
@@ -151,7 +197,7 @@ pub async fn create_key(tenant: i64, new: NewKey) -> Result<CreatedKey, AppError
     })
 }
 
-#[server(endpoint = "keys/update", input = Json)]
+#[server(endpoint = "keys/update")]
 pub async fn update_key(tenant: i64, edit: KeyEdit) -> Result<KeyView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -165,7 +211,7 @@ pub async fn update_key(tenant: i64, edit: KeyEdit) -> Result<KeyView, AppError>
     Ok(key)
 }
 
-#[server(endpoint = "keys/revoke", input = Json)]
+#[server(endpoint = "keys/revoke")]
 pub async fn revoke_key(tenant: i64, id: String, reason: String) -> Result<KeyView, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;
@@ -192,7 +238,7 @@ pub struct RolledKey {
 }
 
 /// Rolls a key: a replacement with the same rights, the old key kept for `overlap`.
-#[server(endpoint = "keys/roll", input = Json)]
+#[server(endpoint = "keys/roll")]
 pub async fn roll_key(tenant: i64, id: String, overlap: Overlap) -> Result<RolledKey, AppError> {
     use crate::guard::{require, state};
     use latchkey_domain::Action;

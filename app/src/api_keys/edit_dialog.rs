@@ -1,88 +1,53 @@
-//! The edit dialog: name, description and allowlist; mode and scopes stay as created.
+//! The edit dialog: name, description and allowlist; mode and scopes stay as created. Drawn on
+//! the server into its row's template; a save loads the page again, which shows the key as saved.
 
-use crate::api_keys::api::{KeyEdit, KeyView, ScopeInfo, UpdateKey};
+use crate::api_keys::api::{KeyView, ScopeInfo, UpdateKey};
 use crate::api_keys::key_fields::KeyTextFields;
-use crate::components::{browser, form_error, mode_pill, scope_badges, Modal};
+use crate::components::{mode_pill, scope_badges};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-/// In the page only while open (see [`Dialog`](crate::api_keys::dialog::Dialog)); a save loads
-/// the page again, which then shows the key as saved.
 #[component]
 pub fn EditKeyDialog(
     tenant: i64,
     key: KeyView,
     /// The key's scopes from the catalogue, for the badges' descriptions.
     scopes: Vec<ScopeInfo>,
-    on_close: Callback<()>,
+    dialog_id: String,
 ) -> impl IntoView {
-    let action = ServerAction::<UpdateKey>::new();
-    let name = RwSignal::new(key.name.clone());
-    let description = RwSignal::new(key.description.clone());
-    let allowlist = RwSignal::new(key.allowlist.join("\n"));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            browser::reload();
-        }
-    });
-    let key = StoredValue::new(key);
-    let scopes = StoredValue::new(scopes);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        action.dispatch(UpdateKey {
-            tenant,
-            edit: KeyEdit {
-                id: key.with_value(|k| k.id.clone()),
-                name: name.get_untracked(),
-                description: description.get_untracked(),
-                allowlist: allowlist.get_untracked(),
-            },
-        });
-    };
+    let closes = dialog_id.clone();
     view! {
-        <Modal
-            open=Signal::stored(true)
-            on_close=on_close
-            label="Edit API key"
-            testid="edit-dialog"
-        >
-            <form on:submit=submit>
-                <h2>"Edit “" {key.with_value(|k| k.name.clone())} "”"</h2>
-                {form_error(action)}
-                <KeyTextFields
-                    prefix="edit"
-                    name=name
-                    description=description
-                    allowlist=allowlist
-                    action=action
-                />
-                <dl class="facts facts-spaced">
-                    <dt>"Mode"</dt>
-                    <dd>{mode_pill(key.with_value(|k| k.mode))}</dd>
-                    <dt>"Scopes"</dt>
-                    <dd>
-                        {scope_badges(
-                            key.with_value(|k| k.scopes.clone()),
-                            &scopes.get_value(),
-                        )}
-                    </dd>
-                </dl>
-                <p class="hint" data-testid="immutable-reason">
-                    "Mode and scopes can't change after creation, so anyone auditing a key can trust its rights never changed. To change them, create a new key."
-                </p>
-                <div class="dialog-actions">
-                    <button type="button" class="btn" on:click=move |_| on_close.run(())>
-                        "Cancel"
-                    </button>
-                    <button
-                        type="submit"
-                        class="btn btn-primary"
-                        data-testid="edit-submit"
-                        disabled=move || action.pending().get()
-                    >
-                        "Save changes"
-                    </button>
-                </div>
-            </form>
-        </Modal>
+        <dialog id=dialog_id aria-label="Edit API key" data-testid="edit-dialog">
+            <div class="dialog-body">
+                <form method="post" action=UpdateKey::PATH data-enhance>
+                    <h2>"Edit “" {key.name.clone()} "”"</h2>
+                    <div data-form-error></div>
+                    <input type="hidden" name="tenant" value=tenant.to_string()/>
+                    <input type="hidden" name="edit[id]" value=key.id.clone()/>
+                    <KeyTextFields
+                        prefix="edit"
+                        group="edit"
+                        name=key.name.clone()
+                        description=key.description.clone()
+                        allowlist=key.allowlist.join("\n")
+                    />
+                    <dl class="facts facts-spaced">
+                        <dt>"Mode"</dt>
+                        <dd>{mode_pill(key.mode)}</dd>
+                        <dt>"Scopes"</dt>
+                        <dd>{scope_badges(key.scopes.clone(), &scopes)}</dd>
+                    </dl>
+                    <p class="hint" data-testid="immutable-reason">
+                        "Mode and scopes can't change after creation, so anyone auditing a key can trust its rights never changed. To change them, create a new key."
+                    </p>
+                    <div class="dialog-actions">
+                        <button type="button" class="btn" commandfor=closes command="close">"Cancel"</button>
+                        <button type="submit" class="btn btn-primary" data-testid="edit-submit" data-pending="Saving…">
+                            "Save changes"
+                        </button>
+                    </div>
+                </form>
+            </div>
+        </dialog>
     }
 }

@@ -1,19 +1,18 @@
 //! The name, description and IP allowlist inputs that the create and edit dialogs share.
 
-use crate::components::field_error;
-use crate::error::AppError;
 use leptos::prelude::*;
 
-/// The three text inputs, each followed by its error from `action`'s last submission. Element ids
-/// are `{prefix}-name`, `{prefix}-description` and `{prefix}-allowlist`; `children` (the create
+/// The three text inputs, each followed by the slot for its refusal. Element ids are
+/// `{prefix}-name`, `{prefix}-description` and `{prefix}-allowlist`; the form posts them as
+/// `{group}[name]` and so on (the server function's `new` or `edit`). `children` (the create
 /// dialog's mode and scopes) go between the description and the allowlist.
 #[component]
-pub fn KeyTextFields<A>(
+pub fn KeyTextFields(
     prefix: &'static str,
-    name: RwSignal<String>,
-    description: RwSignal<String>,
-    allowlist: RwSignal<String>,
-    action: ServerAction<A>,
+    group: &'static str,
+    #[prop(optional, into)] name: String,
+    #[prop(optional, into)] description: String,
+    #[prop(optional, into)] allowlist: String,
     /// Marks the name input `required` (the create form's does, the edit form's never did).
     #[prop(optional)]
     name_required: bool,
@@ -21,39 +20,28 @@ pub fn KeyTextFields<A>(
     #[prop(optional)]
     allowlist_placeholder: Option<&'static str>,
     #[prop(optional)] children: Option<Children>,
-) -> impl IntoView
-where
-    A: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    A::Output: Clone + Send + Sync + 'static,
-{
+) -> impl IntoView {
     let id = move |field: &str| format!("{prefix}-{field}");
+    let field = move |f: &str| format!("{group}[{f}]");
     view! {
         <label for=id("name")>"Name"</label>
         <input
             id=id("name")
+            name=field("name")
             type="text"
             maxlength="100"
             required=name_required
-            prop:value=move || name.get()
-            on:input=move |ev| name.set(event_target_value(&ev))
+            value=name
         />
-        {field_error(action, "name")}
+        <div data-error-for="name"></div>
         <label for=id("description")>"Description"</label>
-        <input
-            id=id("description")
-            type="text"
-            prop:value=move || description.get()
-            on:input=move |ev| description.set(event_target_value(&ev))
-        />
-        {field_error(action, "description")}
+        <input id=id("description") name=field("description") type="text" value=description/>
+        <div data-error-for="description"></div>
         {children.map(|c| c())}
         <label for=id("allowlist")>"IP allowlist"</label>
-        <textarea
-            id=id("allowlist")
-            placeholder=allowlist_placeholder
-            prop:value=move || allowlist.get()
-            on:input=move |ev| allowlist.set(event_target_value(&ev))
-        ></textarea>
-        {field_error(action, "allowlist")}
+        <textarea id=id("allowlist") name=field("allowlist") placeholder=allowlist_placeholder>
+            {allowlist}
+        </textarea>
+        <div data-error-for="allowlist"></div>
     }
 }

@@ -18,15 +18,9 @@ pub fn toggleable(key: &KeyView) -> bool {
 
 /// "Disable" on an active key, "Enable" on a disabled one; applies at once (it is reversible,
 /// so it asks nothing). A plain form: the post lands back on the page, drawn with the key's new
-/// state and a notice (a refusal shows at the top of the page). Inside an island, `live` holds
-/// it disabled until the island has hydrated, like the buttons beside it.
+/// state and a notice (a refusal shows at the top of the page).
 #[component]
-pub fn ToggleEnabled(
-    tenant: i64,
-    key: KeyView,
-    class: &'static str,
-    live: ReadSignal<bool>,
-) -> impl IntoView {
+pub fn ToggleEnabled(tenant: i64, key: KeyView, class: &'static str) -> impl IntoView {
     let enable = key.status == KeyStatus::Disabled;
     let (testid, label) = if enable {
         ("enable-key", "Enable")
@@ -43,7 +37,6 @@ pub fn ToggleEnabled(
                 class=class
                 data-testid=testid
                 aria-label=format!("{label} {}", key.name)
-                disabled=move || !live.get()
             >
                 {label}
             </button>

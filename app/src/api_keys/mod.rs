@@ -7,7 +7,6 @@ pub mod gates;
 mod create_dialog;
 mod detail;
 mod detail_actions;
-mod dialog;
 mod edit_dialog;
 mod key_actions;
 mod key_fields;

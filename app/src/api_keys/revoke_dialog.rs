@@ -1,66 +1,36 @@
-//! The revoke dialog: confirm, with an optional reason.
+//! The revoke dialog: confirm, with an optional reason. Drawn on the server into its row's
+//! template; a revoke loads the page again, with a notice of what happened.
 
 use crate::api_keys::api::{KeyView, RevokeKey};
-use crate::components::{browser, form_error, Modal};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-/// In the page only while open (see [`Dialog`](crate::api_keys::dialog::Dialog)); a revoke
-/// loads the page again, with a notice of what happened.
 #[component]
-pub fn RevokeKeyDialog(tenant: i64, key: KeyView, on_close: Callback<()>) -> impl IntoView {
-    let action = ServerAction::<RevokeKey>::new();
-    let reason = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        // The server left the notice for the page that loads now.
-        if let Some(Ok(_)) = action.value().get() {
-            browser::reload();
-        }
-    });
-    let id = key.id.clone();
+pub fn RevokeKeyDialog(tenant: i64, key: KeyView, dialog_id: String) -> impl IntoView {
+    let closes = dialog_id.clone();
+    let reason = format!("{dialog_id}-reason");
     view! {
-        <Modal
-            open=Signal::stored(true)
-            on_close=on_close
-            label="Revoke API key"
-            testid="revoke-dialog"
-        >
-            <h2>"Revoke “" {key.name.clone()} "”?"</h2>
-            <p>
-                "Requests with " <code>{key.masked.clone()}</code>
-                " will be refused from the very next one. This can't be undone."
-            </p>
-            {form_error(action)}
-            <label for="revoke-reason">"Reason (optional)"</label>
-            <input
-                id="revoke-reason"
-                type="text"
-                prop:value=move || reason.get()
-                on:input=move |ev| reason.set(event_target_value(&ev))
-            />
-            <div class="dialog-actions">
-                <button type="button" class="btn" on:click=move |_| on_close.run(())>
-                    "Cancel"
-                </button>
-                <button
-                    type="button"
-                    class="btn btn-danger"
-                    data-testid="confirm-revoke"
-                    disabled=move || action.pending().get()
-                    on:click={
-                        let id = id.clone();
-                        move |_| {
-                            action
-                                .dispatch(RevokeKey {
-                                    tenant,
-                                    id: id.clone(),
-                                    reason: reason.get_untracked(),
-                                });
-                        }
-                    }
-                >
-                    "Revoke key"
-                </button>
+        <dialog id=dialog_id aria-label="Revoke API key" data-testid="revoke-dialog">
+            <div class="dialog-body">
+                <form method="post" action=RevokeKey::PATH data-enhance>
+                    <h2>"Revoke “" {key.name.clone()} "”?"</h2>
+                    <p>
+                        "Requests with " <code>{key.masked.clone()}</code>
+                        " will be refused from the very next one. This can't be undone."
+                    </p>
+                    <div data-form-error></div>
+                    <input type="hidden" name="tenant" value=tenant.to_string()/>
+                    <input type="hidden" name="id" value=key.id.clone()/>
+                    <label for=reason.clone()>"Reason (optional)"</label>
+                    <input id=reason name="reason" type="text"/>
+                    <div class="dialog-actions">
+                        <button type="button" class="btn" commandfor=closes command="close">"Cancel"</button>
+                        <button type="submit" class="btn btn-danger" data-testid="confirm-revoke">
+                            "Revoke key"
+                        </button>
+                    </div>
+                </form>
             </div>
-        </Modal>
+        </dialog>
     }
 }

@@ -1,105 +1,62 @@
-//! The create dialog's second step: the new key's secret, shown this once.
+//! The create and roll dialogs' second step: the new key's secret, shown this once. A template:
+//! the page script copies it in and fills it from the answer only when the key exists.
 
-use crate::api_keys::api::CreatedKey;
-use crate::components::browser::{copy_text, download};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-/// The secret with copy and download buttons. Closing asks first (`confirming`), because the
-/// secret can't be shown again; `on_close` then drops it. `copied` and `confirming` belong to the
-/// dialog, which resets them when it closes.
+/// `answer` is where the new key sits in the server's answer: `""` for a created key,
+/// `"created."` for a rolled one. Closing asks first (`data-ask`), because the secret can't be
+/// shown again; the page then loads again and the secret leaves memory.
 #[component]
-pub fn SecretReveal(
-    created: CreatedKey,
-    copied: RwSignal<Option<bool>>,
-    confirming: RwSignal<bool>,
-    on_close: Callback<()>,
-) -> impl IntoView {
-    let secret = created.secret.clone();
-    let secret_copy = created.secret.clone();
-    let secret_dl = created.secret.clone();
-    // The form that had focus is gone: keyboard users land on the copy button.
-    let copy_button = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(b) = copy_button.get() {
-            let _ = b.focus();
-        }
-    });
+pub fn SecretReveal(#[prop(into)] dialog_id: String, answer: &'static str) -> impl IntoView {
+    let secret = format!("{dialog_id}-secret");
     view! {
-        <h2>"Save your key"</h2>
-        <p>
-            "This is the only time “" {created.key.name.clone()}
-            "” is shown. Store it in your secret manager now; we keep only a digest and can't show it again."
-        </p>
-        <div class="secret-box">
-            <code data-testid="new-secret">{secret}</code>
-        </div>
-        <div class="dialog-actions dialog-actions-start">
-            <button
-                type="button"
-                class="btn btn-primary"
-                data-testid="copy-secret"
-                node_ref=copy_button
-                on:click=move |_| {
-                    let s = secret_copy.clone();
-                    spawn_local(async move {
-                        copied.set(Some(copy_text(s).await));
-                    });
-                }
-            >
-                {move || match copied.get() {
-                    Some(true) => "Copied",
-                    Some(false) => "Copy failed: select the key and copy it",
-                    None => "Copy key",
-                }}
-            </button>
-            <button
-                type="button"
-                class="btn"
-                data-testid="download-secret"
-                on:click=move |_| {
-                    download("latchkey.env", &format!("LATCHKEY_API_KEY={secret_dl}\n"))
-                }
-            >
-                "Download .env"
-            </button>
-        </div>
-        {move || {
-            if confirming.get() {
-                view! {
-                    <div class="notice notice-error" role="alertdialog" aria-label="Confirm close">
-                        <p>"Have you saved the key? Once you close this, it can't be shown again."</p>
-                        <div class="dialog-actions">
-                            <button type="button" class="btn" on:click=move |_| confirming.set(false)>
-                                "Go back"
-                            </button>
-                            <button
-                                type="button"
-                                class="btn btn-danger"
-                                data-testid="confirm-close"
-                                on:click=move |_| on_close.run(())
-                            >
-                                "Yes, I've saved it"
-                            </button>
-                        </div>
-                    </div>
-                }
-                    .into_any()
-            } else {
-                view! {
+        <template data-step="result">
+            <div>
+                <h2>"Save your key"</h2>
+                <p>
+                    "This is the only time “" <span data-fill=format!("{answer}key.name")></span>
+                    "” is shown. Store it in your secret manager now; we keep only a digest and can't show it again."
+                </p>
+                <div class="secret-box">
+                    <code id=secret.clone() data-testid="new-secret" data-fill=format!("{answer}secret")></code>
+                </div>
+                <div class="dialog-actions dialog-actions-start">
+                    <button
+                        type="button"
+                        class="btn btn-primary"
+                        data-testid="copy-secret"
+                        data-copy=secret.clone()
+                        data-copied="Copied"
+                        data-copy-failed="Copy failed: select the key and copy it"
+                    >
+                        "Copy key"
+                    </button>
+                    <button
+                        type="button"
+                        class="btn"
+                        data-testid="download-secret"
+                        data-download="latchkey.env"
+                        data-prefix="LATCHKEY_API_KEY="
+                        data-source=secret
+                    >
+                        "Download .env"
+                    </button>
+                </div>
+                <div class="dialog-actions" data-step="finish">
+                    <button type="button" class="btn btn-primary" data-testid="close-secret" data-ask>
+                        "Done"
+                    </button>
+                </div>
+                <div class="notice notice-error" role="alertdialog" aria-label="Confirm close" data-step="confirm" hidden>
+                    <p>"Have you saved the key? Once you close this, it can't be shown again."</p>
                     <div class="dialog-actions">
-                        <button
-                            type="button"
-                            class="btn btn-primary"
-                            data-testid="close-secret"
-                            on:click=move |_| confirming.set(true)
-                        >
-                            "Done"
+                        <button type="button" class="btn" data-ask-back>"Go back"</button>
+                        <button type="button" class="btn btn-danger" data-testid="confirm-close" data-confirmed>
+                            "Yes, I've saved it"
                         </button>
                     </div>
-                }
-                    .into_any()
-            }
-        }}
+                </div>
+            </div>
+        </template>
     }
 }

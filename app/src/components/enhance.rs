@@ -17,6 +17,11 @@
 //! - `data-copy=ID` copies the text of the element with that id (the button then says its
 //!   `data-copied` or `data-copy-failed` text, or the `data-copied-notice` element says so);
 //!   `data-download=NAME` offers `data-prefix` + that text as a file.
+//! - A result step may be a `<template data-step="result">`: its copy enters the page only on
+//!   success, so the result's elements (the secret's box) are not in the page before.
+//! - `data-say=TEXT` on a radio puts TEXT in its `data-say-in` element when chosen;
+//!   `data-switch=ID` on a select shows the `[data-case=VALUE]` of its choice inside ID and
+//!   hides (and clears) the others.
 //! - `data-toggle` shows or hides its `aria-controls` element (class `open`, `aria-expanded`).
 //! - `data-open=TEMPLATE-ID` copies that `<template>`'s dialog into the page and opens it; it
 //!   leaves the page when closed. A form's `data-result=TEMPLATE-ID` shows its result in such a
@@ -70,6 +75,7 @@ mod dom {
         // The listeners live as long as the page.
         EventListener::new_with_options(&doc, "submit", active, on_submit).forget();
         EventListener::new_with_options(&doc, "click", active, on_click).forget();
+        EventListener::new(&doc, "change", on_change).forget();
         EventListener::new_with_options(&doc, "cancel", capture, on_cancel).forget();
         EventListener::new_with_options(&doc, "close", capture, on_close).forget();
         let Some(root) = doc.document_element() else {
@@ -241,6 +247,46 @@ mod dom {
         }
     }
 
+    fn on_change(ev: &Event) {
+        let Some(el) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let say = (
+            el.get_attribute("data-say"),
+            el.get_attribute("data-say-in"),
+        );
+        if let (Some(text), Some(id)) = say {
+            if let Some(target) = document().get_element_by_id(&id) {
+                target.set_text_content(Some(&text));
+            }
+        }
+        if el.has_attribute("data-switch") {
+            switch(&el);
+        }
+    }
+
+    /// Shows the `[data-case]` a `data-switch` select names; the others hide, their boxes cleared.
+    fn switch(select: &Element) {
+        let value = select
+            .dyn_ref::<web_sys::HtmlSelectElement>()
+            .map(|s| s.value())
+            .unwrap_or_default();
+        let within = select
+            .get_attribute("data-switch")
+            .and_then(|id| document().get_element_by_id(&id));
+        for case in within.map(|w| all(&w, "[data-case]")).unwrap_or_default() {
+            let shown = case.get_attribute("data-case").as_deref() == Some(value.as_str());
+            set_hidden(&case, !shown);
+            if !shown {
+                for input in all(&case, "input") {
+                    if let Ok(i) = input.dyn_into::<web_sys::HtmlInputElement>() {
+                        i.set_checked(false);
+                    }
+                }
+            }
+        }
+    }
+
     /// The value at a dotted path of a parsed JSON answer (`key.name`).
     fn lookup(value: &JsValue, path: &str) -> JsValue {
         path.split('.').fold(value.clone(), |v, part| {
@@ -284,6 +330,9 @@ mod dom {
             reload();
             return;
         };
+        let Some(result) = instantiate(result) else {
+            return;
+        };
         let present = |path: Option<String>| {
             let v = lookup(&answer, &path.unwrap_or_default());
             !(v.is_null() || v.is_undefined())
@@ -309,6 +358,25 @@ mod dom {
         if let Some(b) = one(&result, "button").and_then(|b| b.dyn_into::<HtmlElement>().ok()) {
             let _ = b.focus();
         }
+    }
+
+    /// A `<template>` result enters the page (after the template) as a copy of its element.
+    fn instantiate(result: Element) -> Option<Element> {
+        let Some(template) = result.dyn_ref::<HtmlTemplateElement>() else {
+            return Some(result);
+        };
+        let copy = template
+            .content()
+            .first_element_child()?
+            .clone_node_with_deep(true)
+            .ok()?
+            .dyn_into::<Element>()
+            .ok()?;
+        let _ = copy.set_attribute("data-step", "result");
+        template.after_with_node_1(&copy).ok()?;
+        template.remove();
+        set_hidden(&copy, true);
+        Some(copy)
     }
 
     /// Shows (or hides) a done dialog's "Have you saved it?" step in place of its Done row.
@@ -360,6 +428,9 @@ mod dom {
                 if let Ok(f) = form.dyn_into::<HtmlFormElement>() {
                     f.reset();
                 }
+            }
+            for select in all(&dialog, "select[data-switch]") {
+                switch(&select);
             }
         }
     }
@@ -422,7 +493,7 @@ mod dom {
     /// Says how a copy went: on the button itself, or in its `data-copied-notice` element.
     fn copied(button: &Element, ok: bool, text: &str) {
         let attr = |name: &str| button.get_attribute(name);
-        if let Some(notice) =
+        if let Some(slot) =
             attr("data-copied-notice").and_then(|id| document().get_element_by_id(&id))
         {
             let what = attr("data-what").unwrap_or_default();
@@ -431,8 +502,13 @@ mod dom {
             } else {
                 format!("Couldn't copy; the {what} is {text}")
             };
-            set_hidden(&notice, false);
-            notice.set_text_content(Some(&said));
+            if let Ok(p) = document().create_element("p") {
+                p.set_class_name("notice notice-ok");
+                let _ = p.set_attribute("role", "status");
+                let _ = p.set_attribute("data-testid", "notice");
+                p.set_text_content(Some(&said));
+                slot.replace_children_with_node_1(&p);
+            }
         } else if let Some(said) = attr(if ok {
             "data-copied"
         } else {
@@ -456,6 +532,9 @@ mod dom {
             .dyn_into::<HtmlDialogElement>()
             .ok()?;
         let _ = dialog.set_attribute("data-from-template", "");
+        for el in all(&dialog, "[data-live]") {
+            let _ = el.remove_attribute("disabled");
+        }
         template.parent_element()?.append_child(&dialog).ok()?;
         let _ = dialog.show_modal();
         Some(dialog)

@@ -2,38 +2,25 @@
 //! the opaque public id (`org_…`), never the internal integer, which would say how many
 //! organisations exist; the SaaS's own id for it follows when the operator set one.
 
-use super::browser::copy_text;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-/// The ids come with the page's data, so rendering reads no resource of its own. An island: its
-/// copy button works in the browser.
-// Shown on /keys only, so an island of the `keys` bundle (`islands-keys`).
-#[cfg_attr(feature = "islands-keys", island)]
-#[cfg_attr(not(feature = "islands-keys"), component)]
+/// The ids come with the page's data, so rendering reads no resource of its own. Its copy
+/// button works through the page script ([`Enhancer`](super::enhance)).
+#[component]
 pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl IntoView {
-    let copied = RwSignal::new(None::<bool>);
-    let live = super::live();
-    let to_copy = public_id.clone();
     view! {
         <span class="tenant-id" data-testid="tenant-id">
-            "Organisation ID " <code data-testid="tenant-id-value">{public_id}</code>
+            "Organisation ID " <code id="tenant-id-value" data-testid="tenant-id-value">{public_id}</code>
             <button
                 type="button"
-                disabled=move || !live.get()
                 class="btn btn-small"
                 data-testid="copy-tenant-id"
                 aria-label="Copy organisation ID"
-                on:click=move |_| {
-                    let text = to_copy.clone();
-                    spawn_local(async move { copied.set(Some(copy_text(text).await)) });
-                }
+                data-copy="tenant-id-value"
+                data-copied="Copied"
+                data-copy-failed="Copy failed"
             >
-                {move || match copied.get() {
-                    Some(true) => "Copied",
-                    Some(false) => "Copy failed",
-                    None => "Copy",
-                }}
+                "Copy"
             </button>
             {external_id
                 .map(|e| {

@@ -19,11 +19,46 @@ pub mod replica;
 
 pub const PASSWORD: &str = store::demo::DEMO_PASSWORD;
 
+/// A JSON body as an HTML form posts it, in the bracket form server functions read (serde_qs):
+/// `new[name]`, and a list of strings as the form's checkboxes send it, `new[scopes][]` once
+/// per item.
+fn flatten(key: String, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    let nested = |k: &str| {
+        if key.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{key}[{k}]")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                flatten(nested(k), v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    serde_json::Value::Object(_) => flatten(format!("{key}[{i}]"), item, out),
+                    _ => flatten(format!("{key}[]"), item, out),
+                }
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((key, s.clone())),
+        other => out.push((key, other.to_string())),
+    }
+}
+
 /// Server functions that plain HTML forms post to: their input is a form, not JSON.
 pub const FORM_INPUT: &[&str] = &[
     "account/change_password",
     "keys/set_enabled",
     "members/invite",
+    "keys/create",
+    "keys/update",
+    "keys/revoke",
+    "keys/roll",
     "account/reset_password",
     "invite/accept_new",
     "invite/accept",
@@ -256,25 +291,8 @@ impl TestApp {
         body: serde_json::Value,
         cookie: Option<&str>,
     ) -> Resp {
-        // A list goes as the form's checkboxes send it: `key[]` once per item.
-        let fields: Vec<(String, String)> = body
-            .as_object()
-            .expect("a flat JSON object")
-            .iter()
-            .flat_map(|(k, v)| match v {
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|i| {
-                        (
-                            format!("{k}[]"),
-                            i.as_str().map_or_else(|| i.to_string(), str::to_owned),
-                        )
-                    })
-                    .collect(),
-                serde_json::Value::String(s) => vec![(k.clone(), s.clone())],
-                other => vec![(k.clone(), other.to_string())],
-            })
-            .collect();
+        let mut fields = Vec::new();
+        flatten(String::new(), &body, &mut fields);
         let form: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
