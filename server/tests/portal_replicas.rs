@@ -14,12 +14,13 @@ use common::replica::*;
 use common::*;
 use serde_json::{json, Value};
 
-/// `POST base/api/portal/redeem` as the portal page does; the session cookie it set.
+/// `POST base/api/portal/redeem` as the portal page's form does; the session cookie it set.
 async fn redeem_on(base: &str, token: &str) -> Option<String> {
     let r = http()
         .post(format!("{base}/api/portal/redeem"))
         .header("sec-fetch-site", "same-origin")
-        .json(&json!({ "token": token }))
+        .header("accept", "application/json")
+        .form(&[("token", token)])
         .send()
         .await
         .unwrap();
