@@ -8,6 +8,7 @@ use crate::api_keys::gates::ResourceGroup;
 use crate::api_keys::key_fields::KeyTextFields;
 use crate::api_keys::resource_picker::ResourcePicker;
 use crate::api_keys::secret_reveal::SecretReveal;
+use crate::components::DialogButtons;
 use latchkey_domain::keys::Mode;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -47,20 +48,13 @@ pub fn NewKeyButton(
                     <input id="key-expiry" name="new[expires_on]" type="date"/>
                     <p class="hint">"The key stops working after that day (UTC)."</p>
                     <div data-error-for="expires_on"></div>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=DIALOG command="close">"Cancel"</button>
-                        // Without the script the post would land back here and the secret be lost.
-                        <button
-                            type="submit"
-                            class="btn btn-primary"
-                            data-testid="create-submit"
-                            data-pending="Creating…"
-                            data-live
-                            disabled
-                        >
-                            "Create key"
-                        </button>
-                    </div>
+                    <DialogButtons
+                        dialog=DIALOG
+                        label="Create key"
+                        pending="Creating…"
+                        testid="create-submit"
+                        needs_script=true
+                    />
                 </form>
                 <SecretReveal dialog_id=DIALOG answer=""/>
             </div>

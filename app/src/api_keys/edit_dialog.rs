@@ -3,7 +3,7 @@
 
 use crate::api_keys::api::{KeyView, ScopeInfo, UpdateKey};
 use crate::api_keys::key_fields::KeyTextFields;
-use crate::components::{mode_pill, scope_badges};
+use crate::components::{mode_pill, scope_badges, DialogButtons};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -40,12 +40,7 @@ pub fn EditKeyDialog(
                     <p class="hint" data-testid="immutable-reason">
                         "Mode and scopes can't change after creation, so anyone auditing a key can trust its rights never changed. To change them, create a new key."
                     </p>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=closes command="close">"Cancel"</button>
-                        <button type="submit" class="btn btn-primary" data-testid="edit-submit" data-pending="Saving…">
-                            "Save changes"
-                        </button>
-                    </div>
+                    <DialogButtons dialog=closes label="Save changes" pending="Saving…" testid="edit-submit"/>
                 </form>
             </div>
         </dialog>

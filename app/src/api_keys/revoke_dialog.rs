@@ -2,6 +2,7 @@
 //! template; a revoke loads the page again, with a notice of what happened.
 
 use crate::api_keys::api::{KeyView, RevokeKey};
+use crate::components::DialogButtons;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -23,12 +24,13 @@ pub fn RevokeKeyDialog(tenant: i64, key: KeyView, dialog_id: String) -> impl Int
                     <input type="hidden" name="id" value=key.id.clone()/>
                     <label for=reason.clone()>"Reason (optional)"</label>
                     <input id=reason name="reason" type="text"/>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=closes command="close">"Cancel"</button>
-                        <button type="submit" class="btn btn-danger" data-testid="confirm-revoke">
-                            "Revoke key"
-                        </button>
-                    </div>
+                    <DialogButtons
+                        dialog=closes
+                        label="Revoke key"
+                        pending="Revoking…"
+                        testid="confirm-revoke"
+                        class="btn btn-danger"
+                    />
                 </form>
             </div>
         </dialog>

@@ -5,6 +5,7 @@
 
 use crate::api_keys::api::{KeyStatus, KeyView, Overlap, RollKey};
 use crate::api_keys::secret_reveal::SecretReveal;
+use crate::components::DialogButtons;
 use latchkey_domain::time::format_ms;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -81,20 +82,13 @@ pub fn RollKeyDialog(tenant: i64, key: KeyView, dialog_id: String) -> impl IntoV
                     <p class="roll-effect" id=effect.clone() data-testid="roll-effect" aria-live="polite">
                         {says(DEFAULT_OVERLAP)}
                     </p>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=closes command="close">"Cancel"</button>
-                        // Without the script the post would land back here and the secret be lost.
-                        <button
-                            type="submit"
-                            class="btn btn-primary"
-                            data-testid="confirm-roll"
-                            data-pending="Rolling…"
-                            data-live
-                            disabled
-                        >
-                            "Roll key"
-                        </button>
-                    </div>
+                    <DialogButtons
+                        dialog=closes
+                        label="Roll key"
+                        pending="Rolling…"
+                        testid="confirm-roll"
+                        needs_script=true
+                    />
                 </form>
                 <SecretReveal dialog_id=reveal answer="created."/>
             </div>

@@ -4,6 +4,7 @@
 //! an invitation loads the page again, which then lists it.
 
 use super::api::{InviteMember, Role};
+use crate::components::DialogButtons;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -44,15 +45,7 @@ pub fn InviteButton(tenant: i64, my_role: Role) -> impl IntoView {
                             })
                             .collect_view()}
                     </select>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=DIALOG command="close">
-                            "Cancel"
-                        </button>
-                        // Without the script the post would land back here and the link be lost.
-                        <button type="submit" class="btn btn-primary" data-live disabled>
-                            "Send invitation"
-                        </button>
-                    </div>
+                    <DialogButtons dialog=DIALOG label="Send invitation" needs_script=true/>
                 </form>
                 <div data-step="result" hidden>
                     <h2>"Invitation for " <span data-fill="invitation.email"></span></h2>

@@ -6,6 +6,7 @@
 
 use super::api::{AddWebhook, UpdateWebhook};
 use super::secret_shown::SecretShown;
+use crate::components::DialogButtons;
 use latchkey_domain::webhooks::EventType;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -89,15 +90,8 @@ pub fn EndpointDialog(
                         </div>
                     </fieldset>
                     <div data-error-for="events"></div>
-                    <div class="dialog-actions">
-                        <button type="button" class="btn" commandfor=closes.clone() command="close">
-                            "Cancel"
-                        </button>
-                        // Adding: without the script the secret would be lost.
-                        <button type="submit" class="btn btn-primary" data-pending="Saving…" data-live disabled>
-                            {submit}
-                        </button>
-                    </div>
+                    // Adding: the answer is the signing secret, shown once.
+                    <DialogButtons dialog=closes.clone() label=submit pending="Saving…" needs_script=adding/>
                 </form>
                 {adding.then(|| view! { <SecretShown dialog_id=closes/> })}
             </div>

@@ -1,7 +1,7 @@
 //! Dialogs whose result is a secret ask before closing; a closed dialog resets its form, or loads
 //! the page once something was made; per-row dialogs come from templates.
 
-use super::dom::{all, one, set_hidden, switch};
+use super::dom::{all, copy_of, one, set_hidden, switch};
 use super::forms::clear_errors;
 use crate::components::browser::reload;
 use gloo_utils::document;
@@ -20,7 +20,7 @@ pub(super) fn ask(dialog: &Element, asking: bool) -> bool {
     true
 }
 
-fn must_ask(dialog: &Element) -> bool {
+pub(super) fn must_ask(dialog: &Element) -> bool {
     dialog.has_attribute("data-done")
         && !dialog.has_attribute("data-confirmed")
         && one(dialog, "[data-step=confirm]").is_some()
@@ -48,6 +48,9 @@ pub(super) fn on_close(ev: &Event) {
         let _ = dialog.show_modal();
         ask(&dialog, true);
     } else if dialog.has_attribute("data-done") {
+        // It stays open until the page it loads replaces this one: nothing can be done on a
+        // page about to go.
+        let _ = dialog.show_modal();
         reload();
     } else if dialog.has_attribute("data-from-template") {
         dialog.remove();
@@ -70,13 +73,7 @@ pub(super) fn open_template(id: &str) -> Option<HtmlDialogElement> {
         .get_element_by_id(id)?
         .dyn_into::<HtmlTemplateElement>()
         .ok()?;
-    let dialog = template
-        .content()
-        .first_element_child()?
-        .clone_node_with_deep(true)
-        .ok()?
-        .dyn_into::<HtmlDialogElement>()
-        .ok()?;
+    let dialog = copy_of(&template)?.dyn_into::<HtmlDialogElement>().ok()?;
     let _ = dialog.set_attribute("data-from-template", "");
     for el in all(&dialog, "[data-live]") {
         let _ = el.remove_attribute("disabled");

@@ -1,14 +1,14 @@
 //! The listeners, the small DOM helpers the others share, and the clicks and changes that need
 //! no server: copy, download, menus, the roll dialog's sentence, the resource type's boxes.
 
-use super::dialogs::{ask, on_cancel, on_close, open_template};
+use super::dialogs::{ask, must_ask, on_cancel, on_close, open_template};
 use super::forms::on_submit;
-use crate::components::browser::{copy_text, download, location_hash};
+use crate::components::browser::{copy_text, download, location_hash, reload};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use gloo_utils::document;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{Element, Event, HtmlDialogElement, HtmlFormElement};
+use web_sys::{Element, Event, HtmlFormElement, HtmlTemplateElement};
 
 pub(super) fn install() {
     let doc = document();
@@ -56,6 +56,17 @@ pub(super) fn all(root: &Element, selector: &str) -> Vec<Element> {
 
 pub(super) fn one(root: &Element, selector: &str) -> Option<Element> {
     root.query_selector(selector).ok().flatten()
+}
+
+/// A copy of a `<template>`'s first element, not yet in the page.
+pub(super) fn copy_of(template: &HtmlTemplateElement) -> Option<Element> {
+    template
+        .content()
+        .first_element_child()?
+        .clone_node_with_deep(true)
+        .ok()?
+        .dyn_into::<Element>()
+        .ok()
 }
 
 pub(super) fn set_hidden(el: &Element, hidden: bool) {
@@ -109,7 +120,7 @@ fn on_click(ev: &Event) {
         .and_then(|t| {
             t.closest(
                 "[data-copy],[data-download],[data-ask],[data-ask-back],[data-confirmed],\
-                 [data-toggle],[data-open]",
+                 [data-toggle],[data-open],button[command=close]",
             )
             .ok()
             .flatten()
@@ -142,9 +153,20 @@ fn on_click(ev: &Event) {
             ask(&d, false);
         }
     } else if el.has_attribute("data-confirmed") {
-        if let Some(d) = dialog.and_then(|d| d.dyn_into::<HtmlDialogElement>().ok()) {
+        if let Some(d) = dialog {
             let _ = d.set_attribute("data-confirmed", "");
-            d.close();
+            reload();
+        }
+    } else if el.get_attribute("command").as_deref() == Some("close") {
+        // A dialog that has shown what it made closes by loading the page (it stays open
+        // until the new page replaces this one), after asking where its secret can't come back.
+        if let Some(d) = dialog.filter(|d| d.has_attribute("data-done")) {
+            ev.prevent_default();
+            if must_ask(&d) {
+                ask(&d, true);
+            } else {
+                reload();
+            }
         }
     } else if el.has_attribute("data-toggle") {
         let target = attr("aria-controls").and_then(|id| document().get_element_by_id(&id));

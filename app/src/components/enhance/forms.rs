@@ -2,7 +2,7 @@
 //! beside its fields or the answer shown (see the module above).
 
 use super::dialogs::open_template;
-use super::dom::{all, one, set_hidden};
+use super::dom::{all, copy_of, one, set_hidden};
 use crate::components::browser::{navigate_hard, navigate_replace, origin, reload};
 use crate::error::AppError;
 use gloo_utils::{document, window};
@@ -224,13 +224,7 @@ fn instantiate(result: Element) -> Option<Element> {
     let Some(template) = result.dyn_ref::<HtmlTemplateElement>() else {
         return Some(result);
     };
-    let copy = template
-        .content()
-        .first_element_child()?
-        .clone_node_with_deep(true)
-        .ok()?
-        .dyn_into::<Element>()
-        .ok()?;
+    let copy = copy_of(template)?;
     let _ = copy.set_attribute("data-step", "result");
     template.after_with_node_1(&copy).ok()?;
     template.remove();
