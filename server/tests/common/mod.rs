@@ -207,7 +207,18 @@ impl TestApp {
     }
 
     pub async fn close(self) {
-        self.state.db.pool.close().await;
+        // `close` waits for every checked-out connection. Once in a few hundred runs one never
+        // came back (seen on SQLite, test threads idle): bounded, so a stuck cleanup cannot
+        // hang the suite; the test's assertions have all run by now.
+        if tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.state.db.pool.close(),
+        )
+        .await
+        .is_err()
+        {
+            eprintln!("the test database's pool did not close within 10 s; going on");
+        }
         if let Some((admin_url, name)) = self.cleanup {
             let admin = Db::connect(&admin_url).await.unwrap();
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
