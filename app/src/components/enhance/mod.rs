@@ -11,9 +11,10 @@
 //!   takes a dotted path's text, `data-fill-origin` puts the page's origin before it, and
 //!   `data-if=PATH` / `data-unless=PATH` show an element only when the path has a value / none).
 //!   The submit button says its `data-pending` text meanwhile.
-//! - A dialog that has shown its result loads the page when it closes, so the page lists what was
-//!   made and the secret leaves memory. If the result has a `[data-step=confirm]`, closing (Esc,
-//!   or a `data-ask` button) first asks; `data-ask-back` goes back, `data-confirmed` closes.
+//! - A dialog that has shown its result loads the page instead of closing (it stays open until
+//!   the new page replaces this one), so the page lists what was made and the secret leaves
+//!   memory. If the result has a `[data-step=confirm]`, closing (Esc, a close button, or a
+//!   `data-ask` button) first asks; `data-ask-back` goes back, `data-confirmed` goes on.
 //! - `data-copy=ID` copies the text of the element with that id (the button then says its
 //!   `data-copied` or `data-copy-failed` text, or the `data-copied-notice` element says so);
 //!   `data-download=NAME` offers `data-prefix` + that text as a file.
@@ -25,8 +26,8 @@
 //! - `data-toggle` shows or hides its `aria-controls` element (class `open`, `aria-expanded`).
 //! - `data-open=TEMPLATE-ID` copies that `<template>`'s dialog into the page and opens it; it
 //!   leaves the page when closed. A form's `data-result=TEMPLATE-ID` shows its result in such a
-//!   dialog. Per-row dialogs wait in templates so their ids and labels are
-//!   in the document only while open.
+//!   dialog. Per-row dialogs wait in templates so their ids and labels are in the document only
+//!   while open.
 //! - `data-live` elements are disabled in the HTML and enabled here: the buttons whose plain
 //!   behaviour (a form post without this script) would lose what only the page shows, a secret.
 //! - One-time links carry their token in the `#fragment`, which only the browser sees:
@@ -37,7 +38,7 @@
 
 use leptos::prelude::*;
 
-/// Placed once in the shell, so it hydrates on every page (and before [`super::Hydrated`]).
+/// Placed once in the app, so it hydrates on every page (and before [`super::Hydrated`]).
 #[island]
 pub fn Enhancer() -> impl IntoView {
     Effect::new(move |_| {
