@@ -1,6 +1,7 @@
 //! The create and roll dialogs' second step: the new key's secret, shown this once. A template:
 //! the page script copies it in and fills it from the answer only when the key exists.
 
+use crate::components::CopyButton;
 use leptos::prelude::*;
 
 /// `answer` is where the new key sits in the server's answer: `""` for a created key,
@@ -21,16 +22,13 @@ pub fn SecretReveal(#[prop(into)] dialog_id: String, answer: &'static str) -> im
                     <code id=secret.clone() data-testid="new-secret" data-fill=format!("{answer}secret")></code>
                 </div>
                 <div class="dialog-actions dialog-actions-start">
-                    <button
-                        type="button"
+                    <CopyButton
+                        source=secret.clone()
+                        label="Copy key"
+                        failed="Copy failed: select the key and copy it"
                         class="btn btn-primary"
-                        data-testid="copy-secret"
-                        data-copy=secret.clone()
-                        data-copied="Copied"
-                        data-copy-failed="Copy failed: select the key and copy it"
-                    >
-                        "Copy key"
-                    </button>
+                        testid="copy-secret"
+                    />
                     <button
                         type="button"
                         class="btn"

@@ -1,6 +1,7 @@
 //! Widgets shared by the pages. Pages import these; nothing here imports a page or the shell.
 
 pub mod browser;
+pub mod copy_button;
 pub mod dialog_buttons;
 pub mod enhance;
 pub mod error_notice;
@@ -21,6 +22,7 @@ pub mod tenant;
 pub mod tenant_id;
 pub mod when;
 
+pub use copy_button::CopyButton;
 pub use dialog_buttons::DialogButtons;
 pub use enhance::Enhancer;
 pub use error_notice::ErrorNotice;

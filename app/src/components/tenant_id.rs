@@ -2,6 +2,7 @@
 //! the opaque public id (`org_…`), never the internal integer, which would say how many
 //! organisations exist; the SaaS's own id for it follows when the operator set one.
 
+use super::CopyButton;
 use leptos::prelude::*;
 
 /// The ids come with the page's data, so rendering reads no resource of its own. Its copy
@@ -11,17 +12,14 @@ pub fn TenantIdCopy(public_id: String, external_id: Option<String>) -> impl Into
     view! {
         <span class="tenant-id" data-testid="tenant-id">
             "Organisation ID " <code id="tenant-id-value" data-testid="tenant-id-value">{public_id}</code>
-            <button
-                type="button"
+            <CopyButton
+                source="tenant-id-value"
+                label="Copy"
+                failed="Copy failed"
                 class="btn btn-small"
-                data-testid="copy-tenant-id"
-                aria-label="Copy organisation ID"
-                data-copy="tenant-id-value"
-                data-copied="Copied"
-                data-copy-failed="Copy failed"
-            >
-                "Copy"
-            </button>
+                testid="copy-tenant-id"
+                aria_label="Copy organisation ID"
+            />
             {external_id
                 .map(|e| {
                     view! {

@@ -4,7 +4,7 @@
 //! an invitation loads the page again, which then lists it.
 
 use super::api::{InviteMember, Role};
-use crate::components::DialogButtons;
+use crate::components::{CopyButton, DialogButtons};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -53,16 +53,12 @@ pub fn InviteButton(tenant: i64, my_role: Role) -> impl IntoView {
                         <p>"Send this link to them. It works once, for 7 days, and is shown only now."</p>
                         <code class="secret" id="invite-link" data-testid="invite-link" data-fill="link_path" data-fill-origin></code>
                         <div class="dialog-actions">
-                            <button
-                                type="button"
-                                class="btn"
-                                data-testid="copy-invite-link"
-                                data-copy="invite-link"
-                                data-copied="Copied"
-                                data-copy-failed="Copy failed: select the link"
-                            >
-                                "Copy link"
-                            </button>
+                            <CopyButton
+                                source="invite-link"
+                                label="Copy link"
+                                failed="Copy failed: select the link"
+                                testid="copy-invite-link"
+                            />
                             {done()}
                         </div>
                     </div>

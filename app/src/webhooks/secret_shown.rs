@@ -1,6 +1,7 @@
 //! A signing secret, shown once with Copy: after adding an endpoint or rolling its secret. The
 //! page script fills it from the answer (`data-fill`) and shows the step.
 
+use crate::components::CopyButton;
 use leptos::prelude::*;
 
 /// The result step of the dialog `dialog_id`.
@@ -18,15 +19,12 @@ pub fn SecretShown(dialog_id: String) -> impl IntoView {
                 <code id=shown.clone() data-testid="signing-secret" data-fill="secret"></code>
             </div>
             <div class="dialog-actions dialog-actions-start">
-                <button
-                    type="button"
+                <CopyButton
+                    source=shown
+                    label="Copy secret"
+                    failed="Copy failed: select the secret"
                     class="btn btn-primary"
-                    data-copy=shown
-                    data-copied="Copied"
-                    data-copy-failed="Copy failed: select the secret"
-                >
-                    "Copy secret"
-                </button>
+                />
                 <button type="button" class="btn" commandfor=dialog_id command="close">"Done"</button>
             </div>
         </div>
