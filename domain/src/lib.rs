@@ -42,6 +42,7 @@ macro_rules! named_enum {
 }
 
 pub mod audit;
+pub mod authz;
 pub mod cidr;
 pub mod error;
 pub mod keys;

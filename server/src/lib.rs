@@ -309,6 +309,11 @@ pub async fn build_state(
         oidc: args.ways_in.oidc()?,
         password_sign_in: args.ways_in.password_sign_in,
         frame_ancestors: args.ways_in.frame_ancestors.clone(),
+        gateway: store::state::GatewaySettings {
+            changes_heartbeat: Duration::from_millis(args.changes_heartbeat_ms.clamp(10, 60_000)),
+            changes_max_streams: args.changes_max_streams.max(1),
+            authz_rules: args.authz_rules.clone(),
+        },
     };
     let state = AppState::new(db, settings, pepper);
     if args.demo {

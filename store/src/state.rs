@@ -79,6 +79,29 @@ pub struct Settings {
     /// Origins allowed to frame the pages (CSP `frame-ancestors`); empty: none. Non-empty also
     /// makes the session cookie `SameSite=None; Secure; Partitioned`.
     pub frame_ancestors: Vec<String>,
+    /// The change stream and gateway forward-auth (`/v1/changes`, `/v1/authz`).
+    pub gateway: GatewaySettings,
+}
+
+/// How `/v1/changes` streams and how `/v1/authz` maps a forwarded request to a scope.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// A heartbeat this often on every change stream (the clients' lease is counted from it).
+    pub changes_heartbeat: Duration,
+    /// Change streams open at once on this process; past it a new one is answered 503.
+    pub changes_max_streams: usize,
+    /// `--authz-rule`s, in order: the first that matches names the scope.
+    pub authz_rules: Vec<latchkey_domain::authz::AuthzRule>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            changes_heartbeat: Duration::from_millis(250),
+            changes_max_streams: 1000,
+            authz_rules: Vec::new(),
+        }
+    }
 }
 
 impl Settings {
@@ -137,6 +160,7 @@ impl Default for Settings {
             oidc: None,
             password_sign_in: true,
             frame_ancestors: Vec::new(),
+            gateway: GatewaySettings::default(),
         }
     }
 }

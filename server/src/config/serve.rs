@@ -105,7 +105,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_USAGE_FLUSH_MS", default_value_t = 1000)]
     pub usage_flush_ms: u64,
     /// Last-resort bound, in seconds, on a cached key's age. Changes reach every process at once
-    /// (PostgreSQL NOTIFY, or SQLite's change table polled every 200 ms); a process that cannot
+    /// (PostgreSQL NOTIFY, or SQLite's change table polled every 25 ms); a process that cannot
     /// hear them verifies from storage instead.
     #[arg(long, env = "LATCHKEY_KEY_CACHE_TTL_SECS", default_value_t = 10)]
     pub key_cache_ttl_secs: u64,
@@ -118,6 +118,19 @@ pub struct ServeArgs {
     /// listener (doubling up to 5 s); meanwhile every key is verified from storage.
     #[arg(long, env = "LATCHKEY_LISTENER_RETRY_MS", default_value_t = 100)]
     pub listener_retry_ms: u64,
+    /// Milliseconds between heartbeats on every `GET /v1/changes` stream. Clients serve cached
+    /// allows only while they heard one within their lease (by default twice this).
+    #[arg(long, env = "LATCHKEY_CHANGES_HEARTBEAT_MS", default_value_t = 250)]
+    pub changes_heartbeat_ms: u64,
+    /// Change streams this process serves at once; past it a new one is answered 503.
+    #[arg(long, env = "LATCHKEY_CHANGES_MAX_STREAMS", default_value_t = 1000)]
+    pub changes_max_streams: usize,
+    /// Forward-auth (`/v1/authz`): the scope a forwarded request needs, as
+    /// `METHOD /path=scope` (`*` for any method, a trailing `*` for any rest of the path, an
+    /// empty scope for any valid key), e.g. `GET /payments/*=payments:read`. Repeatable, tried
+    /// in order; in the environment, comma-separated.
+    #[arg(long = "authz-rule", env = "LATCHKEY_AUTHZ_RULES", value_delimiter = ',')]
+    pub authz_rules: Vec<latchkey_domain::authz::AuthzRule>,
     /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9100`), apart
     /// from the app's public address; unset: no metrics are kept or served.
     #[arg(long, env = "LATCHKEY_METRICS_ADDR")]

@@ -6,6 +6,8 @@
 
 pub mod admin;
 pub mod audit;
+pub mod authz;
+pub mod changes;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -16,6 +18,7 @@ pub mod paging;
 pub mod rights;
 pub mod roll;
 pub mod schemas;
+pub mod usage;
 pub mod verify;
 
 use axum::middleware::from_fn_with_state;
@@ -44,11 +47,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(keyed)
         .merge(admin::router(state.clone()))
         .route("/v1/verify", post(verify::verify))
+        .route("/v1/changes", get(changes::stream))
+        .route("/v1/usage", post(usage::post))
+        .route("/v1/authz", any(authz::authz))
+        .route("/v1/authz/{*rest}", any(authz::authz_suffixed))
         .route("/v1/leaks", post(leaks::report))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1", any(error::not_found))
         .route("/v1/{*rest}", any(error::not_found))
         .layer(axum::Extension(verify::VerifyGuard::default()))
+        .layer(axum::Extension(changes::StreamSlots(std::sync::Arc::new(
+            tokio::sync::Semaphore::new(state.settings.gateway.changes_max_streams),
+        ))))
         // Inside the envelope, so its 413 is answered in the API's error format.
         .layer(RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
         .layer(from_fn_with_state(state, middleware::envelope))

@@ -113,6 +113,40 @@ fn too_many_failures(retry_after_secs: u64) -> ApiError {
     e
 }
 
+impl VerifyGuard {
+    /// The service-token gate of `/v1/verify`, `/v1/changes` and `/v1/usage`, per client
+    /// address as audit and sign-in see it (unknown: 0.0.0.0): a blocked address waits, and a
+    /// wrong token counts against it. The token is checked before any body is read, so
+    /// strangers learn nothing, not even what a valid body is.
+    pub fn admit(
+        &self,
+        state: &AppState,
+        connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+        headers: &HeaderMap,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let client = store::request::client_ip(
+            connect.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            headers,
+            &state.settings.trusted_proxies,
+        );
+        if let Some(secs) = self.blocked(client) {
+            return Err(too_many_failures(secs));
+        }
+        if !service_token_ok(state, headers) {
+            if let Some(secs) = self.failed(client) {
+                return Err(too_many_failures(secs));
+            }
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_service_token",
+                format!("{what} needs the service token (LATCHKEY_SERVICE_TOKEN) as a Bearer token."),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn service_token_ok(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(expected) = state.settings.service_token_sha256 else {
         return false;
@@ -153,26 +187,7 @@ pub async fn verify(
     body: Bytes,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let started = Instant::now();
-    // Throttled per client address as audit and sign-in see it (unknown: 0.0.0.0).
-    let client = store::request::client_ip(
-        connect.map(|Extension(ConnectInfo(addr))| addr.ip()),
-        &headers,
-        &state.settings.trusted_proxies,
-    );
-    if let Some(secs) = guard.blocked(client) {
-        return Err(too_many_failures(secs));
-    }
-    // The token before the body: strangers learn nothing, not even what a valid body is.
-    if !service_token_ok(&state, &headers) {
-        if let Some(secs) = guard.failed(client) {
-            return Err(too_many_failures(secs));
-        }
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_service_token",
-            "POST /v1/verify needs the service token (LATCHKEY_SERVICE_TOKEN) as a Bearer token.",
-        ));
-    }
+    guard.admit(&state, connect, &headers, "POST /v1/verify")?;
     let body: VerifyRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -7,6 +7,7 @@
 //! PostgreSQL, a polled change table on SQLite) and, while it cannot hear, reads storage on
 //! every request. The cache's time-to-live is only a last bound.
 
+pub mod changes;
 mod invalidate;
 mod limiter;
 pub mod push;
@@ -91,6 +92,8 @@ pub struct Verifier {
     pub storage_lookups: AtomicU64,
     pub usage: usage::Usage,
     pub request_ids: RequestIds,
+    /// The change log as read by this process, for `GET /v1/changes`.
+    pub changes: Arc<changes::Changes>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -148,6 +151,7 @@ impl Verifier {
             failed: FailureGate::new(config.failed_per_minute, config.failed_clients_cap),
             storage_lookups: AtomicU64::new(0),
             request_ids: RequestIds::new(),
+            changes: Arc::new(changes::Changes::new(changes::FRESH_FOR)),
         }
     }
 

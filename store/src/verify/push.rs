@@ -4,13 +4,14 @@
 //! inside the writer's transaction, whoever the writer is: this process, another replica, the
 //! operator CLI or SQL typed by hand. On PostgreSQL the announcement is a `NOTIFY` on
 //! [`CHANNEL`], delivered on commit to every listening replica; on SQLite it is a row in
-//! `cache_invalidations`, polled every [`SQLITE_POLL`].
+//! `cache_invalidations`, polled every [`SQLITE_POLL`]. Both engines also keep that table as the
+//! change log `GET /v1/changes` streams from ([`changes`]).
 //!
 //! Fail safe, not fail stale: while this process cannot hear announcements (listener lost,
 //! reconnecting, poll failing) the verifier reads storage on every request; when it hears them
 //! again it drops every cached entry before trusting the cache.
 
-use super::Verifier;
+use super::{changes, Verifier};
 use crate::db::{now_ms, Db, Engine};
 use latchkey_domain::keys::Digest;
 use sqlx::postgres::PgListener;
@@ -22,7 +23,11 @@ use std::time::Duration;
 pub const CHANNEL: &str = "latchkey_invalidate";
 
 /// How often a SQLite server reads the change table: a CLI revoke holds within this.
-pub const SQLITE_POLL: Duration = Duration::from_millis(200);
+pub const SQLITE_POLL: Duration = Duration::from_millis(25);
+
+/// How often a PostgreSQL server reads the change log without being woken by a `NOTIFY`: the
+/// backstop for a notification its listener missed (the caches have their own).
+pub const POSTGRES_POLL: Duration = Duration::from_millis(250);
 
 /// A listener silent this long is asked a `SELECT 1`; one that cannot answer within
 /// [`PING_TIMEOUT`] is treated as lost (a half-open connection would otherwise look quiet).
@@ -75,10 +80,11 @@ impl ListenState {
 pub(super) fn start(db: Db, verifier: Weak<Verifier>, first_retry: Duration) {
     match db.engine {
         Engine::Postgres => {
+            tokio::spawn(read_log(db.clone(), verifier.clone(), POSTGRES_POLL, false));
             tokio::spawn(listen_postgres(db, verifier, first_retry));
         }
         Engine::Sqlite => {
-            tokio::spawn(poll_sqlite(db, verifier));
+            tokio::spawn(read_log(db, verifier, SQLITE_POLL, true));
         }
     }
 }
@@ -149,6 +155,8 @@ async fn receive(listener: &mut PgListener, verifier: &Weak<Verifier>) -> String
                     return "shutting down".into();
                 };
                 v.apply_payload(n.payload());
+                // The row is committed by now: the streams hear it at once, not at the next poll.
+                v.changes.wake();
             }
             Ok(Ok(None)) => return "connection closed".into(),
             Ok(Err(e)) => return e.to_string(),
@@ -167,70 +175,78 @@ async fn receive(listener: &mut PgListener, verifier: &Weak<Verifier>) -> String
     }
 }
 
-async fn poll_sqlite(db: Db, verifier: Weak<Verifier>) {
-    let mut after: Option<i64> = None;
-    let mut tick = tokio::time::interval(SQLITE_POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut polls: u64 = 0;
+/// Reads the change log in id order: applies each row to this process's caches, then hands it
+/// to the open change streams. On SQLite this is how every change is heard (a cheap `MAX(id)`
+/// read every [`SQLITE_POLL`]), so it also decides whether the cache is trusted; on PostgreSQL
+/// the `NOTIFY` listener is the fast path for the caches, and this reader (woken by it, and
+/// every [`POSTGRES_POLL`] regardless) feeds the streams.
+async fn read_log(db: Db, verifier: Weak<Verifier>, every: Duration, drives_cache: bool) {
+    let mut reads: u64 = 0;
+    let mut failing = false;
     loop {
-        tick.tick().await;
         let Some(v) = verifier.upgrade() else { return };
-        let read = match after {
-            // First read: start from the newest row (the cache is empty at start anyway).
-            None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM cache_invalidations")
-                .fetch_one(&db.pool)
-                .await
-                .map(|max| (max.unwrap_or(0), Vec::new())),
-            Some(cursor) => changes_after(&db, cursor).await,
-        };
-        match read {
-            Ok((cursor, payloads)) => {
-                for p in &payloads {
-                    v.apply_payload(p);
-                }
-                if v.listen_state() != ListenState::Listening {
+        match read_new(&db, &v).await {
+            Ok(()) => {
+                failing = false;
+                if drives_cache && v.listen_state() != ListenState::Listening {
                     v.resync();
                     v.set_listening(ListenState::Listening);
                 }
-                after = Some(cursor);
             }
             Err(e) => {
-                if v.listen_state() == ListenState::Listening {
-                    tracing::warn!(error = %e, "cannot read cache invalidations; verifying from storage");
+                if !failing {
+                    tracing::warn!(error = %e, "cannot read the change log; verifying from storage");
+                }
+                failing = true;
+                if drives_cache && v.listen_state() == ListenState::Listening {
                     v.set_listening(ListenState::Connecting);
                     v.resync();
                 }
             }
         }
-        polls += 1;
-        // About once a minute: rows every server has long read go.
-        if polls.is_multiple_of(300) {
-            if let Err(e) = sqlx::query("DELETE FROM cache_invalidations WHERE created_at < $1")
-                .bind(now_ms() - CHANGE_ROWS_KEPT_MS)
-                .execute(&db.pool)
-                .await
-            {
-                tracing::warn!(error = %e, "pruning cache invalidations failed");
-            }
+        reads += 1;
+        // About once a minute: rows every stream and server has long read go.
+        if reads.is_multiple_of((60_000 / every.as_millis().max(1)) as u64 + 1) {
+            prune(&db).await;
         }
+        let wait = every;
+        let changes = v.changes.clone();
+        drop(v);
+        changes.woken_or(wait).await;
     }
 }
 
-/// Rows after `cursor`, oldest first, and the new cursor.
-async fn changes_after(db: &Db, cursor: i64) -> Result<(i64, Vec<String>), sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: i64,
-        target: String,
+/// One read: the newest id first (cheap), then the rows after the cursor when there are any.
+async fn read_new(db: &Db, v: &Verifier) -> Result<(), sqlx::Error> {
+    let newest = changes::newest(db).await?;
+    let Some(mut cursor) = v.changes.cursor() else {
+        // First read: start from the newest row (the caches are empty at start anyway).
+        v.changes.mark_read(newest);
+        return Ok(());
+    };
+    while cursor < newest {
+        let page = changes::after(db, cursor, newest).await?;
+        let Some(last) = page.last().map(|c| c.id) else {
+            break;
+        };
+        for change in page {
+            v.apply_payload(&change.target);
+            v.changes.publish(change);
+        }
+        cursor = last;
     }
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT id, target FROM cache_invalidations WHERE id > $1 ORDER BY id LIMIT 1000",
-    )
-    .bind(cursor)
-    .fetch_all(&db.pool)
-    .await?;
-    let next = rows.last().map_or(cursor, |r| r.id);
-    Ok((next, rows.into_iter().map(|r| r.target).collect()))
+    v.changes.mark_read(newest.max(cursor));
+    Ok(())
+}
+
+async fn prune(db: &Db) {
+    if let Err(e) = sqlx::query("DELETE FROM cache_invalidations WHERE created_at < $1")
+        .bind(now_ms() - CHANGE_ROWS_KEPT_MS)
+        .execute(&db.pool)
+        .await
+    {
+        tracing::warn!(error = %e, "pruning the change log failed");
+    }
 }
 
 /// Reads a payload; an unreadable one clears everything (cannot tell what it meant).

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+pub mod posted;
 mod writer;
 pub use writer::prune;
 pub(crate) use writer::write_batch;
