@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 pub mod operator;
 pub mod portal;
+pub mod proxy;
 pub mod receiver;
 pub mod replica;
 
