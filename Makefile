@@ -12,7 +12,7 @@ NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: size-check run test bench tools node-deps chromium wrk haproxy fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release example
+.PHONY: size-check run test bench tools node-deps chromium wrk haproxy nginx fmt-check lint unit e2e e2e-cluster cluster schemathesis build-debug build-release example
 
 ## Tools, each installed only when missing.
 tools:
@@ -38,6 +38,10 @@ haproxy:
 	@command -v haproxy >/dev/null || { echo "==> installing Debian's haproxy (the load balancer of make cluster)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 
+nginx:
+	@[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || { echo "==> installing Debian's nginx (forward-auth with auth_request: server/tests/authz.rs)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
 ## The site and its server, built together (scripts/site.sh; no cargo-leptos needed).
 build-release: tools node-deps
 	scripts/site.sh release
@@ -59,13 +63,14 @@ lint: tools
 
 # The PostgreSQL pass names the same packages as the default members: the same feature
 # resolution, so it reuses the first pass's build instead of compiling app and server again.
-# node-deps: server/tests/oidc.rs runs the OpenID provider from end2end/node_modules.
-unit: node-deps
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
+# node-deps: server/tests/oidc.rs runs the OpenID provider from end2end/node_modules; nginx:
+# server/tests/authz.rs puts a real one with auth_request in front of /v1/authz.
+unit: node-deps nginx
+	LATCHKEY_REQUIRE_NGINX=1 RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test
 	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  echo "==> PostgreSQL pass against $(PG_URL), with the multi-replica tests (server/tests/replicas.rs)"; \
 	  command -v redis-server >/dev/null || echo "==> SKIPPING the shared rate-limit test: no redis-server on PATH"; \
-	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server -p app -p latchkey-domain -p latchkey-store --test '*'; \
+	  LATCHKEY_TEST_POSTGRES_URL=$(PG_URL) RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p server -p app -p latchkey-client -p latchkey-domain -p latchkey-store --test '*'; \
 	else echo "==> SKIPPING the PostgreSQL pass and the multi-replica tests: nothing answers on 127.0.0.1:5432"; fi
 
 e2e: build-debug node-deps chromium
@@ -102,7 +107,7 @@ size-check: tools node-deps
 ## make test: formatting, lints (server and WASM), the wasm size check, Rust tests on both engines (with the
 ## multi-replica tests on PostgreSQL), Playwright in Chromium against one SQLite server and again
 ## through haproxy in front of two PostgreSQL replicas, then schemathesis against /v1/openapi.json.
-test: tools node-deps chromium haproxy fmt-check lint size-check unit e2e e2e-cluster schemathesis
+test: tools node-deps chromium haproxy nginx fmt-check lint size-check unit e2e e2e-cluster schemathesis
 
 ## make bench: figures, not a test. Release builds of the site (for asset sizes) and the harness;
 ## the harness ends with the per-page figures: it starts the release server itself and runs

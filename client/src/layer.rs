@@ -61,7 +61,9 @@ impl<B: Send + 'static> AsyncAuthorizeRequest<B> for RequireKey {
             .or_else(|| request.extensions().get::<Verifier>().cloned());
         Box::pin(async move {
             let Some(verifier) = verifier else {
-                tracing::error!("RequireKey has no Verifier: use .with(verifier) or add it as an Extension");
+                tracing::error!(
+                    "RequireKey has no Verifier: use .with(verifier) or add it as an Extension"
+                );
                 return Err(answer(&Rejection::Unavailable));
             };
             let key = request
@@ -127,15 +129,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Verdict {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Arc<Verdict>>() {
             Some(v) => Ok((**v).clone()),
-            None => Err(answer(&Rejection::Refused(crate::Refusal {
+            None => Err(answer(&Rejection::Refused(Box::new(crate::Refusal {
                 code: crate::Code::InvalidApiKey,
-                message: "This route needs an API key (no RequireKey layer verified one)."
-                    .into(),
+                message: "This route needs an API key (no RequireKey layer verified one).".into(),
                 required_scope: None,
                 retry_after_secs: None,
                 key_id: None,
                 tenant: None,
-            }))),
+            })))),
         }
     }
 }

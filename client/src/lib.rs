@@ -279,7 +279,7 @@ impl Inner {
     }
 
     /// Takes one request from the key's budget in this process.
-    fn take_rate(&self, v: &Verdict) -> Result<(), Refusal> {
+    fn take_rate(&self, v: &Verdict) -> Result<(), Box<Refusal>> {
         let per_minute = v.limit_per_minute;
         let Some(n) = NonZeroU32::new(per_minute) else {
             return Ok(());
@@ -299,7 +299,7 @@ impl Inner {
         limiter.limiter.check().map_err(|not_until| {
             use governor::clock::{Clock, DefaultClock};
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            Refusal {
+            Box::new(Refusal {
                 code: Code::RateLimited,
                 message: "This API key is over its rate limit; retry after Retry-After seconds."
                     .into(),
@@ -307,7 +307,7 @@ impl Inner {
                 retry_after_secs: Some(wait.as_secs() + 1),
                 key_id: Some(v.key_id.clone()),
                 tenant: Some(v.tenant.id.clone()),
-            }
+            })
         })
     }
 
@@ -324,7 +324,10 @@ impl Inner {
             at_ms,
         });
         if dropped {
-            bump(&self.counters.usage_dropped, "latchkey_client_usage_dropped_total");
+            bump(
+                &self.counters.usage_dropped,
+                "latchkey_client_usage_dropped_total",
+            );
         }
     }
 }
@@ -358,9 +361,15 @@ impl Verifier {
         scope: Option<&str>,
         resource: Option<(&str, &str)>,
     ) -> Result<Verdict, Rejection> {
-        self.check(key, scope, resource, "VERIFY", scope.unwrap_or("(any scope)"))
-            .await
-            .map(|v| (*v).clone())
+        self.check(
+            key,
+            scope,
+            resource,
+            "VERIFY",
+            scope.unwrap_or("(any scope)"),
+        )
+        .await
+        .map(|v| (*v).clone())
     }
 
     /// [`Verifier::verify`] for a request the host is answering: usage records its method
@@ -379,7 +388,7 @@ impl Verifier {
             match &hit.outcome {
                 Err(refusal) => {
                     bump(&i.counters.cache_hits, "latchkey_client_cache_hits_total");
-                    return Err(self.refused(refusal.clone(), method, path));
+                    return Err(self.refused(Box::new(refusal.clone()), method, path));
                 }
                 Ok(v) if i.rate_limit == RateLimit::Local && i.lease_holds() => {
                     bump(&i.counters.cache_hits, "latchkey_client_cache_hits_total");
@@ -393,14 +402,23 @@ impl Verifier {
                 }
                 Ok(_) => {
                     if !i.lease_holds() {
-                        bump(&i.counters.lease_lapses, "latchkey_client_lease_lapses_total");
+                        bump(
+                            &i.counters.lease_lapses,
+                            "latchkey_client_lease_lapses_total",
+                        );
                     }
                 }
             }
         }
-        bump(&i.counters.cache_misses, "latchkey_client_cache_misses_total");
+        bump(
+            &i.counters.cache_misses,
+            "latchkey_client_cache_misses_total",
+        );
         let since = i.cache.epoch();
-        bump(&i.counters.remote_calls, "latchkey_client_remote_calls_total");
+        bump(
+            &i.counters.remote_calls,
+            "latchkey_client_remote_calls_total",
+        );
         match i.remote.verify(key.trim(), scope, resource).await {
             Ok(Answer::Allow(v)) => {
                 let v = Arc::new(v);
@@ -415,7 +433,7 @@ impl Verifier {
                     i.cache.fill(id, Entry::deny(r.clone()), since);
                 }
                 bump(&i.counters.refusals, "latchkey_client_refusals_total");
-                Err(Rejection::Refused(r))
+                Err(Rejection::Refused(Box::new(r)))
             }
             Err(e) => {
                 tracing::warn!(error = %e, "Latchkey did not answer /v1/verify; refusing");
@@ -425,7 +443,7 @@ impl Verifier {
         }
     }
 
-    fn refused(&self, r: Refusal, method: &str, path: &str) -> Rejection {
+    fn refused(&self, r: Box<Refusal>, method: &str, path: &str) -> Rejection {
         let i = &self.inner;
         bump(&i.counters.refusals, "latchkey_client_refusals_total");
         if let Some(key_id) = &r.key_id {
@@ -499,7 +517,10 @@ async fn flush_once(i: &Inner, batch: usize) -> Result<(), String> {
         let n = items.len() as u64;
         if let Err(e) = i.remote.post_usage(&items).await {
             for _ in 0..queue.put_back(items) {
-                bump(&i.counters.usage_dropped, "latchkey_client_usage_dropped_total");
+                bump(
+                    &i.counters.usage_dropped,
+                    "latchkey_client_usage_dropped_total",
+                );
             }
             return Err(e);
         }

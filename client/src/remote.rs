@@ -128,7 +128,10 @@ impl Remote {
         let status = res.status();
         if !status.is_success() {
             // 5xx may pass; a wrong service token (401) or its throttle (429) will not.
-            return Err((format!("/v1/verify answered {status}"), status.is_server_error()));
+            return Err((
+                format!("/v1/verify answered {status}"),
+                status.is_server_error(),
+            ));
         }
         let a: VerifyAnswer = res.json().await.map_err(|e| (e.to_string(), true))?;
         Ok(read(a))

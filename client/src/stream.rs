@@ -72,7 +72,10 @@ async fn follow(es: &mut EventSource, inner: &Weak<Inner>, silence: Duration) ->
             Ok(None) => return ("stream ended".into(), heard),
             Ok(Some(Err(e))) => return (e.to_string(), heard),
             Ok(Some(Ok(Event::Open))) => {
-                bump(&i.counters.stream_connects, "latchkey_client_stream_connects_total");
+                bump(
+                    &i.counters.stream_connects,
+                    "latchkey_client_stream_connects_total",
+                );
                 i.set_connected(true);
             }
             Ok(Some(Ok(Event::Message(m)))) => {

@@ -89,7 +89,10 @@ mod tests {
         }
         assert_eq!(q.len(), 3);
         let batch = q.take(2);
-        assert_eq!(batch.iter().map(|i| i.at_ms).collect::<Vec<_>>(), [9997, 9998]);
+        assert_eq!(
+            batch.iter().map(|i| i.at_ms).collect::<Vec<_>>(),
+            [9997, 9998]
+        );
         q.push(item(10_000));
         q.push(item(10_001));
         assert_eq!(q.put_back(batch), 2, "no room: the oldest go again");

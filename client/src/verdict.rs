@@ -137,7 +137,7 @@ pub struct Refusal {
 pub enum Rejection {
     /// Refused, with the code `/v1` would answer.
     #[error("refused: {}", .0.code.as_str())]
-    Refused(Refusal),
+    Refused(Box<Refusal>),
     /// No fresh verdict could be had (the change stream is silent past its lease and Latchkey
     /// does not answer): answer 503, never allow.
     #[error("unavailable: no fresh verdict can be had")]
@@ -212,6 +212,9 @@ mod tests {
             assert_eq!(c.status(), status, "{code}");
         }
         assert_eq!(Rejection::Unavailable.status(), 503);
-        assert_eq!(Rejection::Unavailable.envelope()["error"]["code"], "unavailable");
+        assert_eq!(
+            Rejection::Unavailable.envelope()["error"]["code"],
+            "unavailable"
+        );
     }
 }

@@ -38,7 +38,10 @@ impl FromStr for AuthzRule {
             ))
         };
         let (lhs, scope) = s.rsplit_once('=').ok_or_else(shape)?;
-        let (method, pattern) = lhs.trim().split_once(char::is_whitespace).ok_or_else(shape)?;
+        let (method, pattern) = lhs
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(shape)?;
         let (method, pattern, scope) = (method.trim(), pattern.trim(), scope.trim());
         if !pattern.starts_with('/') || pattern.contains(char::is_whitespace) {
             return Err(RuleError(format!(
@@ -179,9 +182,19 @@ mod tests {
                 Some("keys:read"),
                 Required::Rule("payments:read"),
             ),
-            ("POST", "/payments/1", None, Required::Rule("payments:write")),
+            (
+                "POST",
+                "/payments/1",
+                None,
+                Required::Rule("payments:write"),
+            ),
             ("GET", "/status", Some("x:y"), Required::Rule("")),
-            ("GET", "/other", Some("other:read"), Required::Header("other:read")),
+            (
+                "GET",
+                "/other",
+                Some("other:read"),
+                Required::Header("other:read"),
+            ),
             ("GET", "/other", Some("  "), Required::Nothing),
             ("GET", "/other", None, Required::Nothing),
         ];

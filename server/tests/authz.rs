@@ -67,20 +67,35 @@ async fn forward_auth_maps_requests_to_scopes_and_answers_like_v1() {
 
         // No key: 401 with the envelope.
         let r = authz(&base, "/v1/authz", None, &fwd("GET", "/payments/1")).await;
-        assert_eq!((r.status, r.code()), (401, "invalid_api_key".into()));
+        assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
 
         // Allowed: who the key is, for the upstream, and its budget.
-        let r = authz(&base, "/v1/authz", Some(&reader.secret), &fwd("GET", "/payments/1?x=2")).await;
+        let r = authz(
+            &base,
+            "/v1/authz",
+            Some(&reader.secret),
+            &fwd("GET", "/payments/1?x=2"),
+        )
+        .await;
         assert_eq!(r.status, 200, "{r:?}");
         assert_eq!(r.headers["x-latchkey-key-id"], reader.id.as_str());
-        assert!(r.headers["x-latchkey-tenant"].to_str().unwrap().starts_with("org_"));
+        assert!(r.headers["x-latchkey-tenant"]
+            .to_str()
+            .unwrap()
+            .starts_with("org_"));
         assert_eq!(r.headers["x-latchkey-scopes"], "keys:read");
         assert_eq!(r.headers["x-latchkey-mode"], "live");
         assert_eq!(r.headers["x-ratelimit-limit"], RATE.to_string().as_str());
 
         // The rule for writes needs keys:write.
-        let r = authz(&base, "/v1/authz", Some(&reader.secret), &fwd("POST", "/payments/1")).await;
-        assert_eq!((r.status, r.code()), (403, "insufficient_scope".into()));
+        let r = authz(
+            &base,
+            "/v1/authz",
+            Some(&reader.secret),
+            &fwd("POST", "/payments/1"),
+        )
+        .await;
+        assert_eq!((r.status, r.code()), (403, "insufficient_scope"));
         assert_eq!(r.body["error"]["required_scope"], "keys:write");
         // A client-sent scope header cannot lower what a rule demands.
         let mut h = fwd("POST", "/payments/1").to_vec();
@@ -90,13 +105,30 @@ async fn forward_auth_maps_requests_to_scopes_and_answers_like_v1() {
         // No rule: the gateway's header names the scope, and without one it is refused. (A
         // second key: each answer takes from a key's budget of RATE a minute.)
         let reader = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        let r = authz(&base, "/v1/authz", Some(&reader.secret), &fwd("GET", "/reports")).await;
-        assert_eq!((r.status, r.code()), (403, "no_authz_rule".into()));
+        let r = authz(
+            &base,
+            "/v1/authz",
+            Some(&reader.secret),
+            &fwd("GET", "/reports"),
+        )
+        .await;
+        assert_eq!((r.status, r.code()), (403, "no_authz_rule"));
         let mut h = fwd("GET", "/reports").to_vec();
         h.push(("X-Latchkey-Scope", "keys:read"));
-        assert_eq!(authz(&base, "/v1/authz", Some(&reader.secret), &h).await.status, 200);
+        assert_eq!(
+            authz(&base, "/v1/authz", Some(&reader.secret), &h)
+                .await
+                .status,
+            200
+        );
         // An empty rule scope: any valid key.
-        let r = authz(&base, "/v1/authz", Some(&reader.secret), &fwd("GET", "/status")).await;
+        let r = authz(
+            &base,
+            "/v1/authz",
+            Some(&reader.secret),
+            &fwd("GET", "/status"),
+        )
+        .await;
         assert_eq!(r.status, 200);
         // Envoy appends the original path and keeps the method.
         let r = http()
@@ -110,11 +142,23 @@ async fn forward_auth_maps_requests_to_scopes_and_answers_like_v1() {
         // Over the budget: 429, or 403 for nginx, with Retry-After and the same code.
         let limited = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         for _ in 0..RATE {
-            let r = authz(&base, "/v1/authz", Some(&limited.secret), &fwd("GET", "/payments/1")).await;
+            let r = authz(
+                &base,
+                "/v1/authz",
+                Some(&limited.secret),
+                &fwd("GET", "/payments/1"),
+            )
+            .await;
             assert_eq!(r.status, 200);
         }
-        let r = authz(&base, "/v1/authz", Some(&limited.secret), &fwd("GET", "/payments/1")).await;
-        assert_eq!((r.status, r.code()), (429, "rate_limited".into()));
+        let r = authz(
+            &base,
+            "/v1/authz",
+            Some(&limited.secret),
+            &fwd("GET", "/payments/1"),
+        )
+        .await;
+        assert_eq!((r.status, r.code()), (429, "rate_limited"));
         let r = authz(
             &base,
             "/v1/authz?limit_status=403",
@@ -122,7 +166,7 @@ async fn forward_auth_maps_requests_to_scopes_and_answers_like_v1() {
             &fwd("GET", "/payments/1"),
         )
         .await;
-        assert_eq!((r.status, r.code()), (403, "rate_limited".into()));
+        assert_eq!((r.status, r.code()), (403, "rate_limited"));
         assert!(r.headers.contains_key("retry-after"));
 
         // The forwarded requests are in the key's request log, by their own method and path.
@@ -136,7 +180,10 @@ async fn forward_auth_maps_requests_to_scopes_and_answers_like_v1() {
                 .any(|r| r.method == "GET" && r.path == "/payments/1" && r.status == 200),
             "{rows:?}"
         );
-        assert!(rows.iter().any(|r| r.method == "POST" && r.status == 403), "{rows:?}");
+        assert!(
+            rows.iter().any(|r| r.method == "POST" && r.status == 403),
+            "{rows:?}"
+        );
         app.close().await;
     }
 }
@@ -151,9 +198,13 @@ impl Drop for Nginx {
 }
 
 fn nginx_binary() -> Option<&'static str> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    [
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/usr/local/nginx/sbin/nginx",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
 }
 
 /// nginx in front of `latchkey` (host:port), protecting `/payments/` and `/reports/` for a
@@ -271,29 +322,67 @@ async fn a_real_nginx_with_auth_request_lets_in_refuses_limits_and_hears_a_revok
     // Allowed: the upstream sees who the key is, copied by nginx from /v1/authz.
     let (status, body) = through(&front, "GET", "/payments/1", &reader.secret).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains(&format!("key={}", reader.id)) && body.contains("tenant=org_"), "{body}");
+    assert!(
+        body.contains(&format!("key={}", reader.id)) && body.contains("tenant=org_"),
+        "{body}"
+    );
     // Refused: an unknown key (401), a missing scope by rule (403) and by nginx's header (403).
-    assert_eq!(through(&front, "GET", "/payments/1", "lk_live_nope").await.0, 401);
-    assert_eq!(through(&front, "POST", "/payments/1", &reader.secret).await.0, 403);
-    assert_eq!(through(&front, "GET", "/reports/1", &reader.secret).await.0, 403);
-    assert_eq!(through(&front, "GET", "/reports/1", &admin.secret).await.0, 200);
+    assert_eq!(
+        through(&front, "GET", "/payments/1", "lk_live_nope")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        through(&front, "POST", "/payments/1", &reader.secret)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        through(&front, "GET", "/reports/1", &reader.secret).await.0,
+        403
+    );
+    assert_eq!(
+        through(&front, "GET", "/reports/1", &admin.secret).await.0,
+        200
+    );
 
     // Rate limited: 403 through nginx (limit_status=403), never nginx's 500.
     let limited = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
     let statuses: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..RATE + 2 {
-            v.push(through(&front, "GET", "/payments/1", &limited.secret).await.0);
+            v.push(
+                through(&front, "GET", "/payments/1", &limited.secret)
+                    .await
+                    .0,
+            );
         }
         v
     };
-    assert_eq!(&statuses[..RATE as usize], vec![200; RATE as usize].as_slice());
+    assert_eq!(
+        &statuses[..RATE as usize],
+        vec![200; RATE as usize].as_slice()
+    );
     assert_eq!(&statuses[RATE as usize..], [403, 403], "{statuses:?}");
 
     // Revoked through the API: refused on its very next request through nginx.
-    let r = api(&base, "DELETE", &format!("/v1/keys/{}", reader.id), &admin.secret, None).await;
+    let r = api(
+        &base,
+        "DELETE",
+        &format!("/v1/keys/{}", reader.id),
+        &admin.secret,
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200);
-    assert_eq!(through(&front, "GET", "/payments/1", &reader.secret).await.0, 401);
+    assert_eq!(
+        through(&front, "GET", "/payments/1", &reader.secret)
+            .await
+            .0,
+        401
+    );
     drop(nginx);
     app.close().await;
 }

@@ -135,7 +135,7 @@ async fn the_stream_names_changes_by_public_id_and_resumes_or_resets() {
         let base = app.serve().await;
         // Without the service token: refused, like /v1/verify.
         let r = get_with_key(&base, "/v1/changes", Some("wrong")).await;
-        assert_eq!((r.status, r.code()), (401, "invalid_service_token".into()));
+        assert_eq!((r.status, r.code()), (401, "invalid_service_token"));
 
         // A fresh stream starts with a reset (drop whatever you hold), then heartbeats.
         let first = raw_events(&base, None, 2).await;
@@ -155,13 +155,17 @@ async fn the_stream_names_changes_by_public_id_and_resumes_or_resets() {
             "{resumed:?}"
         );
         let ids: Vec<i64> = resumed.iter().map(|e| e.1.parse().unwrap()).collect();
-        assert!(ids[0] > start.parse().unwrap() && ids[1] > ids[0], "{ids:?}");
+        assert!(
+            ids[0] > start.parse().unwrap() && ids[1] > ids[0],
+            "{ids:?}"
+        );
 
         // The log's payload names the key and tenant by public id.
-        let tenant_public = store::operator::tenants::by_id(&app.state.db, app.tenant_id("acme").await)
-            .await
-            .unwrap()
-            .public_id;
+        let tenant_public =
+            store::operator::tenants::by_id(&app.state.db, app.tenant_id("acme").await)
+                .await
+                .unwrap()
+                .public_id;
         let mut res = http()
             .get(format!("{base}/v1/changes"))
             .bearer_auth(TOKEN)
@@ -239,40 +243,69 @@ async fn the_client_serves_from_memory_and_hears_a_revoke_and_a_plan_change() {
         connected(&v).await;
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
 
-        let first = v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+        let first = v
+            .verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         assert_eq!(first.key_id, key.id);
         assert_eq!(first.scopes, ["keys:read"]);
         let remote = v.stats().remote_calls;
         for _ in 0..100 {
-            v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+            v.verify(&key.secret, Some("keys:read"), None)
+                .await
+                .unwrap();
         }
         assert_eq!(v.stats().remote_calls, remote, "answered from memory");
         // The scope asked is part of the question: a missing one is refused (and remembered).
         let r = v.verify(&key.secret, Some("keys:write"), None).await;
         assert_eq!(code(r), "insufficient_scope");
         // Junk is refused without a cache entry for the key's own question.
-        assert_eq!(code(v.verify("lk_live_junk", None, None).await), "invalid_api_key");
+        assert_eq!(
+            code(v.verify("lk_live_junk", None, None).await),
+            "invalid_api_key"
+        );
 
         revoke(&app, "acme", &key.id).await;
         refused_within(&v, &key.secret, "key_revoked", Duration::from_secs(2)).await;
 
         // A plan change (a tenant event) drops the tenant's cached allows.
         let other = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        v.verify(&other.secret, Some("keys:read"), None).await.unwrap();
-        v.verify(&other.secret, Some("keys:read"), None).await.unwrap();
+        v.verify(&other.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
+        v.verify(&other.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         let acme = app.tenant_id("acme").await;
         let operator = store::audit::Actor::operator();
-        store::tenants::change_plan(&app.state.db, acme, latchkey_domain::Plan::Starter, &operator)
-            .await
-            .unwrap();
+        store::tenants::change_plan(
+            &app.state.db,
+            acme,
+            latchkey_domain::Plan::Starter,
+            &operator,
+        )
+        .await
+        .unwrap();
         refused_within(&v, &other.secret, "plan_required", Duration::from_secs(2)).await;
         // ...and the way back: the cached refusal goes with the next tenant event.
-        store::tenants::change_plan(&app.state.db, acme, latchkey_domain::Plan::Professional, &operator)
-            .await
-            .unwrap();
+        store::tenants::change_plan(
+            &app.state.db,
+            acme,
+            latchkey_domain::Plan::Professional,
+            &operator,
+        )
+        .await
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(2);
-        while v.verify(&other.secret, Some("keys:read"), None).await.is_err() {
-            assert!(Instant::now() < deadline, "the upgrade never reached the client");
+        while v
+            .verify(&other.secret, Some("keys:read"), None)
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the upgrade never reached the client"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(v.stats().changes >= 3, "{:?}", v.stats());
@@ -289,8 +322,12 @@ async fn a_silent_partition_stops_cached_allows_at_the_lease_and_fails_closed() 
         let v = verifier(&proxy.base, lease);
         connected(&v).await;
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
-        v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+        v.verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
+        v.verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         let hits = v.stats().cache_hits;
         assert!(hits >= 1);
 
@@ -299,9 +336,14 @@ async fn a_silent_partition_stops_cached_allows_at_the_lease_and_fails_closed() 
         until("the lease to lapse", || !v.lease_holds()).await;
         let before = v.stats();
         // New connections still pass: the call goes remote and is answered.
-        v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+        v.verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         let after = v.stats();
-        assert_eq!(after.cache_hits, before.cache_hits, "no cached allow past the lease");
+        assert_eq!(
+            after.cache_hits, before.cache_hits,
+            "no cached allow past the lease"
+        );
         assert!(after.remote_calls > before.remote_calls);
         assert!(after.lease_lapses > before.lease_lapses);
 
@@ -313,17 +355,31 @@ async fn a_silent_partition_stops_cached_allows_at_the_lease_and_fails_closed() 
         // Cached denials may still be served.
         let junk_before = v.stats().remote_calls;
         proxy.heal();
-        assert_eq!(code(v.verify("lk_live_junk", None, None).await), "invalid_api_key");
+        assert_eq!(
+            code(v.verify("lk_live_junk", None, None).await),
+            "invalid_api_key"
+        );
         proxy.silence_all();
-        assert_eq!(code(v.verify("lk_live_junk", None, None).await), "invalid_api_key");
-        assert_eq!(v.stats().remote_calls, junk_before + 1, "the second from memory");
+        assert_eq!(
+            code(v.verify("lk_live_junk", None, None).await),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            v.stats().remote_calls,
+            junk_before + 1,
+            "the second from memory"
+        );
 
         // Healed: the client reconnects by itself and serves from memory again.
         proxy.heal();
         connected(&v).await;
-        v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+        v.verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         let hits = v.stats().cache_hits;
-        v.verify(&key.secret, Some("keys:read"), None).await.unwrap();
+        v.verify(&key.secret, Some("keys:read"), None)
+            .await
+            .unwrap();
         assert_eq!(v.stats().cache_hits, hits + 1);
         app.close().await;
     }
@@ -390,11 +446,19 @@ async fn usage_posted_by_the_client_shows_in_the_chart_and_request_log() {
             .count();
         assert_eq!(host_rows, 4, "the four answered from memory: {rows:?}");
         // The first went to /v1/verify, which logs it itself.
-        assert_eq!(rows.iter().filter(|r| r.method == "VERIFY").count(), 1, "{rows:?}");
-        let usage = store::keys::usage(&app.state.db, acme, &key.id).await.unwrap();
+        assert_eq!(
+            rows.iter().filter(|r| r.method == "VERIFY").count(),
+            1,
+            "{rows:?}"
+        );
+        let usage = store::keys::usage(&app.state.db, acme, &key.id)
+            .await
+            .unwrap();
         let succeeded: u64 = usage.hourly.iter().map(|b| b.succeeded).sum();
         assert_eq!(succeeded, 5);
-        let view = store::keys::get(&app.state.db, acme, &key.id).await.unwrap();
+        let view = store::keys::get(&app.state.db, acme, &key.id)
+            .await
+            .unwrap();
         assert!(view.last_used_at.is_some(), "last used moved");
 
         // The endpoint itself: service token, bounded batches, unknown keys skipped.
@@ -412,11 +476,14 @@ async fn usage_posted_by_the_client_shows_in_the_chart_and_request_log() {
         };
         let r = post("wrong", serde_json::json!({"events": []})).await;
         assert_eq!(r.status(), 401);
-        let event = serde_json::json!({"key_id": "key_nope", "status": 200, "path": "/x", "at_ms": 0});
+        let event =
+            serde_json::json!({"key_id": "key_nope", "status": 200, "path": "/x", "at_ms": 0});
         let r = post(TOKEN, serde_json::json!({"events": [event]})).await;
         assert_eq!(r.status(), 202);
         assert_eq!(r.json::<serde_json::Value>().await.unwrap()["unknown"], 1);
-        let many: Vec<_> = (0..1001).map(|_| serde_json::json!({"key_id": "k", "status": 200, "path": "", "at_ms": 0})).collect();
+        let many: Vec<_> = (0..1001)
+            .map(|_| serde_json::json!({"key_id": "k", "status": 200, "path": "", "at_ms": 0}))
+            .collect();
         let r = post(TOKEN, serde_json::json!({"events": many})).await;
         assert!(r.status() == 413 || r.status() == 422, "{}", r.status());
         app.close().await;

@@ -46,7 +46,11 @@ async fn warm(v: &Verifier, key: &str) {
     v.verify(key, Some("keys:read"), None).await.unwrap();
     let remote = v.stats().remote_calls;
     v.verify(key, Some("keys:read"), None).await.unwrap();
-    assert_eq!(v.stats().remote_calls, remote, "the second answer came from memory");
+    assert_eq!(
+        v.stats().remote_calls,
+        remote,
+        "the second answer came from memory"
+    );
 }
 
 /// Asks every half millisecond until the key is refused as revoked; panics past the promise.
@@ -97,7 +101,14 @@ async fn a_revoke_through_replica_a_is_refused_by_a_host_on_replica_b_within_100
     for _ in 0..ROUNDS {
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         warm(&host, &key.secret).await;
-        let r = api(&a.base, "DELETE", &format!("/v1/keys/{}", key.id), &admin.secret, None).await;
+        let r = api(
+            &a.base,
+            "DELETE",
+            &format!("/v1/keys/{}", key.id),
+            &admin.secret,
+            None,
+        )
+        .await;
         assert_eq!(r.status, 200, "{r:?}");
         took.push(refused(&host, &key.secret, Instant::now()).await);
     }
@@ -109,7 +120,11 @@ async fn a_revoke_through_replica_a_is_refused_by_a_host_on_replica_b_within_100
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         warm(&host, &key.secret).await;
         let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         took.push(refused(&host, &key.secret, Instant::now()).await);
     }
     figures("CLI revoke -> refused by the host on B", took);
@@ -130,10 +145,17 @@ async fn a_cli_revoke_on_sqlite_is_refused_by_a_host_within_100_ms() {
         let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
         warm(&host, &key.secret).await;
         let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         took.push(refused(&host, &key.secret, Instant::now()).await);
     }
-    figures("CLI revoke -> refused by the host on the SQLite server", took);
+    figures(
+        "CLI revoke -> refused by the host on the SQLite server",
+        took,
+    );
     drop(server);
     app.close().await;
 }

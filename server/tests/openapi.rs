@@ -85,7 +85,7 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
     let doc = document(&base).await;
     let envelope = json!({"$ref": "#/components/schemas/ErrorBody"});
     let ops = operations(&doc);
-    assert_eq!(ops.len(), 26);
+    assert_eq!(ops.len(), 29);
     for (name, op) in ops {
         // Leak reports need no credential (each token proves itself): only its own refusals.
         if name == "POST /v1/leaks" {
@@ -107,11 +107,14 @@ async fn every_operation_documents_its_refusals_with_the_error_envelope() {
         );
         assert_eq!(operator, name.contains(" /v1/admin/"), "{name}");
         // `key_auth` and `operator_auth` answer these before any handler (every admin route
-        // checks its token's scope); the verify endpoint never answers 403.
+        // checks its token's scope); the service-token endpoints never answer 403, and those
+        // with a body refuse a bad one (400, 422).
         let refusals: &[&str] = if keyed || operator {
             &["401", "403", "429", "503"]
-        } else {
+        } else if op.get("requestBody").is_some() {
             &["400", "401", "422", "429", "503"]
+        } else {
+            &["401", "429", "503"]
         };
         let responses = &op["responses"];
         for status in refusals {

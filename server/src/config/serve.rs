@@ -129,7 +129,11 @@ pub struct ServeArgs {
     /// `METHOD /path=scope` (`*` for any method, a trailing `*` for any rest of the path, an
     /// empty scope for any valid key), e.g. `GET /payments/*=payments:read`. Repeatable, tried
     /// in order; in the environment, comma-separated.
-    #[arg(long = "authz-rule", env = "LATCHKEY_AUTHZ_RULES", value_delimiter = ',')]
+    #[arg(
+        long = "authz-rule",
+        env = "LATCHKEY_AUTHZ_RULES",
+        value_delimiter = ','
+    )]
     pub authz_rules: Vec<latchkey_domain::authz::AuthzRule>,
     /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9100`), apart
     /// from the app's public address; unset: no metrics are kept or served.

@@ -52,11 +52,7 @@ pub struct AuthzQuery {
         (status = 503, description = "unavailable: storage cannot be read", body = super::error::ErrorBody),
     )
 )]
-pub async fn authz(
-    state: State<AppState>,
-    query: Query<AuthzQuery>,
-    req: Request,
-) -> Response {
+pub async fn authz(state: State<AppState>, query: Query<AuthzQuery>, req: Request) -> Response {
     judge(state, query, None, req).await
 }
 
@@ -109,7 +105,9 @@ async fn judge(
             };
             (res, Some(v.key), Some(v.rate))
         }
-        Err(VerifyError::Refused(r)) => (ApiError::from(r.rejection).into_response(), r.key, r.rate),
+        Err(VerifyError::Refused(r)) => {
+            (ApiError::from(r.rejection).into_response(), r.key, r.rate)
+        }
         Err(VerifyError::Unavailable) => (ApiError::unavailable().into_response(), None, None),
     };
     if let Some(rate) = rate {

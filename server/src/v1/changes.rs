@@ -96,8 +96,10 @@ pub async fn stream(
 fn sse(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {
     let mut res = Sse::new(events).into_response();
     // Proxies (nginx) must pass each event on as it comes.
-    res.headers_mut()
-        .insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    res.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
     res
 }
 

@@ -140,7 +140,9 @@ impl VerifyGuard {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_service_token",
-                format!("{what} needs the service token (LATCHKEY_SERVICE_TOKEN) as a Bearer token."),
+                format!(
+                    "{what} needs the service token (LATCHKEY_SERVICE_TOKEN) as a Bearer token."
+                ),
             ));
         }
         Ok(())

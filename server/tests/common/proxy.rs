@@ -78,7 +78,9 @@ async fn pipe(
     mut cuts: watch::Receiver<u64>,
 ) {
     cuts.borrow_and_update();
-    let silent = |s: &State| s.all_silent.load(Ordering::SeqCst) || n < s.silent_below.load(Ordering::SeqCst);
+    let silent = |s: &State| {
+        s.all_silent.load(Ordering::SeqCst) || n < s.silent_below.load(Ordering::SeqCst)
+    };
     let mut upstream = if silent(&s) {
         None
     } else {
