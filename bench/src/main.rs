@@ -43,6 +43,7 @@ mod audit;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod engines;
 mod floods;
+mod host_client;
 mod keys_list;
 mod leak_flood;
 mod pages;
@@ -95,6 +96,9 @@ struct Args {
     /// Run only the leak-report flood figures.
     #[arg(long)]
     leaks_only: bool,
+    /// Run only the host-verifier figures (latchkey-client, forward-auth through nginx).
+    #[arg(long)]
+    client_only: bool,
     /// Concurrent connections for the throughput runs.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -166,6 +170,9 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     }
     if args.leaks_only {
         return leak_flood::run(work, args.seconds).await;
+    }
+    if args.client_only {
+        return host_client::run(work, args.seconds, args.connections).await;
     }
     let db = Db::connect(&format!("sqlite://{}/bench.db", work.display())).await?;
     db.migrate().await?;
@@ -323,6 +330,7 @@ async fn run(args: &Args, work: &Path) -> Result<()> {
     ));
 
     engines::run(work, &args.site_root, d, c).await?;
+    host_client::run(work, d, c).await?;
     floods::run(work, &args.site_root, args.flood_seconds).await?;
     silent_sockets::run(work, &args.site_root).await?;
 
@@ -508,8 +516,13 @@ async fn tenant_id(db: &Db, slug: &str) -> Result<i64> {
 }
 
 async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String> {
+    Ok(make_key_with_id(state, tenant_id, name).await?.1)
+}
+
+/// A `*` key of the tenant: its public id and its secret.
+async fn make_key_with_id(state: &AppState, tenant_id: i64, name: &str) -> Result<(String, String)> {
     use latchkey_domain::views::NewKey;
-    let (_, secret) = store::keys::create(
+    let (view, secret) = store::keys::create(
         &state.db,
         &state.pepper,
         &state.settings.scope_catalogue,
@@ -531,7 +544,7 @@ async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating a key: {e}"))?;
-    Ok(secret.expose().to_owned())
+    Ok((view.id, secret.expose().to_owned()))
 }
 
 async fn serve(router: axum::Router) -> Result<String> {
