@@ -97,7 +97,14 @@ pub async fn run(work: &Path, seconds: u64, connections: u32) -> Result<()> {
         );
         let host_base = serve(host).await?;
         wrk(&host_base, "/payments/1", Some(&auth), 2, connections, None)?;
-        let r = wrk(&host_base, "/payments/1", Some(&auth), seconds, connections, None)?;
+        let r = wrk(
+            &host_base,
+            "/payments/1",
+            Some(&auth),
+            seconds,
+            connections,
+            None,
+        )?;
         rows.push((label, r));
     }
     for (label, r) in &rows {
@@ -251,7 +258,14 @@ http {{
     let auth = format!("Authorization: Bearer {secret}");
     wrk(&front, "/payments/1", Some(&auth), 2, connections, None)?;
     let open = wrk(&front, "/open/1", Some(&auth), seconds, connections, None)?;
-    let guarded = wrk(&front, "/payments/1", Some(&auth), seconds, connections, None)?;
+    let guarded = wrk(
+        &front,
+        "/payments/1",
+        Some(&auth),
+        seconds,
+        connections,
+        None,
+    )?;
     say(&format!(
         "  nginx, no auth                     {:>12.0} req/s  p99 {}",
         open.rps,

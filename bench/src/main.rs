@@ -520,7 +520,11 @@ async fn make_key(state: &AppState, tenant_id: i64, name: &str) -> Result<String
 }
 
 /// A `*` key of the tenant: its public id and its secret.
-async fn make_key_with_id(state: &AppState, tenant_id: i64, name: &str) -> Result<(String, String)> {
+async fn make_key_with_id(
+    state: &AppState,
+    tenant_id: i64,
+    name: &str,
+) -> Result<(String, String)> {
     use latchkey_domain::views::NewKey;
     let (view, secret) = store::keys::create(
         &state.db,

@@ -14,7 +14,8 @@ CREATE INDEX cache_invalidations_created ON cache_invalidations (created_at);
 
 -- Writers of the log take one transaction-scoped lock first, so ids are handed out in commit
 -- order: a reader that has seen id N has seen every id below it, and resuming after N misses
--- nothing (a sequence alone hands out ids that may commit out of order).
+-- nothing (a sequence alone hands out ids that may commit out of order). The triggers below run
+-- at commit, so the lock is held only for the commit itself.
 CREATE OR REPLACE FUNCTION latchkey_log_change(target TEXT, kind TEXT, key_id TEXT, tenant TEXT)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -49,3 +50,43 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- The announcements run as the writer commits (deferred constraint triggers): the log's lock is
+-- then taken after every row lock the writer holds, so it can never close a deadlock cycle, and
+-- it is held only for the commit itself.
+DROP TRIGGER api_keys_announce_update ON api_keys;
+CREATE CONSTRAINT TRIGGER api_keys_announce_update
+AFTER UPDATE OF name, mode, scopes, allowlist, digest, status, expires_at, disabled_at,
+    rolled_to, tenant_id ON api_keys
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_key();
+
+DROP TRIGGER api_keys_announce_delete ON api_keys;
+CREATE CONSTRAINT TRIGGER api_keys_announce_delete
+AFTER DELETE ON api_keys
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_key();
+
+DROP TRIGGER tenants_announce_update ON tenants;
+CREATE CONSTRAINT TRIGGER tenants_announce_update
+AFTER UPDATE OF plan, name, slug ON tenants
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_tenant();
+
+DROP TRIGGER tenants_announce_delete ON tenants;
+CREATE CONSTRAINT TRIGGER tenants_announce_delete
+AFTER DELETE ON tenants
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_tenant();
+
+DROP TRIGGER tenants_announce_operator ON tenants;
+CREATE CONSTRAINT TRIGGER tenants_announce_operator
+AFTER UPDATE OF status, metadata, max_keys, rate_per_minute, external_id ON tenants
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_tenant();
+
+DROP TRIGGER key_resources_announce_delete ON key_resources;
+CREATE CONSTRAINT TRIGGER key_resources_announce_delete
+AFTER DELETE ON key_resources
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION latchkey_announce_key_resource();

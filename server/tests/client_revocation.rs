@@ -72,6 +72,24 @@ async fn refused(v: &Verifier, key: &str, since: Instant) -> Duration {
     }
 }
 
+/// [`ROUNDS`] keys, each warmed in the host, revoked with `latchkey key revoke`, then timed
+/// until the host refuses it (from the CLI's exit: its commit came before).
+async fn cli_rounds(app: &TestApp, host: &Verifier) -> Vec<Duration> {
+    let mut took = Vec::new();
+    for _ in 0..ROUNDS {
+        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
+        warm(host, &key.secret).await;
+        let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        took.push(refused(host, &key.secret, Instant::now()).await);
+    }
+    took
+}
+
 fn figures(what: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
@@ -115,18 +133,7 @@ async fn a_revoke_through_replica_a_is_refused_by_a_host_on_replica_b_within_100
     figures("revoke on A -> refused by the host on B", took);
 
     // The same through the operator CLI (another process, on the database directly).
-    let mut took = Vec::new();
-    for _ in 0..ROUNDS {
-        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        warm(&host, &key.secret).await;
-        let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took.push(refused(&host, &key.secret, Instant::now()).await);
-    }
+    let took = cli_rounds(&app, &host).await;
     figures("CLI revoke -> refused by the host on B", took);
     assert_eq!(host.stats().resets, 1, "{:?}", host.stats());
     drop((a, b));
@@ -140,18 +147,7 @@ async fn a_cli_revoke_on_sqlite_is_refused_by_a_host_within_100_ms() {
     let dir = scratch("client-sqlite");
     let server = start(&app.url, &dir, "only", &["--service-token", TOKEN]).await;
     let host = host_on(&server.base).await;
-    let mut took = Vec::new();
-    for _ in 0..ROUNDS {
-        let key = app.make_key("acme", &["keys:read"], Mode::Live, "").await;
-        warm(&host, &key.secret).await;
-        let out = run_latchkey(&app.url, &["key", "revoke", &key.id]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took.push(refused(&host, &key.secret, Instant::now()).await);
-    }
+    let took = cli_rounds(&app, &host).await;
     figures(
         "CLI revoke -> refused by the host on the SQLite server",
         took,

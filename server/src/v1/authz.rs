@@ -5,13 +5,12 @@
 //! gateway-set `X-Latchkey-Scope`, else the request is refused. See `docs/forward-auth.md`.
 
 use super::error::ApiError;
-use super::middleware::rate_headers;
+use super::middleware::{rate_headers, verify_presented};
 use super::RequestId;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_domain::authz::{required, Required};
-use latchkey_domain::verify::{credential, Rejection};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -85,14 +84,7 @@ async fn judge(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| credential(v.as_bytes()))
-        .map(|c| c.into_owned());
-    let outcome = match presented {
-        Some(key) => state.verifier.verify(&key, client).await,
-        None => Err(VerifyError::from(Rejection::InvalidApiKey)),
-    };
+    let outcome = verify_presented(&state, headers, client).await;
     let asked = headers
         .get("x-latchkey-scope")
         .and_then(|v| v.to_str().ok());

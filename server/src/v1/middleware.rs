@@ -56,15 +56,7 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
         .map(|c| c.0.ip());
     let client =
         store::request::peer_client_ip(peer, req.headers(), &state.settings.trusted_proxies);
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| credential(v.as_bytes()))
-        .map(|c| c.into_owned());
-    let outcome = match presented {
-        Some(key) => state.verifier.verify(&key, client).await,
-        None => Err(VerifyError::from(Rejection::InvalidApiKey)),
-    };
+    let outcome = verify_presented(&state, req.headers(), client).await;
     let code = match &outcome {
         Ok(_) => "valid",
         Err(VerifyError::Refused(r)) => r.rejection.code(),
@@ -107,6 +99,23 @@ pub async fn key_auth(State(state): State<AppState>, mut req: Request, next: Nex
         });
     }
     res
+}
+
+/// Verifies the key in `Authorization` (Bearer, or Basic with the key as user) for a caller at
+/// `client`; no key at all is `invalid_api_key`, like any unknown one.
+pub async fn verify_presented(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> Result<store::verify::Verified, VerifyError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| credential(v.as_bytes()))
+        .map(|c| c.into_owned());
+    match presented {
+        Some(key) => state.verifier.verify(&key, client).await,
+        None => Err(VerifyError::from(Rejection::InvalidApiKey)),
+    }
 }
 
 /// Method, path and request id, as the request log records them.
