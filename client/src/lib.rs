@@ -57,6 +57,7 @@
 //! reads the same counters.
 #![deny(missing_docs)]
 
+mod builder;
 mod cache;
 #[cfg(feature = "axum")]
 mod layer;
@@ -66,6 +67,7 @@ mod stream;
 mod usage;
 mod verdict;
 
+pub use builder::{BuildError, RateLimit, VerifierBuilder};
 #[cfg(feature = "axum")]
 pub use layer::RequireKey;
 pub use stats::Stats;
@@ -79,138 +81,6 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Where per-key rate limits are enforced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RateLimit {
-    /// In this process, from the budget each verdict carries (`governor`).
-    #[default]
-    Local,
-    /// By Latchkey: every call asks `/v1/verify` (allows are not cached).
-    Remote,
-}
-
-/// Why a [`Verifier`] could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// The URL is not an `http(s)://` URL.
-    #[error("the Latchkey URL must start with http:// or https://")]
-    Url,
-    /// No Tokio runtime to run the stream and the usage batches on.
-    #[error("build the verifier inside a Tokio runtime")]
-    NoRuntime,
-    /// The HTTP client could not be built.
-    #[error("the HTTP client could not be built: {0}")]
-    Http(String),
-}
-
-/// Settings for a [`Verifier`]; start with [`Verifier::builder`].
-#[derive(Debug, Clone)]
-pub struct VerifierBuilder {
-    url: String,
-    token: String,
-    heartbeat: Duration,
-    lease: Option<Duration>,
-    ttl: Duration,
-    capacity: u64,
-    timeout: Duration,
-    rate_limit: RateLimit,
-    usage: bool,
-    usage_every: Duration,
-    usage_batch: usize,
-    usage_queue: usize,
-}
-
-impl VerifierBuilder {
-    /// Latchkey's heartbeat (`--changes-heartbeat-ms`, default 250 ms); the lease defaults to
-    /// twice it.
-    pub fn heartbeat(mut self, every: Duration) -> Self {
-        self.heartbeat = every;
-        self
-    }
-
-    /// How long after the stream's last event or heartbeat cached allows are still served.
-    pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = Some(lease);
-        self
-    }
-
-    /// The hard backstop on a cached answer's age (default 60 s).
-    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// Most answers cached (default 100 000).
-    pub fn cache_capacity(mut self, n: u64) -> Self {
-        self.capacity = n;
-        self
-    }
-
-    /// The deadline of each call to Latchkey (default 2 s; a failed verify is retried once).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Where rate limits are enforced (default [`RateLimit::Local`]).
-    pub fn rate_limit(mut self, where_: RateLimit) -> Self {
-        self.rate_limit = where_;
-        self
-    }
-
-    /// Whether answers served from the cache are reported to `/v1/usage` (default on), how
-    /// often, and the queue's bound (default every second, 10 000 events).
-    pub fn usage(mut self, on: bool, every: Duration, queue: usize) -> Self {
-        self.usage = on;
-        self.usage_every = every;
-        self.usage_queue = queue;
-        self
-    }
-
-    /// Starts the change stream and the usage batches; call inside a Tokio runtime.
-    pub fn build(self) -> Result<Verifier, BuildError> {
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(BuildError::Url);
-        }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| BuildError::Http(e.to_string()))?;
-        let inner = Arc::new(Inner {
-            remote: Remote {
-                http,
-                base: self.url.trim_end_matches('/').to_owned(),
-                token: self.token,
-                timeout: self.timeout,
-            },
-            cache: Cache::new(self.capacity, self.ttl),
-            lease: self.lease.unwrap_or(self.heartbeat * 2),
-            origin: Instant::now(),
-            last_beat: AtomicU64::new(0),
-            connected: AtomicBool::new(false),
-            last_event_id: Mutex::new(None),
-            rate_limit: self.rate_limit,
-            limiters: moka::sync::Cache::builder()
-                .max_capacity(self.capacity.max(1))
-                .time_to_idle(Duration::from_secs(120))
-                .build(),
-            usage: self.usage.then(|| usage::Queue::new(self.usage_queue)),
-            counters: Counters::default(),
-        });
-        runtime.spawn(stream::run(Arc::downgrade(&inner)));
-        if self.usage {
-            runtime.spawn(flush_usage(
-                Arc::downgrade(&inner),
-                self.usage_every,
-                self.usage_batch,
-            ));
-        }
-        Ok(Verifier { inner })
-    }
-}
 
 /// Verifies keys from a cache kept true by Latchkey's change stream. Cheap to clone (shared).
 #[derive(Clone)]
@@ -320,7 +190,7 @@ impl Inner {
             key_id: key_id.to_owned(),
             status,
             method: method.to_owned(),
-            path: clip(path).to_owned(),
+            path: usage::clip(path).to_owned(),
             at_ms,
         });
         if dropped {
@@ -336,20 +206,7 @@ impl Verifier {
     /// Settings for a verifier of keys on the Latchkey at `url`, authenticated with its service
     /// token (`LATCHKEY_SERVICE_TOKEN`).
     pub fn builder(url: impl Into<String>, service_token: impl Into<String>) -> VerifierBuilder {
-        VerifierBuilder {
-            url: url.into(),
-            token: service_token.into(),
-            heartbeat: Duration::from_millis(250),
-            lease: None,
-            ttl: Duration::from_secs(60),
-            capacity: 100_000,
-            timeout: Duration::from_secs(2),
-            rate_limit: RateLimit::Local,
-            usage: true,
-            usage_every: Duration::from_secs(1),
-            usage_batch: 500,
-            usage_queue: 10_000,
-        }
+        VerifierBuilder::new(url.into(), service_token.into())
     }
 
     /// Whether `key` may act with `scope` (`None`: any valid key) on `resource`
@@ -491,54 +348,6 @@ impl Verifier {
 
     /// Posts every queued usage event now (also done every second by itself).
     pub async fn flush_usage(&self) -> Result<(), String> {
-        flush_once(&self.inner, usize::MAX).await
+        usage::flush_once(&self.inner, usize::MAX).await
     }
-}
-
-async fn flush_usage(inner: std::sync::Weak<Inner>, every: Duration, batch: usize) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some(i) = inner.upgrade() else { return };
-        if let Err(e) = flush_once(&i, batch).await {
-            tracing::warn!(error = %e, "posting usage to Latchkey failed; kept for the next try");
-        }
-    }
-}
-
-async fn flush_once(i: &Inner, batch: usize) -> Result<(), String> {
-    let Some(queue) = &i.usage else { return Ok(()) };
-    loop {
-        let items = queue.take(batch.min(remote_batch_max()));
-        if items.is_empty() {
-            return Ok(());
-        }
-        let n = items.len() as u64;
-        if let Err(e) = i.remote.post_usage(&items).await {
-            for _ in 0..queue.put_back(items) {
-                bump(
-                    &i.counters.usage_dropped,
-                    "latchkey_client_usage_dropped_total",
-                );
-            }
-            return Err(e);
-        }
-        i.counters.usage_posted.fetch_add(n, Ordering::Relaxed);
-        metrics::counter!("latchkey_client_usage_posted_total").increment(n);
-    }
-}
-
-/// Events per post: with paths clipped to 256 bytes, well within `/v1/usage`'s 64 KiB.
-const fn remote_batch_max() -> usize {
-    150
-}
-
-/// The head of a path, as Latchkey keeps it (256 bytes).
-fn clip(path: &str) -> &str {
-    let mut end = path.len().min(256);
-    while !path.is_char_boundary(end) {
-        end -= 1;
-    }
-    &path[..end]
 }

@@ -3,8 +3,12 @@
 //! and counted.
 
 use crate::remote::UsageItem;
+use crate::stats::bump;
+use crate::Inner;
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
+use std::time::Duration;
 
 pub(crate) struct Queue {
     items: Mutex<VecDeque<UsageItem>>,
@@ -61,6 +65,56 @@ impl Queue {
     pub fn len(&self) -> usize {
         self.items.lock().map_or(0, |q| q.len())
     }
+}
+
+/// Posts the queue every `every` until the verifier is dropped.
+pub(crate) async fn flush_every(inner: std::sync::Weak<Inner>, every: Duration, batch: usize) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(i) = inner.upgrade() else { return };
+        if let Err(e) = flush_once(&i, batch).await {
+            tracing::warn!(error = %e, "posting usage to Latchkey failed; kept for the next try");
+        }
+    }
+}
+
+/// Posts everything queued, `batch` (at most 150) a post; a failed post goes back in front.
+pub(crate) async fn flush_once(i: &Inner, batch: usize) -> Result<(), String> {
+    let Some(queue) = &i.usage else { return Ok(()) };
+    loop {
+        let items = queue.take(batch.min(remote_batch_max()));
+        if items.is_empty() {
+            return Ok(());
+        }
+        let n = items.len() as u64;
+        if let Err(e) = i.remote.post_usage(&items).await {
+            for _ in 0..queue.put_back(items) {
+                bump(
+                    &i.counters.usage_dropped,
+                    "latchkey_client_usage_dropped_total",
+                );
+            }
+            return Err(e);
+        }
+        i.counters.usage_posted.fetch_add(n, Ordering::Relaxed);
+        metrics::counter!("latchkey_client_usage_posted_total").increment(n);
+    }
+}
+
+/// Events per post: with paths clipped to 256 bytes, well within `/v1/usage`'s 64 KiB.
+const fn remote_batch_max() -> usize {
+    150
+}
+
+/// The head of a path, as Latchkey keeps it (256 bytes).
+pub(crate) fn clip(path: &str) -> &str {
+    let mut end = path.len().min(256);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
 }
 
 #[cfg(test)]
